@@ -1,0 +1,75 @@
+"""Streaming next-sample forecasts: one stateful LSTM step per reading, O(1) per sample."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import onnxruntime as ort
+
+from edge.model_file import LoadedModel
+
+
+class StreamingForecaster:
+    """Feed readings one at a time in original units; get the forecast of the next one.
+
+    The ONNX graph takes the LSTM's hidden and cell state as inputs and returns the
+    new state, so each reading costs one step, never a re-run of a window.
+    """
+
+    def __init__(
+        self, session: ort.InferenceSession, *, layers: int, hidden: int,
+        norm_mean: Sequence[float], norm_std: Sequence[float],
+    ) -> None:
+        self._session = session
+        self._mean = np.asarray(norm_mean, dtype=np.float32)
+        self._std = np.asarray(norm_std, dtype=np.float32)
+        self._state_shape = (layers, 1, hidden)
+        self._x = np.zeros((1, 1, len(self._mean)), dtype=np.float32)
+        self.reset()
+
+    @classmethod
+    def from_model(cls, model: LoadedModel) -> StreamingForecaster:
+        """A forecaster over a loaded, verified model."""
+        meta = model.metadata
+        return cls(model.session, layers=meta.layers, hidden=meta.hidden,
+                   norm_mean=meta.norm_mean, norm_std=meta.norm_std)
+
+    def reset(self) -> None:
+        """Start from a zero state, as at the beginning of training's sequences."""
+        self._h = np.zeros(self._state_shape, dtype=np.float32)
+        self._c = np.zeros(self._state_shape, dtype=np.float32)
+        self.steps = 0
+
+    @property
+    def state(self) -> tuple[np.ndarray, np.ndarray]:
+        """The LSTM's ``(h, c)``, for checkpoints."""
+        return self._h, self._c
+
+    @state.setter
+    def state(self, value: tuple[np.ndarray, np.ndarray]) -> None:
+        h, c = value
+        if h.shape != self._state_shape or c.shape != self._state_shape:
+            raise ValueError(f"state shapes {h.shape}, {c.shape} are not {self._state_shape}")
+        self._h, self._c = h.astype(np.float32), c.astype(np.float32)
+
+    def step_normalized(self, x: np.ndarray) -> np.ndarray:
+        """Advance by one normalised reading; return the normalised forecast of the next."""
+        self._x[0, 0] = x
+        y, self._h, self._c = self._session.run(None, {"x": self._x, "h0": self._h, "c0": self._c})
+        self.steps += 1
+        return y[0, 0]
+
+    def step(self, reading: np.ndarray) -> np.ndarray:
+        """Advance by one reading in original units; return the forecast of the next one."""
+        forecast = self.step_normalized((np.asarray(reading, dtype=np.float32) - self._mean) / self._std)
+        return forecast * self._std + self._mean
+
+    def run_normalized(self, sequence: np.ndarray) -> np.ndarray:
+        """Step through a ``[T, C]`` normalised sequence from a zero state; ``[T, C]`` forecasts."""
+        self.reset()
+        return np.array([self.step_normalized(x) for x in sequence])
+
+    def normalize(self, values: np.ndarray) -> np.ndarray:
+        """Original units to the model's normalised units."""
+        return (np.asarray(values, dtype=np.float32) - self._mean) / self._std

@@ -1,0 +1,112 @@
+"""The model's self-description, stored as ONNX ``metadata_props`` (all values JSON).
+
+Two checksums make the file self-verifying: ``weights_sha256`` over the graph's
+serialized bytes (nodes and weights) and ``metadata_sha256`` over every other key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from edge.calibration import Calibration
+
+FORMAT_VERSION = 1
+PREFIX = "edge_anomaly."
+WEIGHTS_KEY = PREFIX + "weights_sha256"
+METADATA_KEY = PREFIX + "metadata_sha256"
+
+
+class MetadataError(ValueError):
+    """The metadata is missing, malformed or of another format version."""
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Where the model's training and calibration rows came from."""
+
+    file: str
+    sha256: str
+    total_rows: int
+    rows_read: int
+    train_rows: tuple[int, int]
+    validation_rows: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """What the runtime needs to reproduce training's scores, plus provenance."""
+
+    channels: tuple[str, ...]
+    window: int
+    warmup: int
+    sample_period_s: float
+    norm_mean: tuple[float, ...]
+    norm_std: tuple[float, ...]
+    hidden: int
+    layers: int
+    calibration: Calibration
+    threshold: float
+    precision: str
+    opset: int
+    package_version: str
+    torch_version: str
+    onnx_version: str
+    onnxruntime_version: str
+    training_data: TrainingData
+    created: str
+    format_version: int = FORMAT_VERSION
+
+    def to_props(self) -> dict[str, str]:
+        """Metadata entries without the two checksums (see :func:`with_checksums`)."""
+        props: dict[str, str] = {}
+        for field in fields(self):
+            value: Any = getattr(self, field.name)
+            if isinstance(value, Calibration):
+                value = value.to_dict()
+            elif isinstance(value, TrainingData):
+                value = asdict(value)
+            props[PREFIX + field.name] = json.dumps(value, sort_keys=True)
+        return props
+
+    @classmethod
+    def from_props(cls, props: dict[str, str]) -> ModelMetadata:
+        """Parse entries written by :meth:`to_props`; raise :class:`MetadataError` if unusable."""
+        raw_version = props.get(PREFIX + "format_version")
+        if raw_version is None:
+            raise MetadataError("it has no edge-anomaly metadata (was it written by edge-export?)")
+        if json.loads(raw_version) != FORMAT_VERSION:
+            raise MetadataError(
+                f"its metadata format is version {raw_version}, this runtime reads version "
+                f"{FORMAT_VERSION}; export the model again or upgrade edge-anomaly"
+            )
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            key = PREFIX + field.name
+            if key not in props:
+                raise MetadataError(f"its metadata lacks {key!r}")
+            values[field.name] = json.loads(props[key])
+        try:
+            values["calibration"] = Calibration.from_dict(values["calibration"])
+            data = values["training_data"]
+            data["train_rows"] = tuple(data["train_rows"])
+            data["validation_rows"] = tuple(data["validation_rows"])
+            values["training_data"] = TrainingData(**data)
+            for name in ("channels", "norm_mean", "norm_std"):
+                values[name] = tuple(values[name])
+            return cls(**values)
+        except (TypeError, KeyError, ValueError) as exc:
+            raise MetadataError(f"its metadata is malformed: {exc}") from exc
+
+
+def metadata_checksum(props: dict[str, str]) -> str:
+    """sha256 over all entries except the two checksums, in key order."""
+    body = {k: v for k, v in props.items() if k not in (WEIGHTS_KEY, METADATA_KEY)}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def with_checksums(props: dict[str, str], weights_sha256: str) -> dict[str, str]:
+    """``props`` plus the weights and metadata checksums."""
+    return {**props, WEIGHTS_KEY: weights_sha256, METADATA_KEY: metadata_checksum(props)}

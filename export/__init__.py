@@ -1,0 +1,1 @@
+"""edge-anomaly workstation side: train, calibrate, quantize and export the detector."""

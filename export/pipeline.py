@@ -1,0 +1,234 @@
+"""The whole workstation job: history CSV in, one verified, self-describing ONNX file out."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import onnx
+import onnxruntime
+import torch
+
+from edge.calibration import Calibration, decisions, fit_calibration, score_series
+from edge.forecaster import StreamingForecaster
+from edge.metadata import ModelMetadata, TrainingData
+from edge.model_file import LoadedModel, load_model
+from edge.session import open_session
+from edge.version import __version__
+from export.errors import DataError, ExportError
+from export.history import History, count_data_rows, finite_segments, load_history, sample_period
+from export.onnx_io import OPSET, export_fp32, quantize_int8, stamp_metadata
+from export.parity import ParityRow, compare, gate_int8
+from export.sequences import Segment, forecast_rows, scored_rows
+from export.train import TrainConfig, TrainResult, torch_forecasts, train_forecaster
+
+MIN_VALIDATION_SAMPLES = 50
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What ``edge-export`` was asked to do."""
+
+    data: Path
+    out: Path
+    columns: tuple[str, ...] | None = None
+    timestamp_column: str | None = None
+    train_fraction: float | None = None
+    train_rows: int | None = None
+    validation_fraction: float = 0.2
+    allow_gaps: bool = False
+    false_alarms_per_day: float = 1.0
+    error_smoothing: float = 1.0
+    precision: str = "int8"
+    report: Path | None = None
+    train: TrainConfig = field(default_factory=TrainConfig)
+    quiet: bool = False
+
+
+@dataclass
+class Evaluation:
+    """Forecasts (original units) and decisions of one inference path on the validation rows."""
+
+    forecasts: np.ndarray
+    scores: np.ndarray
+    channel_scores: np.ndarray
+    alerts: np.ndarray
+
+
+@dataclass
+class ExportResult:
+    """What was written and measured."""
+
+    model: LoadedModel
+    history: History
+    training: TrainResult
+    calibration: Calibration
+    parity: list[ParityRow]
+    sizes: dict[str, int]
+    validation_rows: np.ndarray
+    shipped: Evaluation
+    observed: np.ndarray
+
+
+def rows_to_read(options: ExportOptions) -> int | None:
+    """The length of the chronological prefix to read, from --train-rows or --train-fraction."""
+    if options.train_rows is not None:
+        return options.train_rows
+    if options.train_fraction is not None:
+        if not options.data.is_file():
+            raise DataError(f"{options.data}: no such file; check --data")
+        return max(1, int(count_data_rows(options.data) * options.train_fraction))
+    return None
+
+
+def _split_row(history: History, options: ExportOptions, segments: Sequence[Segment]) -> int:
+    window = options.train.window
+    split = history.rows - int(round(history.rows * options.validation_fraction))
+    needed = 2 * window + 1 + MIN_VALIDATION_SAMPLES + window
+    usable = len(scored_rows(segments, split, history.rows, window))
+    if split < 2 * window + 1 or usable < MIN_VALIDATION_SAMPLES:
+        raise DataError(
+            f"{history.path}: {history.rows} rows were read, but --window {window} needs at least "
+            f"{needed} ({2 * window + 1} to train and {MIN_VALIDATION_SAMPLES} to validate after a "
+            f"{window}-row warm-up); read more rows (--train-rows/--train-fraction) or lower --window"
+        )
+    return split
+
+
+def _normalisation(history: History, split: int) -> tuple[np.ndarray, np.ndarray]:
+    train = history.values[:split]
+    mean = np.nanmean(train, axis=0)
+    std = np.nanstd(train, axis=0)
+    for channel, (m, s) in enumerate(zip(mean, std)):
+        if not s > 1e-9 * max(1.0, abs(m)):
+            raise DataError(
+                f"{history.path}: column {history.channels[channel]!r} is constant ({m:g}) in the training "
+                f"rows (lines 2-{history.line(split - 1)}); a forecaster learns nothing from it: leave it "
+                "out with --columns"
+            )
+    return mean, std
+
+
+def _ort_forecasts(path: Path, config: TrainConfig, series: np.ndarray, segments: Sequence[Segment]) -> np.ndarray:
+    channels = series.shape[1]
+    stream = StreamingForecaster(open_session(str(path)), layers=config.layers, hidden=config.hidden,
+                                 norm_mean=np.zeros(channels), norm_std=np.ones(channels))
+    return forecast_rows(series, segments, lambda x: stream.run_normalized(x.astype(np.float32)))
+
+
+def _evaluate(calibration: Calibration, series: np.ndarray, forecasts: np.ndarray, runs: list[np.ndarray],
+              std: np.ndarray, mean: np.ndarray) -> Evaluation:
+    pieces = [score_series(calibration, series[rows] - forecasts[rows]) for rows in runs]
+    scores = np.concatenate([p[0] for p in pieces])
+    rows = np.concatenate(runs)
+    return Evaluation(
+        forecasts=forecasts[rows] * std + mean,
+        scores=scores,
+        channel_scores=np.concatenate([p[1] for p in pieces]),
+        alerts=decisions(scores, calibration.threshold),
+    )
+
+
+def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> ExportResult:
+    """Train, calibrate, convert, check and write ``options.out``; raise on any refusal."""
+    if options.precision not in ("int8", "fp32"):
+        raise ExportError(f"--precision {options.precision!r} is not one of int8, fp32")
+    config = options.train
+    history = load_history(options.data, columns=options.columns, timestamp_column=options.timestamp_column,
+                           max_rows=rows_to_read(options))
+    segments = finite_segments(history, allow_gaps=options.allow_gaps)
+    split = _split_row(history, options, segments)
+    period = sample_period(history.timestamps)
+    mean, std = _normalisation(history, split)
+    series = (history.values - mean) / std
+    say(f"read {history.rows} of {history.total_rows} rows of {history.path} "
+        f"({len(history.channels)} channel(s): {', '.join(history.channels)}; one every {period:g} s); "
+        f"training on lines 2-{history.line(split - 1)}, validating on lines "
+        f"{history.line(split)}-{history.line(history.rows - 1)}")
+    training = train_forecaster(series, segments, split, config, quiet=options.quiet)
+    runs = [r for r in (scored_rows([s], split, history.rows, config.window) for s in segments) if r.size]
+    rows = np.concatenate(runs)
+    with tempfile.TemporaryDirectory(prefix="edge-export-") as tmp:
+        paths = {"fp32": Path(tmp) / "fp32.onnx", "int8": Path(tmp) / "int8.onnx"}
+        export_fp32(training.model, paths["fp32"])
+        quantize_int8(paths["fp32"], paths["int8"])
+        sizes = {name: path.stat().st_size for name, path in paths.items()}
+        normalised = {
+            "torch fp32": torch_forecasts(training.model, series, segments),
+            "onnxruntime fp32": _ort_forecasts(paths["fp32"], config, series, segments),
+            "onnxruntime int8": _ort_forecasts(paths["int8"], config, series, segments),
+        }
+        shipped_name = f"onnxruntime {options.precision}"
+        residuals = series[rows] - normalised[shipped_name][rows]
+        calibration = fit_calibration(residuals, sample_period_s=period,
+                                      false_alarms_per_day=options.false_alarms_per_day,
+                                      smoothing=options.error_smoothing)
+        evaluations = {name: _evaluate(calibration, series, f, runs, std, mean) for name, f in normalised.items()}
+        reference = evaluations["torch fp32"]
+        parity = [compare(name, reference.forecasts, e.forecasts, reference.alerts, e.alerts)
+                  for name, e in evaluations.items()]
+        if options.precision == "int8":
+            gate_int8(parity[2])
+        metadata = _metadata(options, history, split, period, mean, std, calibration)
+        _write_atomically(paths[options.precision], options.out, metadata)
+    model = load_model(options.out)
+    sizes["shipped"] = options.out.stat().st_size
+    return ExportResult(model=model, history=history, training=training, calibration=calibration, parity=parity,
+                        sizes=sizes, validation_rows=rows, shipped=evaluations[shipped_name],
+                        observed=history.values[rows])
+
+
+def _metadata(options: ExportOptions, history: History, split: int, period: float, mean: np.ndarray,
+              std: np.ndarray, calibration: Calibration) -> ModelMetadata:
+    config = options.train
+    return ModelMetadata(
+        channels=history.channels,
+        window=config.window,
+        warmup=config.window,
+        sample_period_s=period,
+        norm_mean=tuple(float(m) for m in mean),
+        norm_std=tuple(float(s) for s in std),
+        hidden=config.hidden,
+        layers=config.layers,
+        calibration=calibration,
+        threshold=calibration.threshold,
+        precision=options.precision,
+        opset=OPSET,
+        package_version=__version__,
+        torch_version=torch.__version__,
+        onnx_version=onnx.__version__,
+        onnxruntime_version=onnxruntime.__version__,
+        training_data=TrainingData(
+            file=history.path.name,
+            sha256=history.sha256,
+            total_rows=history.total_rows,
+            rows_read=history.rows,
+            train_rows=(0, split),
+            validation_rows=(split, history.rows),
+        ),
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def _write_atomically(src: Path, out: Path, metadata: ModelMetadata) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        stamp_metadata(src, partial, metadata.to_props(), __version__)
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def expected_false_alarms(result: ExportResult) -> tuple[float, float]:
+    """Target and observed alerting samples per day on the validation rows."""
+    cal = result.calibration
+    days = len(result.validation_rows) * cal.sample_period_s / 86_400.0
+    observed = float(np.sum(result.shipped.alerts)) / days if days > 0 else math.nan
+    return cal.false_alarms_per_day, observed

@@ -1,0 +1,27 @@
+"""Parse timestamps of a history CSV into epoch seconds."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+
+def parse_timestamp(text: str) -> float:
+    """ISO 8601 (naive means UTC) or epoch seconds; raise ``ValueError`` otherwise.
+
+    >>> parse_timestamp("2013-12-02 21:15:00")
+    1386018900.0
+    >>> parse_timestamp("1386018900.5")
+    1386018900.5
+    """
+    text = text.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.timestamp()
+    if not math.isfinite(seconds):
+        raise ValueError(f"{text!r} is not a finite number of seconds")
+    return seconds

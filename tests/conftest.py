@@ -1,0 +1,55 @@
+"""Shared fixtures: small synthetic histories and one model exported from them per session."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pytest
+
+START = 1_700_000_000.0
+PERIOD = 300.0
+FAST = {"window": 16, "hidden": 16, "layers": 2, "epochs": 12, "patience": 4}
+
+
+def synthetic_rows(n: int, seed: int = 0) -> list[tuple[str, float, float]]:
+    """Two channels with a daily cycle and noise, one row every five minutes."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        phase = 2 * math.pi * i / 288
+        rows.append((
+            f"{START + i * PERIOD:.0f}",
+            20 + 5 * math.sin(phase) + rng.normal(0, 0.3),
+            1 + 0.5 * math.sin(phase + 1) + rng.normal(0, 0.05),
+        ))
+    return rows
+
+
+def write_history(path: Path, rows: list[tuple], header: str = "timestamp,temperature,vibration") -> Path:
+    """Write rows as CSV (values written as given, so tests can plant bad ones)."""
+    with path.open("w") as handle:
+        handle.write(header + "\n")
+        for row in rows:
+            handle.write(",".join(str(v) for v in row) + "\n")
+    return path
+
+
+@pytest.fixture
+def history_csv(tmp_path: Path) -> Path:
+    """A fresh 600-row two-channel history file."""
+    return write_history(tmp_path / "history.csv", synthetic_rows(600))
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """One int8 export of an 800-row history, with its result, shared by many tests."""
+    from export.pipeline import ExportOptions, run_export
+    from export.train import TrainConfig
+
+    folder = tmp_path_factory.mktemp("export")
+    data = write_history(folder / "history.csv", synthetic_rows(800))
+    options = ExportOptions(data=data, out=folder / "model.onnx", quiet=True, train=TrainConfig(**FAST))
+    yield run_export(options, say=lambda _text: None)

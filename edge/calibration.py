@@ -15,8 +15,9 @@ show. A score is the surprise ``-log10 P(statistic > x)`` divided by
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -8,8 +8,8 @@ the wire format, so a truncated file gives a clear message instead of a crash.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 GRAPH_FIELD = 7
 METADATA_FIELD = 14

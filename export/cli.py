@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from edge.errors import EdgeError
 from export.train import TrainConfig
@@ -44,26 +44,58 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--columns", help="comma-separated channels (default: every numeric column)")
     p.add_argument("--timestamp-column", help="default: a column named timestamp/time/datetime/date, else the first")
     prefix = p.add_mutually_exclusive_group()
-    prefix.add_argument("--train-fraction", type=_fraction,
-                        help="use only this chronological share of the rows; the rest is never read")
+    prefix.add_argument(
+        "--train-fraction", type=_fraction, help="use only this chronological share of the rows; the rest is never read"
+    )
     prefix.add_argument("--train-rows", type=_positive_int, help="use only the first N rows; the rest is never read")
-    p.add_argument("--validation-fraction", type=_fraction, default=0.2,
-                   help="last share of the used rows held out for early stopping and calibration (default 0.2)")
-    p.add_argument("--allow-gaps", action="store_true",
-                   help="train on the stretches between rows with missing values instead of refusing them")
-    p.add_argument("--window", type=_positive_int, default=defaults.window,
-                   help=f"truncated-BPTT length and warm-up samples (default {defaults.window})")
-    p.add_argument("--hidden", type=_positive_int, default=defaults.hidden, help=f"LSTM units (default {defaults.hidden})")
-    p.add_argument("--layers", type=_positive_int, default=defaults.layers, help=f"LSTM layers (default {defaults.layers})")
-    p.add_argument("--epochs", type=_positive_int, default=defaults.epochs, help=f"most epochs (default {defaults.epochs})")
-    p.add_argument("--patience", type=_positive_int, default=defaults.patience,
-                   help=f"stop after this many epochs without a better validation loss (default {defaults.patience})")
-    p.add_argument("--learning-rate", type=_positive_float, default=defaults.learning_rate, help="Adam's (default 1e-3)")
+    p.add_argument(
+        "--validation-fraction",
+        type=_fraction,
+        default=0.2,
+        help="last share of the used rows held out for early stopping and calibration (default 0.2)",
+    )
+    p.add_argument(
+        "--allow-gaps",
+        action="store_true",
+        help="train on the stretches between rows with missing values instead of refusing them",
+    )
+    p.add_argument(
+        "--window",
+        type=_positive_int,
+        default=defaults.window,
+        help=f"truncated-BPTT length and warm-up samples (default {defaults.window})",
+    )
+    p.add_argument(
+        "--hidden", type=_positive_int, default=defaults.hidden, help=f"LSTM units (default {defaults.hidden})"
+    )
+    p.add_argument(
+        "--layers", type=_positive_int, default=defaults.layers, help=f"LSTM layers (default {defaults.layers})"
+    )
+    p.add_argument(
+        "--epochs", type=_positive_int, default=defaults.epochs, help=f"most epochs (default {defaults.epochs})"
+    )
+    p.add_argument(
+        "--patience",
+        type=_positive_int,
+        default=defaults.patience,
+        help=f"stop after this many epochs without a better validation loss (default {defaults.patience})",
+    )
+    p.add_argument(
+        "--learning-rate", type=_positive_float, default=defaults.learning_rate, help="Adam's (default 1e-3)"
+    )
     p.add_argument("--seed", type=int, default=defaults.seed, help="same data and seed give the same weights")
-    p.add_argument("--false-alarms-per-day", type=_positive_float, default=1.0,
-                   help="alert rate on normal data that sets the threshold (default 1)")
-    p.add_argument("--error-smoothing", type=_fraction, default=1.0,
-                   help="weight of the newest squared error in its moving average (default 1: none)")
+    p.add_argument(
+        "--false-alarms-per-day",
+        type=_positive_float,
+        default=1.0,
+        help="alert rate on normal data that sets the threshold (default 1)",
+    )
+    p.add_argument(
+        "--error-smoothing",
+        type=_fraction,
+        default=1.0,
+        help="weight of the newest squared error in its moving average (default 1: none)",
+    )
     p.add_argument("--precision", choices=("int8", "fp32"), default="int8", help="weights of the shipped model")
     p.add_argument("--report", type=Path, help="write a PNG of validation forecasts, scores and threshold")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
@@ -76,13 +108,28 @@ def _options(args: argparse.Namespace):  # -> ExportOptions, imported lazily wit
 
     columns = tuple(c.strip() for c in args.columns.split(",") if c.strip()) if args.columns else None
     return ExportOptions(
-        data=args.data, out=args.out, columns=columns, timestamp_column=args.timestamp_column,
-        train_fraction=args.train_fraction, train_rows=args.train_rows,
-        validation_fraction=args.validation_fraction, allow_gaps=args.allow_gaps,
-        false_alarms_per_day=args.false_alarms_per_day, error_smoothing=args.error_smoothing,
-        precision=args.precision, report=args.report, quiet=args.quiet,
-        train=TrainConfig(window=args.window, hidden=args.hidden, layers=args.layers, epochs=args.epochs,
-                          patience=args.patience, learning_rate=args.learning_rate, seed=args.seed),
+        data=args.data,
+        out=args.out,
+        columns=columns,
+        timestamp_column=args.timestamp_column,
+        train_fraction=args.train_fraction,
+        train_rows=args.train_rows,
+        validation_fraction=args.validation_fraction,
+        allow_gaps=args.allow_gaps,
+        false_alarms_per_day=args.false_alarms_per_day,
+        error_smoothing=args.error_smoothing,
+        precision=args.precision,
+        report=args.report,
+        quiet=args.quiet,
+        train=TrainConfig(
+            window=args.window,
+            hidden=args.hidden,
+            layers=args.layers,
+            epochs=args.epochs,
+            patience=args.patience,
+            learning_rate=args.learning_rate,
+            seed=args.seed,
+        ),
     )
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -50,7 +50,7 @@ def count_data_rows(path: Path) -> int:
     return max(0, lines - 1)
 
 
-def _raw_lines(path: Path, digest: "hashlib._Hash", limit: int | None) -> Iterator[str]:
+def _raw_lines(path: Path, digest: hashlib._Hash, limit: int | None) -> Iterator[str]:
     """Yield decoded lines (header and at most ``limit`` data rows), hashing exactly those bytes."""
     with path.open("rb") as handle:
         rows = -1
@@ -64,7 +64,9 @@ def _raw_lines(path: Path, digest: "hashlib._Hash", limit: int | None) -> Iterat
             try:
                 yield raw.decode("utf-8-sig" if rows == 0 else "utf-8")
             except UnicodeDecodeError as exc:
-                raise DataError(f"{path} line {rows + 1}: not UTF-8 text ({exc.reason}); save the file as UTF-8") from exc
+                raise DataError(
+                    f"{path} line {rows + 1}: not UTF-8 text ({exc.reason}); save the file as UTF-8"
+                ) from exc
 
 
 def _choose_columns(
@@ -89,7 +91,9 @@ def _choose_columns(
         return time_index, [names.index(c) for c in columns]
     numeric = [i for i, value in enumerate(first) if i != time_index and _is_number(value)]
     if not numeric:
-        raise DataError(f"{path}: no numeric column besides the timestamp {timestamp_column!r}; the columns are {names}")
+        raise DataError(
+            f"{path}: no numeric column besides the timestamp {timestamp_column!r}; the columns are {names}"
+        )
     return time_index, numeric
 
 

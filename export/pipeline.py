@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import onnx
@@ -151,6 +151,11 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
         f"({len(history.channels)} channel(s): {', '.join(history.channels)}; one every {period:g} s); "
         f"training on lines 2-{history.line(split - 1)}, validating on lines "
         f"{history.line(split)}-{history.line(history.rows - 1)}")
+    steps = np.diff(history.timestamps)
+    long_steps = steps[steps > 1.5 * period]
+    if long_steps.size:
+        say(f"note: {long_steps.size} time gap(s) longer than 1.5 sample periods (longest "
+            f"{long_steps.max() / period:.0f} periods); rows on either side are treated as consecutive")
     training = train_forecaster(series, segments, split, config, quiet=options.quiet)
     runs = [r for r in (scored_rows([s], split, history.rows, config.window) for s in segments) if r.size]
     rows = np.concatenate(runs)

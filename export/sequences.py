@@ -6,7 +6,7 @@ through :func:`forecast_rows`, so their notion of "the forecast of row t" is one
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

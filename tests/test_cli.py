@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import FAST, synthetic_rows, write_history
+
 from edge.cli import main as agent_main
 from export.cli import main as export_main
 
@@ -81,3 +81,11 @@ def test_agent_refuses_a_damaged_model_in_one_line(exported, tmp_path: Path, cap
     assert agent_main(["inspect", str(damaged)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("edge-agent: error: model ") and err.count("\n") == 1
+
+
+def test_time_gaps_are_reported(tmp_path: Path, capsys) -> None:
+    rows = synthetic_rows(700)
+    rows = rows[:300] + [(f"{float(r[0]) + 3000:.0f}", r[1], r[2]) for r in rows[300:]]  # 10 periods missing
+    path = _bad(tmp_path, rows)
+    assert export_main(["--data", str(path), "--out", str(tmp_path / "m.onnx"), *FAST_ARGS]) == 0
+    assert "1 time gap(s) longer than 1.5 sample periods (longest 11 periods)" in capsys.readouterr().out

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import FAST, synthetic_rows, write_history
+
 from edge.forecaster import StreamingForecaster
 from edge.model_file import load_model
 from export import pipeline

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import synthetic_rows, write_history
+
 from export.errors import DataError
 from export.history import count_data_rows, finite_segments, load_history, sample_period
 

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edge.errors import EdgeError
+from export.pipeline import ExportOptions, run_export
+from export.summary import format_summary
 from export.train import TrainConfig
 
 PROG = "edge-export"
@@ -103,9 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _options(args: argparse.Namespace):  # -> ExportOptions, imported lazily with torch
-    from export.pipeline import ExportOptions
-
+def _options(args: argparse.Namespace) -> ExportOptions:
     columns = tuple(c.strip() for c in args.columns.split(",") if c.strip()) if args.columns else None
     return ExportOptions(
         data=args.data,
@@ -138,9 +138,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     began = time.perf_counter()
     try:
-        from export.pipeline import run_export
-        from export.summary import format_summary
-
         say = (lambda _text: None) if args.quiet else print
         result = run_export(_options(args), say)
         if args.report:

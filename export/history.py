@@ -127,12 +127,15 @@ def load_history(
     columns: Sequence[str] | None = None,
     timestamp_column: str | None = None,
     max_rows: int | None = None,
+    fraction: float | None = None,
 ) -> History:
-    """Read the header and at most ``max_rows`` data rows of ``path``; nothing after them."""
+    """Read the header and the first ``max_rows`` (or ``fraction`` of the) data rows; nothing after them."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file; check --data")
     total = count_data_rows(path)
+    if fraction is not None:
+        max_rows = max(1, int(total * fraction))
     digest = hashlib.sha256()
     reader = csv.reader(_raw_lines(path, digest, max_rows))
     header = next(reader, None)

@@ -22,7 +22,7 @@ from edge.model_file import LoadedModel, load_model
 from edge.session import open_session
 from edge.version import __version__
 from export.errors import DataError, ExportError
-from export.history import History, count_data_rows, finite_segments, load_history, sample_period
+from export.history import History, finite_segments, load_history, sample_period
 from export.onnx_io import OPSET, export_fp32, quantize_int8, stamp_metadata
 from export.parity import ParityRow, compare, gate_int8
 from export.sequences import Segment, forecast_rows, scored_rows
@@ -74,17 +74,6 @@ class ExportResult:
     validation_rows: np.ndarray
     shipped: Evaluation
     observed: np.ndarray
-
-
-def rows_to_read(options: ExportOptions) -> int | None:
-    """The length of the chronological prefix to read, from --train-rows or --train-fraction."""
-    if options.train_rows is not None:
-        return options.train_rows
-    if options.train_fraction is not None:
-        if not options.data.is_file():
-            raise DataError(f"{options.data}: no such file; check --data")
-        return max(1, int(count_data_rows(options.data) * options.train_fraction))
-    return None
 
 
 def _split_row(history: History, options: ExportOptions, segments: Sequence[Segment]) -> int:
@@ -141,7 +130,7 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
         raise ExportError(f"--precision {options.precision!r} is not one of int8, fp32")
     config = options.train
     history = load_history(options.data, columns=options.columns, timestamp_column=options.timestamp_column,
-                           max_rows=rows_to_read(options))
+                           max_rows=options.train_rows, fraction=options.train_fraction)
     segments = finite_segments(history, allow_gaps=options.allow_gaps)
     split = _split_row(history, options, segments)
     period = sample_period(history.timestamps)

@@ -65,3 +65,9 @@ def test_missing_values_refused_unless_gaps_are_allowed(tmp_path: Path) -> None:
     assert segments == [(0, 10), (12, 30)]
     for start, end in segments:
         assert np.isfinite(history.values[start:end]).all()
+
+
+def test_fraction_reads_that_share_of_the_rows(tmp_path: Path) -> None:
+    path = write_history(tmp_path / "h.csv", synthetic_rows(50))
+    history = load_history(path, fraction=0.5)
+    assert (history.rows, history.total_rows) == (25, 50)

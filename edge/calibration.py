@@ -109,6 +109,19 @@ class ErrorScorer:
         """Forget the smoothing state (after a gap in the data)."""
         self._mean_square = None
 
+    def rescale(self, residual_scale: np.ndarray) -> None:
+        """Use new per-channel residual scales (online adaptation); the tails stay."""
+        self._inverse_scale = 1.0 / np.asarray(residual_scale, dtype=np.float64)
+
+    @property
+    def smoothing_state(self) -> np.ndarray | None:
+        """The smoothed squared errors, for checkpoints (None right after a reset)."""
+        return self._mean_square
+
+    @smoothing_state.setter
+    def smoothing_state(self, value: np.ndarray | None) -> None:
+        self._mean_square = None if value is None else np.asarray(value, dtype=np.float64)
+
     def statistics_one(self, residual: np.ndarray) -> tuple[float, np.ndarray]:
         """Update the smoothed squared error; return the overall and per-channel statistics."""
         squared = np.square(residual * self._inverse_scale)

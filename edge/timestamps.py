@@ -1,9 +1,12 @@
-"""Parse timestamps of a history CSV into epoch seconds."""
+"""Parse CSV timestamps into epoch seconds (shared by edge-export and replay)."""
 
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
+TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "ts")
+MISSING = frozenset({"", "nan", "NaN", "NAN", "null", "NULL", "None", "NA", "N/A"})
 
 
 def parse_timestamp(text: str) -> float:
@@ -20,7 +23,7 @@ def parse_timestamp(text: str) -> float:
     except ValueError:
         moment = datetime.fromisoformat(text)
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         return moment.timestamp()
     if not math.isfinite(seconds):
         raise ValueError(f"{text!r} is not a finite number of seconds")

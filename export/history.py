@@ -15,11 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.timestamps import MISSING, TIMESTAMP_NAMES, parse_timestamp
 from export.errors import DataError
-from export.timestamps import parse_timestamp
-
-TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "ts")
-_MISSING = {"", "nan", "NaN", "NAN", "null", "NULL", "None", "NA", "N/A"}
 
 
 @dataclass(frozen=True)
@@ -107,7 +104,7 @@ def _is_number(text: str) -> bool:
 
 def _parse_value(path: Path, line: int, column: str, text: str) -> float:
     text = text.strip()
-    if text in _MISSING:
+    if text in MISSING:
         return math.nan
     try:
         value = float(text)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import matplotlib
@@ -16,7 +16,7 @@ from export.pipeline import ExportResult  # noqa: E402
 def write_report(result: ExportResult, path: Path) -> None:
     """Save a PNG with, per channel, signal vs forecast and its score, then the overall score."""
     history, shipped, cal = result.history, result.shipped, result.calibration
-    times = [datetime.fromtimestamp(t, tz=timezone.utc) for t in history.timestamps[result.validation_rows]]
+    times = [datetime.fromtimestamp(t, tz=UTC) for t in history.timestamps[result.validation_rows]]
     channels = history.channels
     figure, axes = plt.subplots(2 * len(channels) + 1, 1, figsize=(12, 2.6 * (2 * len(channels) + 1)),
                                 sharex=True, squeeze=False)

@@ -53,3 +53,20 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     data = write_history(folder / "history.csv", synthetic_rows(800))
     options = ExportOptions(data=data, out=folder / "model.onnx", quiet=True, train=TrainConfig(**FAST))
     yield run_export(options, say=lambda _text: None)
+
+
+FIXTURE_MODEL = Path(__file__).parent / "fixtures" / "model.onnx"
+
+
+@pytest.fixture(scope="session")
+def fixture_model():
+    """The committed int8 model (2 channels, temperature and vibration; see fixtures/make_model.py)."""
+    from edge.model_file import load_model
+
+    return load_model(FIXTURE_MODEL)
+
+
+def live_rows(n: int, seed: int = 11, start_row: int = 800) -> list[tuple[str, float, float]]:
+    """Rows that continue the training history's pattern (new noise), for streaming tests."""
+    rows = synthetic_rows(start_row + n, seed=seed)[start_row:]
+    return rows

@@ -1,0 +1,158 @@
+"""Sensor faults, told apart from anomalies: NaN, stale, flatline, gaps in time or sequence.
+
+Pure logic: a :class:`FaultMonitor` looks at each reading before it is scored and says
+whether it can be scored and whether the stream was broken just before it (then the
+model's state is stale and the detector re-warms). A fault whose ``end`` is set when it
+is reported (a gap) is over at once; the others stay active until a reading clears them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from edge.events import Event, Fault, FaultKind, Reading
+
+SEQUENCE_MODULUS = 1 << 16
+
+
+@dataclass(frozen=True)
+class FaultSettings:
+    """When a stream counts as faulty."""
+
+    sample_period_s: float
+    max_gap_periods: float = 3.0
+    stale_after_s: float = 60.0
+    flatline_samples: int = 60
+    sequence_modulus: int = SEQUENCE_MODULUS
+
+
+@dataclass
+class FaultCheck:
+    """The verdict on one reading."""
+
+    scorable: bool
+    resumed: bool
+    events: list[Event] = field(default_factory=list)
+
+
+class FaultMonitor:
+    """Watches one sensor's stream; one instance per sensor."""
+
+    def __init__(self, sensor: str, channels: tuple[str, ...], settings: FaultSettings) -> None:
+        self.sensor = sensor
+        self.channels = channels
+        self.settings = settings
+        self.active: dict[FaultKind, Fault] = {}
+        self.counts: dict[FaultKind, int] = {}
+        self._last_time: float | None = None
+        self._last_sequence: int | None = None
+        self._last_arrival: float | None = None
+        self._last_values: tuple[float, ...] | None = None
+        self._flat_runs = [0] * len(channels)
+
+    @property
+    def last_timestamp(self) -> float | None:
+        """Timestamp of the last reading seen."""
+        return self._last_time
+
+    @property
+    def last_sequence(self) -> int | None:
+        """Sequence number of the last reading seen, if the source numbers them."""
+        return self._last_sequence
+
+    def resume_after(self, timestamp: float | None, sequence: int | None) -> None:
+        """Continue a stream restored from a checkpoint: the next reading is checked against these."""
+        self._last_time, self._last_sequence = timestamp, sequence
+
+    def _raise(self, fault: Fault, time: float) -> Event:
+        self.counts[fault.kind] = self.counts.get(fault.kind, 0) + 1
+        if fault.end is None:
+            self.active[fault.kind] = fault
+        return Event("fault", fault, time)
+
+    def _clear(self, kind: FaultKind, time: float) -> Event:
+        fault = replace(self.active.pop(kind), end=time)
+        return Event("fault_cleared", fault, time)
+
+    def check(self, reading: Reading, received: float | None = None) -> FaultCheck:
+        """Judge ``reading``; ``received`` is its arrival on the service's clock (default: its timestamp)."""
+        now = reading.timestamp
+        self._last_arrival = now if received is None else received
+        events: list[Event] = []
+        resumed = False
+        for kind in ("stale", "source"):
+            if kind in self.active:
+                events.append(self._clear(kind, now))
+                resumed = True
+        gap = self._gap(reading)
+        if gap is not None:
+            events.append(self._raise(gap, now))
+            resumed = True
+        self._last_time, self._last_sequence = now, reading.sequence
+        bad = tuple(c for c, v in zip(self.channels, reading.values) if not math.isfinite(v))
+        if bad:
+            if "nan" not in self.active:
+                detail = f"{', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not a number"
+                events.append(self._raise(Fault(self.sensor, "nan", now, detail, bad), now))
+            self._last_values = None
+            return FaultCheck(scorable=False, resumed=resumed, events=events)
+        if "nan" in self.active:
+            events.append(self._clear("nan", now))
+            resumed = True
+        flat = self._flatline(reading.values)
+        if flat and "flatline" not in self.active:
+            limit = self.settings.flatline_samples
+            detail = f"{', '.join(flat)} unchanged for {limit} readings (stuck sensor or frozen value)"
+            events.append(self._raise(Fault(self.sensor, "flatline", now, detail, flat), now))
+        elif not flat and "flatline" in self.active:
+            events.append(self._clear("flatline", now))
+            resumed = True
+        return FaultCheck(scorable=not flat, resumed=resumed, events=events)
+
+    def _gap(self, reading: Reading) -> Fault | None:
+        settings = self.settings
+        if self._last_sequence is not None and reading.sequence is not None:
+            lost = (reading.sequence - self._last_sequence - 1) % settings.sequence_modulus
+            if lost:
+                detail = f"{lost} reading{'s' if lost != 1 else ''} lost (sequence {self._last_sequence} to " \
+                         f"{reading.sequence})"
+                return Fault(self.sensor, "sequence_gap", reading.timestamp, detail, end=reading.timestamp)
+        if self._last_time is None:
+            return None
+        step = reading.timestamp - self._last_time
+        if step <= 0:
+            detail = f"timestamp went back {-step:g} s (clock reset or replayed data)"
+        elif step > settings.max_gap_periods * settings.sample_period_s:
+            detail = f"no data for {step:g} s (expected every {settings.sample_period_s:g} s)"
+        else:
+            return None
+        return Fault(self.sensor, "time_gap", self._last_time, detail, end=reading.timestamp)
+
+    def _flatline(self, values: tuple[float, ...]) -> tuple[str, ...]:
+        limit = self.settings.flatline_samples
+        if limit <= 0:
+            return ()
+        previous = self._last_values
+        self._last_values = values
+        for i, value in enumerate(values):
+            self._flat_runs[i] = self._flat_runs[i] + 1 if previous is not None and previous[i] == value else 1
+        return tuple(c for c, run in zip(self.channels, self._flat_runs) if run >= limit)
+
+    def source_fault(self, message: str, time: float, cleared: bool) -> list[Event]:
+        """A source reported losing (or regaining) its sensor."""
+        if cleared:
+            return [self._clear("source", time)] if "source" in self.active else []
+        if "source" in self.active:
+            return []
+        return [self._raise(Fault(self.sensor, "source", time, message), time)]
+
+    def tick(self, now: float) -> list[Event]:
+        """Check for staleness on the service's clock; call it regularly."""
+        if self._last_arrival is None:
+            self._last_arrival = now
+        silent = now - self._last_arrival
+        if silent <= self.settings.stale_after_s or "stale" in self.active:
+            return []
+        detail = f"no reading for {silent:.0f} s (stale_after = {self.settings.stale_after_s:g} s)"
+        return [self._raise(Fault(self.sensor, "stale", now, detail), now)]

@@ -1,0 +1,124 @@
+"""Sensor faults are told apart from anomalies, each as its own event."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from edge.events import Reading
+from edge.faults import FaultMonitor, FaultSettings
+
+CHANNELS = ("temp", "vib")
+
+
+def monitor(**settings: float) -> FaultMonitor:
+    return FaultMonitor("pump-1", CHANNELS, FaultSettings(sample_period_s=10.0, **settings))  # type: ignore[arg-type]
+
+
+def reading(t: float, values: tuple[float, ...] = (1.0, 2.0), sequence: int | None = None) -> Reading:
+    return Reading("pump-1", t, values, sequence)
+
+
+def kinds(check) -> list[tuple[str, str]]:
+    return [(e.kind, e.subject.kind) for e in check.events]
+
+
+def test_a_steady_stream_has_no_faults() -> None:
+    m = monitor()
+    checks = [m.check(reading(10.0 * i, (float(i), float(-i)), i)) for i in range(100)]
+    assert all(c.scorable and not c.resumed and not c.events for c in checks)
+
+
+def test_nan_is_a_fault_until_a_finite_reading_resumes_the_stream() -> None:
+    m = monitor()
+    m.check(reading(0.0))
+    first_nan = m.check(reading(10.0, (math.nan, 2.0)))
+    assert not first_nan.scorable
+    assert kinds(first_nan) == [("fault", "nan")]
+    assert first_nan.events[0].subject.channels == ("temp",)
+    assert "temp is not a number" in first_nan.events[0].subject.detail
+    assert m.check(reading(20.0, (math.inf, 2.0))).events == []  # one event per fault, not per reading
+    back = m.check(reading(30.0, (1.5, 2.0)))
+    assert back.scorable and back.resumed
+    assert kinds(back) == [("fault_cleared", "nan")]
+    assert back.events[0].subject.start == 10.0 and back.events[0].subject.end == 30.0
+
+
+def test_a_time_gap_is_a_finished_fault_and_breaks_the_stream() -> None:
+    m = monitor(max_gap_periods=3.0)
+    m.check(reading(0.0))
+    assert m.check(reading(30.0)).events == []  # exactly three periods is not a gap
+    gap = m.check(reading(100.0))
+    assert gap.scorable and gap.resumed
+    assert kinds(gap) == [("fault", "time_gap")]
+    fault = gap.events[0].subject
+    assert (fault.start, fault.end) == (30.0, 100.0)
+    assert "no data for 70 s (expected every 10 s)" in fault.detail
+    assert m.active == {}
+
+
+def test_time_going_backwards_is_a_gap() -> None:
+    m = monitor()
+    m.check(reading(100.0))
+    back = m.check(reading(50.0))
+    assert kinds(back) == [("fault", "time_gap")] and "went back 50 s" in back.events[0].subject.detail
+
+
+def test_sequence_gap_counts_the_lost_readings_across_the_wrap() -> None:
+    m = monitor()
+    m.check(reading(0.0, sequence=65534))
+    assert m.check(reading(10.0, sequence=65535)).events == []
+    assert m.check(reading(20.0, sequence=0)).events == []  # 16-bit wrap is not a gap
+    gap = m.check(reading(30.0, sequence=3))
+    assert kinds(gap) == [("fault", "sequence_gap")] and gap.resumed
+    assert gap.events[0].subject.detail.startswith("2 readings lost")
+
+
+def test_flatline_pauses_scoring_until_the_value_moves() -> None:
+    m = monitor(flatline_samples=5)
+    checks = [m.check(reading(10.0 * i, (7.0, float(i)))) for i in range(6)]
+    assert [c.scorable for c in checks] == [True, True, True, True, False, False]
+    assert kinds(checks[4]) == [("fault", "flatline")]
+    assert checks[4].events[0].subject.channels == ("temp",)
+    moved = m.check(reading(60.0, (7.5, 6.0)))
+    assert moved.scorable and moved.resumed and kinds(moved) == [("fault_cleared", "flatline")]
+
+
+def test_stale_is_raised_on_the_service_clock_and_cleared_by_the_next_reading() -> None:
+    m = monitor(stale_after_s=30.0)
+    m.check(reading(0.0), received=1000.0)
+    assert m.tick(1029.0) == []
+    stale = m.tick(1031.0)
+    assert [(e.kind, e.subject.kind) for e in stale] == [("fault", "stale")]
+    assert m.tick(1100.0) == []  # raised once
+    back = m.check(reading(10.0), received=1101.0)
+    assert back.resumed and kinds(back) == [("fault_cleared", "stale")]
+
+
+def test_a_silent_sensor_is_stale_even_if_it_never_sent_anything() -> None:
+    m = monitor(stale_after_s=5.0)
+    assert m.tick(100.0) == []
+    assert [e.subject.kind for e in m.tick(106.0)] == ["stale"]
+
+
+def test_source_faults_come_and_go_once() -> None:
+    m = monitor()
+    assert [e.kind for e in m.source_fault("port gone", 5.0, cleared=False)] == ["fault"]
+    assert m.source_fault("port gone", 6.0, cleared=False) == []
+    back = m.check(reading(7.0))
+    assert back.resumed and kinds(back) == [("fault_cleared", "source")]
+
+
+@given(st.lists(st.tuples(st.floats(0.1, 100.0), st.booleans()), min_size=1, max_size=60))
+def test_every_active_fault_is_raised_once_and_cleared_once(steps: list[tuple[float, bool]]) -> None:
+    m = monitor(flatline_samples=0)
+    t, raised, cleared = 0.0, 0, 0
+    for dt, is_nan in steps:
+        t += dt
+        check = m.check(reading(t, (math.nan if is_nan else t, 1.0 + t)))
+        assert check.scorable == (not is_nan)
+        raised += sum(1 for e in check.events if e.kind == "fault" and e.subject.end is None)
+        cleared += sum(1 for e in check.events if e.kind == "fault_cleared")
+    assert raised - cleared == len(m.active)

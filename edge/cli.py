@@ -1,16 +1,19 @@
-"""``edge-agent``: the gateway command. This release has ``inspect``; the service follows."""
+"""``edge-agent``: the gateway command (run, check, replay, status, sample-config, inspect)."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from edge.errors import EdgeError
+from edge.errors import ConfigError, EdgeError
 from edge.model_file import load_model
 
 PROG = "edge-agent"
+log = logging.getLogger("edge.cli")
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -29,11 +32,127 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from edge.config import load_config
+    from edge.logs import setup_logging
+    from edge.replay import replay
+
+    setup_logging("stderr", "warning" if args.quiet else "info")
+    config = load_config(args.config) if args.config else None
+    summary = replay(args.model, args.input, args.output, config=config, keep_trace=args.plot is not None,
+                     log_events=not args.quiet)
+    if args.plot:
+        from edge.plot import plot_replay
+
+        plot_replay(summary, args.plot, args.input.name)
+    if not args.quiet:
+        rate = summary.rows / summary.seconds if summary.seconds else 0.0
+        print(f"replayed {summary.rows} rows of {args.input} in {summary.seconds:.2f} s ({rate:,.0f} rows/s): "
+              f"{summary.scored} scored, {summary.warmup} warm-up, {summary.faulty} faulty, {summary.dropped} dropped; "
+              f"{summary.alerts} alert(s), {summary.faults} sensor fault(s); wrote {args.output}"
+              + (f" and {args.plot}" if args.plot else ""), file=sys.stderr)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from edge.config import load_config
+    from edge.logs import setup_logging
+    from edge.service import Service
+
+    agent = load_config(args.config).agent
+    setup_logging(agent.log_target, "debug" if args.debug else agent.log_level)
+    service = Service(args.config)
+    service.install_signal_handlers()
+    return service.run()
+
+
+def _check(args: argparse.Namespace) -> int:
+    from edge.config import load_config
+    from edge.pipeline import build_pipeline
+
+    config = load_config(args.config)
+    print(f"config {args.config}: valid")
+    pipeline = build_pipeline(config)
+    meta = pipeline.model.metadata
+    print(f"model {pipeline.model.path}: verified ({meta.precision}, weights {pipeline.model.weights_sha256[:12]}), "
+          f"channels {', '.join(meta.channels)}, sample period {meta.sample_period_s:g} s")
+    for name, detector in pipeline.detectors.items():
+        d = detector.settings.decision
+        print(f"sensor {name}: threshold {d.threshold:.3f}, clear below {d.clear_at:.3f} after {d.clear_samples}, "
+              f"debounce {d.k} of {d.n}, cooldown {d.cooldown_s:g} s, warm-up {detector.settings.warmup}")
+    failures = 0
+    for plugin in [*pipeline.sources, *(g.sink for g in pipeline.sinks)]:
+        try:
+            plugin.open()
+            plugin.close()
+            print(f"  ok    {plugin.describe()}")
+        except (EdgeError, OSError) as exc:
+            failures += 1
+            print(f"  FAIL  {plugin.describe()}: {exc}")
+    for folder, what in ((config.agent.state_path(), "state_dir"), (config.agent.runtime_path(), "runtime_dir")):
+        print(f"{what} {folder}: {'exists' if folder.is_dir() else 'will be created'}")
+    if failures:
+        raise ConfigError(f"{failures} plugin(s) could not be opened (see above)")
+    return 0
+
+
+def _sample_config(args: argparse.Namespace) -> int:
+    from edge.config import sample_config
+
+    print(sample_config(), end="")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from edge.config import load_config, runtime_path_default
+    from edge.status import format_status, read_status
+
+    folder = args.runtime_dir or (load_config(args.config).agent.runtime_path() if args.config
+                                  else runtime_path_default())
+    try:
+        summary = read_status(folder)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"no status file in {folder}: is edge-agent running? (pass --config or --runtime-dir "
+                          "if it uses another runtime_dir)") from exc
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"status file in {folder} cannot be read: {exc}") from exc
+    print(json.dumps(summary, indent=1) if args.json else format_status(summary))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog=PROG, description="edge-anomaly gateway runtime")
-    parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on errors; debug logging")
     commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the service")
+    run.add_argument("--config", type=Path, required=True)
+    run.set_defaults(run=_run)
+
+    check = commands.add_parser("check", help="validate config, model and plugins, then exit")
+    check.add_argument("--config", type=Path, required=True)
+    check.set_defaults(run=_check)
+
+    replay = commands.add_parser("replay", help="run a CSV through the pipeline as fast as it can")
+    replay.add_argument("--model", type=Path, required=True)
+    replay.add_argument("--input", type=Path, required=True)
+    replay.add_argument("--output", type=Path, required=True)
+    replay.add_argument("--plot", type=Path, help="draw signal, score, threshold and alerts into this PNG")
+    replay.add_argument("--config", type=Path, help="take [model] threshold and [detector] settings from here")
+    replay.add_argument("--quiet", action="store_true", help="no event lines and no summary")
+    replay.set_defaults(run=_replay)
+
+    status = commands.add_parser("status", help="print the running agent's state")
+    where = status.add_mutually_exclusive_group()
+    where.add_argument("--config", type=Path, help="find the status file through this config's runtime_dir")
+    where.add_argument("--runtime-dir", type=Path)
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(run=_status)
+
+    sample = commands.add_parser("sample-config", help="print a commented example config of every plugin")
+    sample.set_defaults(run=_sample_config)
+
     inspect = commands.add_parser("inspect", help="verify a model file and print its metadata")
     inspect.add_argument("model", type=Path)
     inspect.set_defaults(run=_inspect)

@@ -70,3 +70,12 @@ def live_rows(n: int, seed: int = 11, start_row: int = 800) -> list[tuple[str, f
     """Rows that continue the training history's pattern (new noise), for streaming tests."""
     rows = synthetic_rows(start_row + n, seed=seed)[start_row:]
     return rows
+
+
+def write_config(folder: Path, body: str, name: str = "agent.toml") -> Path:
+    """A config file whose [agent] dirs are inside ``folder`` and whose model is the fixture."""
+    text = (f'[agent]\nstate_dir = "{folder / "state"}"\nruntime_dir = "{folder / "run"}"\n'
+            f'status_interval_s = 0.2\n\n[model]\npath = "{FIXTURE_MODEL}"\n\n{body}')
+    path = folder / name
+    path.write_text(text)
+    return path

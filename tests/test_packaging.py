@@ -23,3 +23,10 @@ def test_torch_is_pinned_to_the_cpu_wheel_and_no_cuda_came_along() -> None:
 
 def test_console_scripts_exist() -> None:
     assert set(PYPROJECT["project"]["scripts"]) == {"edge-export", "edge-agent"}
+
+
+def test_every_package_folder_is_listed_so_a_wheel_carries_it() -> None:
+    root = Path(__file__).parents[1]
+    found = {str(p.parent.relative_to(root)).replace("/", ".") for p in root.glob("*/**/__init__.py")
+             if p.parts[len(root.parts)] in ("edge", "export")}
+    assert found == set(PYPROJECT["tool"]["setuptools"]["packages"])

@@ -1,0 +1,230 @@
+"""The agent's TOML config, read with tomllib into typed, validated dataclasses.
+
+Sections: ``[agent]`` (directories, intervals, logging), ``[model]``, ``[detector]``
+(decisions, faults, adaptation), and arrays of ``[[sources]]`` and ``[[sinks]]`` whose
+``type`` picks the plugin. Every unknown key or type is an error listing what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from edge.config_types import build_section
+from edge.decision import DecisionSettings
+from edge.detector import DetectorSettings
+from edge.errors import ConfigError
+from edge.faults import FaultSettings
+from edge.metadata import ModelMetadata
+from edge.plugins import SINK_TYPES, SOURCE_TYPES, PluginSpec, load_spec
+from edge.scoring import AdaptationSettings
+
+SECTIONS = ("agent", "model", "detector", "sources", "sinks")
+
+
+@dataclass(frozen=True)
+class AgentSection:
+    """``[agent]``: where state lives and how often things happen."""
+
+    gateway_id: str | None = None
+    state_dir: Path | None = None
+    runtime_dir: Path | None = None
+    status_interval_s: float = 5.0
+    checkpoint_interval_s: float = 60.0
+    counters_log_interval_s: float = 3600.0
+    log_target: Literal["auto", "journal", "stderr"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    def __post_init__(self) -> None:
+        for name in ("status_interval_s", "checkpoint_interval_s", "counters_log_interval_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be above 0 seconds")
+
+    def state_path(self) -> Path:
+        """``state_dir``, else systemd's ``$STATE_DIRECTORY``, else /var/lib/edge-anomaly."""
+        return self.state_dir or Path(os.environ.get("STATE_DIRECTORY", "/var/lib/edge-anomaly").split(":")[0])
+
+    def runtime_path(self) -> Path:
+        """``runtime_dir``, else systemd's ``$RUNTIME_DIRECTORY``, else /run/edge-anomaly."""
+        return self.runtime_dir or runtime_path_default()
+
+
+def runtime_path_default() -> Path:
+    """Where the status file is when the config does not say."""
+    return Path(os.environ.get("RUNTIME_DIRECTORY", "/run/edge-anomaly").split(":")[0])
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    """``[model]``: the file and an optional threshold override."""
+
+    path: Path
+    threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.threshold is not None and not 0.0 < self.threshold <= 1.0:
+            raise ValueError(f"threshold {self.threshold} must be in (0, 1]")
+
+
+@dataclass(frozen=True)
+class DetectorSection:
+    """``[detector]``: debounce, hysteresis, cooldown, fault rules and online adaptation."""
+
+    warmup: int | None = None
+    debounce_k: int = 1
+    debounce_n: int = 1
+    clear_level: float | None = None
+    clear_samples: int = 3
+    cooldown_s: float = 0.0
+    stale_after_s: float | None = None
+    max_gap_periods: float = 3.0
+    flatline_samples: int = 60
+    adapt: bool = True
+    adapt_half_life_samples: float = 2000.0
+    adapt_max_drift: float = 4.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.debounce_k <= self.debounce_n:
+            raise ValueError(f"debounce needs 1 <= k <= n, got debounce_k = {self.debounce_k}, "
+                             f"debounce_n = {self.debounce_n}")
+        checks = [
+            ("warmup", self.warmup is None or self.warmup >= 1, "at least 1"),
+            ("clear_samples", self.clear_samples >= 1, "at least 1"),
+            ("cooldown_s", self.cooldown_s >= 0, "0 or more"),
+            ("stale_after_s", self.stale_after_s is None or self.stale_after_s > 0, "above 0"),
+            ("max_gap_periods", self.max_gap_periods > 1, "above 1"),
+            ("flatline_samples", self.flatline_samples >= 0, "0 (off) or more"),
+            ("adapt_half_life_samples", self.adapt_half_life_samples > 0, "above 0"),
+            ("adapt_max_drift", self.adapt_max_drift >= 1, "at least 1"),
+        ]
+        for name, ok, rule in checks:
+            if not ok:
+                raise ValueError(f"{name} = {getattr(self, name)} must be {rule}")
+
+    def resolve(self, meta: ModelMetadata, threshold: float | None) -> DetectorSettings:
+        """Settings for one sensor of this model (defaults come from the model)."""
+        threshold = meta.threshold if threshold is None else threshold
+        warmup = meta.warmup if self.warmup is None else self.warmup
+        if warmup < 1:
+            raise ValueError(f"warmup {warmup} must be at least 1 reading")
+        period = meta.sample_period_s
+        decision = DecisionSettings(
+            threshold=threshold, k=self.debounce_k, n=self.debounce_n,
+            clear_level=0.8 * threshold if self.clear_level is None else self.clear_level,
+            clear_samples=self.clear_samples, cooldown_s=self.cooldown_s,
+        )
+        stale = max(10 * period, 30.0) if self.stale_after_s is None else self.stale_after_s
+        faults = FaultSettings(sample_period_s=period, max_gap_periods=self.max_gap_periods, stale_after_s=stale,
+                               flatline_samples=self.flatline_samples)
+        adaptation = AdaptationSettings(self.adapt, self.adapt_half_life_samples, self.adapt_max_drift)
+        return DetectorSettings(warmup=warmup, decision=decision, faults=faults, adaptation=adaptation)
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """A whole, validated config file."""
+
+    source_file: Path | None
+    agent: AgentSection
+    model: ModelSection
+    detector: DetectorSection
+    sources: tuple[PluginSpec, ...]
+    sinks: tuple[PluginSpec, ...]
+
+    @property
+    def base_dir(self) -> Path:
+        """Relative paths in the config are relative to the config file's folder."""
+        return self.source_file.parent if self.source_file else Path.cwd()
+
+
+def _plugins(data: dict[str, Any], key: str, registry: dict[str, str], kind: str) -> tuple[PluginSpec, ...]:
+    tables = data.get(key, [])
+    if not isinstance(tables, list):
+        raise ConfigError(f"{key} must be an array of tables, written [[{key}]]")
+    return tuple(load_spec(registry, kind, t, f"[[{key}]] #{i + 1}") for i, t in enumerate(tables))
+
+
+def parse_config(data: dict[str, Any], source_file: Path | None = None) -> AgentConfig:
+    """Validate a parsed TOML document."""
+    unknown = [k for k in data if k not in SECTIONS]
+    if unknown:
+        raise ConfigError(f"unknown section {unknown[0]!r}; allowed sections: {', '.join(SECTIONS)}")
+    if "model" not in data:
+        raise ConfigError("missing [model] section; it needs path = \"/path/to/model.onnx\"")
+    config = AgentConfig(
+        source_file=source_file,
+        agent=build_section(AgentSection, data.get("agent", {}), "[agent]"),
+        model=build_section(ModelSection, data["model"], "[model]"),
+        detector=build_section(DetectorSection, data.get("detector", {}), "[detector]"),
+        sources=_plugins(data, "sources", SOURCE_TYPES, "source"),
+        sinks=_plugins(data, "sinks", SINK_TYPES, "sink"),
+    )
+    if not config.sources:
+        raise ConfigError(f"no [[sources]]; add one, for example type = \"replay\" (types: {', '.join(SOURCE_TYPES)})")
+    sensors = [s.config.sensor for s in config.sources]
+    repeated = sorted({s for s in sensors if sensors.count(s) > 1})
+    if repeated:
+        raise ConfigError(f"sensor name {repeated[0]!r} is used by more than one source; give each a unique sensor")
+    return config
+
+
+def load_config(path: str | Path) -> AgentConfig:
+    """Read and validate a config file; errors name the file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"config {path} cannot be read: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config {path} is not valid TOML: {exc}") from exc
+    try:
+        return parse_config(data, path.resolve())
+    except ConfigError as exc:
+        raise ConfigError(f"config {path}: {exc}") from None
+
+
+SAMPLE_HEAD = """\
+# edge-agent configuration (TOML). Relative paths are relative to this file's folder.
+
+[agent]
+# gateway_id = "gw-17"          # default: the host name
+# state_dir = "/var/lib/edge-anomaly"   # checkpoints; default $STATE_DIRECTORY (systemd) or this
+# runtime_dir = "/run/edge-anomaly"     # status.json for `edge-agent status`; default $RUNTIME_DIRECTORY or this
+status_interval_s = 5.0         # how often status.json and systemd's STATUS= are refreshed
+checkpoint_interval_s = 60.0    # how often detector state is saved (and always at stop)
+counters_log_interval_s = 3600.0  # how often counters are logged
+log_target = "auto"             # auto: journald when systemd connected stderr to it; or "journal", "stderr"
+log_level = "info"              # debug, info, warning, error
+
+[model]
+path = "/etc/edge-anomaly/model.onnx"   # written by edge-export; verified at every start and reload
+# threshold = 0.3               # override the model's alert threshold (score in [0, 1])
+
+[detector]
+# warmup = 32                   # readings that only feed the model after a start or a break (default: the model's)
+debounce_k = 1                  # raise an alert when k of the last n scores reach the threshold
+debounce_n = 1
+# clear_level = 0.2             # hysteresis: clear below this level (default: 0.8 x threshold)
+clear_samples = 3               # ... for this many readings in a row
+cooldown_s = 0.0                # no new alert on a sensor for this long after one clears
+# stale_after_s = 60.0          # a sensor silent this long is a fault (default: 10 sample periods, at least 30 s)
+max_gap_periods = 3.0           # a step longer than this many sample periods is a gap (scoring re-warms)
+flatline_samples = 60           # this many identical readings in a row is a stuck sensor (0: off)
+adapt = true                    # follow the recent error scale, learning only from non-anomalous samples
+adapt_half_life_samples = 2000.0
+adapt_max_drift = 4.0           # the scale stays within this factor of the calibrated one
+"""
+
+
+def sample_config() -> str:
+    """A commented example of every section and every plugin; it parses as it is."""
+    import importlib
+
+    parts = [SAMPLE_HEAD]
+    for registry in (SOURCE_TYPES, SINK_TYPES):
+        for module_name in registry.values():
+            parts.append(importlib.import_module(module_name).SAMPLE)
+    return "\n".join(parts)

@@ -1,0 +1,91 @@
+"""Typed config sections from TOML tables: unknown keys and wrong types are errors that say what fits.
+
+>>> from dataclasses import dataclass
+>>> @dataclass(frozen=True)
+... class Example:
+...     path: str
+...     rate: float = 1.0
+>>> build_section(Example, {"path": "a.csv", "rate": 2}, "[[sources]] 1")
+Example(path='a.csv', rate=2.0)
+>>> build_section(Example, {"path": "a.csv", "rat": 2}, "[[sources]] 1")
+Traceback (most recent call last):
+...
+edge.errors.ConfigError: [[sources]] 1: unknown key 'rat'; allowed keys: path, rate
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar, get_args, get_origin, get_type_hints
+
+from edge.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def _describe(kind: Any) -> str:
+    if get_origin(kind) is typing.Literal:
+        return " or ".join(repr(a) for a in get_args(kind))
+    if get_origin(kind) is list:
+        return f"a list of {_describe(get_args(kind)[0])}"
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false", Path: "a path"}.get(
+        kind, getattr(kind, "__name__", str(kind)))
+
+
+def _convert(kind: Any, value: Any, where: str) -> Any:
+    origin = get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in get_args(kind) if a is not type(None)]
+        if len(options) == 1:
+            return _convert(options[0], value, where)
+    if origin is typing.Literal:
+        if value in get_args(kind):
+            return value
+    elif origin is list:
+        if isinstance(value, list):
+            return [_convert(get_args(kind)[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+    elif kind is bool:
+        if isinstance(value, bool):
+            return value
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif kind is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif kind is str or kind is Path:
+        if isinstance(value, str):
+            return kind(value)
+    elif kind is dict or origin is dict:
+        if isinstance(value, dict):
+            return value
+    raise ConfigError(f"{where} is {value!r}; it must be {_describe(kind)}")
+
+
+def build_section(cls: type[T], table: Any, where: str, ignore: tuple[str, ...] = ()) -> T:
+    """Build dataclass ``cls`` from a TOML table, checking keys and types; ``where`` names the table."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table of settings, not {table!r}")
+    hints = get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    allowed = ", ".join(fields)
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in ignore:
+            continue
+        if key not in fields:
+            raise ConfigError(f"{where}: unknown key {key!r}; allowed keys: {allowed}")
+        values[key] = _convert(hints[key], value, f"{where}: {key}")
+    missing = [
+        name for name, f in fields.items()
+        if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"{where}: missing {', '.join(repr(m) for m in missing)}; allowed keys: {allowed}")
+    try:
+        return cls(**values)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc

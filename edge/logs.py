@@ -1,0 +1,33 @@
+"""Where the agent's log lines go: journald natively under systemd, else stderr."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from edge.journal import JournalHandler, JournalSender, journal_wanted
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+def setup_logging(target: str = "auto", level: str = "info") -> str:
+    """Send the ``edge`` loggers to journald (``journal``, or ``auto`` when stderr is the journal) or stderr.
+
+    Returns where they went. Under systemd, stderr is already the journal, so ``auto`` only
+    adds what the native protocol gives: the structured fields of each event.
+    """
+    logger = logging.getLogger("edge")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    handler: logging.Handler
+    if target == "journal" or (target == "auto" and journal_wanted()):
+        handler, where = JournalHandler(JournalSender()), "journal"
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler, where = logging.StreamHandler(sys.stderr), "stderr"
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    logger.addHandler(handler)
+    logger.setLevel(_LEVELS[level])
+    logger.propagate = False
+    return where

@@ -1,0 +1,122 @@
+"""The running pipeline: sources → detectors → sinks, built from a config and a model.
+
+Building does everything that can fail before anything is opened (config, model file,
+channels, plugin construction), so a reload can build a new pipeline and swap to it only
+if it is sound.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from edge.config import AgentConfig
+from edge.detector import Detector, Scored
+from edge.errors import ConfigError
+from edge.events import Alert, Event, Reading, SourceFault
+from edge.model_file import LoadedModel, load_model
+from edge.plugins import PluginContext
+from edge.sinks.guard import GuardedSink
+from edge.sources.base import Source
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Pipeline:
+    """One model, a detector per sensor, its sources and its sinks."""
+
+    config: AgentConfig
+    model: LoadedModel
+    detectors: dict[str, Detector]
+    sources: list[Source]
+    sinks: list[GuardedSink]
+    recent_alerts: deque[Event] = field(default_factory=lambda: deque(maxlen=10))
+    last_readings: dict[str, Reading] = field(default_factory=dict)
+
+    def open(self) -> None:
+        """Open sinks, then sources; on failure close what was opened and re-raise."""
+        opened: list[Any] = []
+        try:
+            for sink in self.sinks:
+                sink.sink.open()
+                opened.append(sink.sink)
+            for source in self.sources:
+                source.open()
+                opened.append(source)
+        except BaseException:
+            for thing in reversed(opened):
+                thing.close()
+            raise
+
+    def handle(self, item: Reading | SourceFault, received: float | None = None) -> Scored | None:
+        """Score a reading (or take a source's fault report) and send the events it causes."""
+        detector = self.detectors[item.sensor]
+        if isinstance(item, SourceFault):
+            self.dispatch(detector.source_fault(item))
+            return None
+        self.last_readings[item.sensor] = item
+        scored = detector.score_one(item, received)
+        if scored.events:
+            self.dispatch(scored.events)
+        return scored
+
+    def tick(self, now: float) -> None:
+        """Stale checks on the service's clock."""
+        for detector in self.detectors.values():
+            events = detector.tick(now)
+            if events:
+                self.dispatch(events)
+
+    def dispatch(self, events: list[Event]) -> None:
+        """Every event to every sink; alerts are also kept for the status file."""
+        for event in events:
+            if isinstance(event.subject, Alert):
+                self.recent_alerts.append(event)
+            for sink in self.sinks:
+                sink.send(event)
+
+    def close(self) -> None:
+        """Close sources, then flush and close sinks."""
+        for source in self.sources:
+            try:
+                source.close()
+            except Exception as exc:  # closing must reach every plugin
+                log.warning("closing source %s failed: %s", source.describe(), exc)
+        for sink in self.sinks:
+            sink.flush()
+            sink.close()
+
+
+def check_channels(configured: list[str] | None, model: LoadedModel, sensor: str) -> None:
+    """A source's ``channels`` must be the model's, in order."""
+    wanted = list(model.metadata.channels)
+    if configured is not None and list(configured) != wanted:
+        raise ConfigError(
+            f"source {sensor!r} has channels {configured} ({len(configured)}) but model {model.path} has "
+            f"{wanted} ({len(wanted)}); list the model's channels in order or export a model for these")
+
+
+def build_pipeline(config: AgentConfig, model: LoadedModel | None = None) -> Pipeline:
+    """Load the model and build every stage; nothing is opened yet."""
+    model_path = config.model.path if config.model.path.is_absolute() else config.base_dir / config.model.path
+    model = model or load_model(model_path)
+    meta = model.metadata
+    try:
+        settings = config.detector.resolve(meta, config.model.threshold)
+    except ValueError as exc:
+        raise ConfigError(f"[detector]: {exc}") from exc
+    context = PluginContext(channels=meta.channels, sample_period_s=meta.sample_period_s,
+                            model_sha256=model.weights_sha256, state_dir=config.agent.state_path(),
+                            base_dir=config.base_dir)
+    detectors: dict[str, Detector] = {}
+    sources: list[Source] = []
+    for spec in config.sources:
+        sensor = spec.config.sensor
+        check_channels(spec.config.channels, model, sensor)
+        sources.append(spec.build(context))
+        detectors[sensor] = Detector(sensor, model, settings)
+    sinks = [GuardedSink(spec.build(context)) for spec in config.sinks]
+    return Pipeline(config, model, detectors, sources, sinks)

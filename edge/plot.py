@@ -1,0 +1,66 @@
+"""``--plot`` for replay: signal and forecast per channel, score, threshold and alerts (matplotlib, lazily)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from edge.errors import ConfigError
+from edge.replay import ReplaySummary
+
+
+def plot_replay(summary: ReplaySummary, path: Path, title: str) -> None:
+    """Draw one panel per channel and a score panel into a PNG."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ConfigError("--plot needs matplotlib, which a gateway install leaves out; "
+                          "pip install 'edge-anomaly[plot]' or drop --plot") from exc
+    trace = summary.trace
+    assert trace is not None
+    times = [datetime.fromtimestamp(t, tz=UTC) for t in trace.timestamps]
+    channels = summary.channels
+    figure, axes = plt.subplots(len(channels) + 1, 1, figsize=(12, 2.2 * (len(channels) + 1)), sharex=True)
+    spans = _alert_spans(trace.alerts)
+    for i, (name, axis) in enumerate(zip(channels, axes)):
+        axis.plot(times, [v[i] for v in trace.values], lw=0.8, label="observed")
+        axis.plot(times, [e[i] if e else float("nan") for e in trace.expected], lw=0.8, alpha=0.8, label="expected")
+        axis.set_ylabel(name)
+        axis.legend(loc="upper left", fontsize=7)
+    score_axis = axes[-1]
+    score_axis.plot(times, [s if s is not None else float("nan") for s in trace.scores], lw=0.8, color="black",
+                    label="anomaly score")
+    score_axis.axhline(summary.threshold, color="red", ls="--", lw=0.8, label=f"threshold {summary.threshold:.3f}")
+    score_axis.set_ylim(0, 1.02)
+    score_axis.set_ylabel("score")
+    score_axis.legend(loc="upper left", fontsize=7)
+    for axis in axes:
+        for start, end in spans:
+            axis.axvspan(times[start], times[end], color="red", alpha=0.15, lw=0)
+    axes[0].set_title(f"{title}: {summary.alerts} alert(s), {summary.faults} sensor fault(s)")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _alert_spans(flags: list[bool]) -> list[tuple[int, int]]:
+    """Runs of alerting samples as (first, last) indices.
+
+    >>> _alert_spans([False, True, True, False, True])
+    [(1, 2), (4, 4)]
+    """
+    spans: list[tuple[int, int]] = []
+    start = None
+    for i, flag in enumerate(flags):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            spans.append((start, i - 1))
+            start = None
+    if start is not None:
+        spans.append((start, len(flags) - 1))
+    return spans

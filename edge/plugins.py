@@ -1,0 +1,68 @@
+"""Sources and sinks are plugins chosen by the ``type`` key of their config table.
+
+A plugin module defines ``Config`` (a dataclass of its keys), ``SAMPLE`` (a commented
+TOML example that builds) and ``PLUGIN`` (the class, built by ``PLUGIN(config, context)``).
+Modules are imported only when their type is used, so a gateway without smbus2 or gpiod
+can still run the plugins it has.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from edge.config_types import build_section
+from edge.errors import ConfigError
+
+SOURCE_TYPES = {"replay": "edge.sources.replay"}
+SINK_TYPES = {"log": "edge.sinks.log"}
+
+
+@dataclass(frozen=True)
+class PluginContext:
+    """What every plugin may need to know about the agent and the model it serves."""
+
+    channels: tuple[str, ...]
+    sample_period_s: float
+    model_sha256: str
+    state_dir: Path
+    base_dir: Path
+
+    def resolve(self, path: Path) -> Path:
+        """A config path: relative ones are relative to the config file's folder."""
+        return path if path.is_absolute() else self.base_dir / path
+
+
+@dataclass(frozen=True)
+class PluginSpec:
+    """A plugin's module and its validated config."""
+
+    type: str
+    module: ModuleType
+    config: Any
+
+    def build(self, context: PluginContext) -> Any:
+        """A new, unopened instance."""
+        return self.module.PLUGIN(self.config, context)
+
+
+def plugin_module(registry: dict[str, str], kind: str, type_name: str) -> ModuleType:
+    """Import the module registered for ``type_name``."""
+    if type_name not in registry:
+        raise ConfigError(f"unknown {kind} type {type_name!r}; allowed types: {', '.join(sorted(registry))}")
+    return importlib.import_module(registry[type_name])
+
+
+def load_spec(registry: dict[str, str], kind: str, table: Any, where: str) -> PluginSpec:
+    """Check one ``[[sources]]`` or ``[[sinks]]`` table and build its config."""
+    if not isinstance(table, dict) or "type" not in table:
+        raise ConfigError(f"{where} needs a type; allowed types: {', '.join(sorted(registry))}")
+    type_name = table["type"]
+    try:
+        module = plugin_module(registry, kind, type_name)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return PluginSpec(type_name, module, build_section(module.Config, table, f"{where} ({type_name})", ("type",)))

@@ -1,0 +1,280 @@
+"""``edge-agent run``: the long-running service around a :class:`~edge.pipeline.Pipeline`.
+
+Each source is read by its own thread into one bounded queue; the main thread scores,
+decides, dispatches, and does the periodic work (stale checks, watchdog, status,
+checkpoints, counters). Signals only set flags: SIGTERM/SIGINT stop (sources closed, sinks
+flushed, state written, exit 0), SIGHUP reloads (build a new pipeline from the re-read
+config and model; swap only if it builds and opens, else keep the running one).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from edge.checkpoint import read_checkpoint, restore_detectors, save_checkpoint
+from edge.config import load_config
+from edge.errors import EdgeError
+from edge.events import Reading, SourceFault
+from edge.notify import Notifier
+from edge.pipeline import Pipeline, build_pipeline
+from edge.sources.base import Source
+from edge.status import status_summary, write_status
+
+log = logging.getLogger(__name__)
+
+QUEUE_LIMIT = 10_000
+POLL_S = 0.25
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A source has no more readings."""
+
+    source: Source
+
+
+class SourcePump(threading.Thread):
+    """Reads one source into the queue until stopped or the source is finished."""
+
+    def __init__(self, source: Source, sink: queue.Queue[Any], stop: threading.Event) -> None:
+        super().__init__(name=f"source-{source.sensor}", daemon=True)
+        self.source, self.queue, self.stop = source, sink, stop
+        self.errors = 0
+
+    def run(self) -> None:
+        backoff = 0.5
+        while not self.stop.is_set():
+            try:
+                items = self.source.read(POLL_S)
+                backoff = 0.5
+            except Exception as exc:  # a source that raises is reported as a fault and retried
+                self.errors += 1
+                log.error("source %s failed: %s; retrying in %.1f s", self.source.describe(), exc, backoff)
+                self.queue.put(SourceFault(self.source.sensor, time.time(), f"source failed: {exc}"))
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            for item in items:
+                self.queue.put((item, time.monotonic()))
+            if self.source.finished:
+                self.queue.put(Finished(self.source))
+                return
+
+
+class Service:
+    """Runs the agent until stopped; ``request_stop``/``request_reload`` are what the signals call."""
+
+    def __init__(self, config_path: Path, notifier: Notifier | None = None,
+                 on_ready: Callable[[Service], None] | None = None) -> None:
+        self.config_path = config_path
+        self.notifier = notifier or Notifier.from_environment()
+        self.on_ready = on_ready
+        self.pipeline: Pipeline | None = None
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self._pumps_stop = threading.Event()
+        self._pumps: list[SourcePump] = []
+        self._queue: queue.Queue[Any] = queue.Queue(QUEUE_LIMIT)
+        self._unfinished: set[str] = set()
+        self.started = time.time()
+        self.handled_since_ping = 0
+
+    def request_stop(self, *_: Any) -> None:
+        """Stop at the next turn of the loop."""
+        self._stop.set()
+
+    def request_reload(self, *_: Any) -> None:
+        """Reload at the next turn of the loop."""
+        self._reload.set()
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT stop, SIGHUP reloads."""
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            self.request_stop()
+
+        def reload(signum: int, _frame: FrameType | None) -> None:
+            self.request_reload()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, reload)
+
+    def _start(self, pipeline: Pipeline) -> None:
+        pipeline.open()
+        self.pipeline = pipeline
+        self._pumps_stop = threading.Event()
+        self._queue = queue.Queue(QUEUE_LIMIT)
+        self._pumps = [SourcePump(s, self._queue, self._pumps_stop) for s in pipeline.sources]
+        self._unfinished = {s.sensor for s in pipeline.sources}
+        for pump in self._pumps:
+            pump.start()
+
+    def _halt(self, pipeline: Pipeline) -> None:
+        """Stop the pumps, then drain what they had queued through the pipeline, then close it."""
+        self._pumps_stop.set()
+        for pump in self._pumps:
+            pump.join(timeout=5.0)
+        self._drain(pipeline)
+        pipeline.close()
+
+    def _drain(self, pipeline: Pipeline) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            self._handle(pipeline, item)
+
+    def _handle(self, pipeline: Pipeline, item: Any) -> None:
+        if isinstance(item, Finished):
+            self._unfinished.discard(item.source.sensor)
+            log.info("source %s finished: %s", item.source.describe(), item.source.counters())
+        elif isinstance(item, SourceFault):
+            pipeline.handle(item)
+        else:
+            reading, received = item
+            assert isinstance(reading, Reading)
+            pipeline.handle(reading, received)
+            self.handled_since_ping += 1
+
+    def summary_line(self) -> str:
+        """The one-line STATUS= and log summary."""
+        pipeline = self.pipeline
+        if pipeline is None:
+            return "starting"
+        parts = []
+        for name, detector in pipeline.detectors.items():
+            c = detector.counters
+            state = "ALERT" if detector.alert else "fault" if detector.faults.active else "ok"
+            parts.append(f"{name} {state} readings={c.readings} scored={c.scored} alerts={c.alerts} faults={c.faults}")
+        return "; ".join(parts)
+
+    def checkpoint(self) -> None:
+        """Write the detectors' state; a failure is logged, never fatal."""
+        pipeline = self.pipeline
+        if pipeline is None:
+            return
+        try:
+            save_checkpoint(pipeline.config.agent.state_path(), pipeline.detectors)
+        except OSError as exc:
+            log.error("cannot write checkpoint under %s: %s; set [agent] state_dir to a writable folder",
+                      pipeline.config.agent.state_path(), exc)
+
+    def write_status(self, state: str) -> None:
+        """Refresh the status file and pass the summary to sinks that publish health."""
+        pipeline = self.pipeline
+        if pipeline is None:
+            return
+        summary = status_summary(pipeline, self.started, self.config_path, state)
+        for sink in pipeline.sinks:
+            sink.status(summary)
+        try:
+            write_status(pipeline.config.agent.runtime_path(), summary)
+        except OSError as exc:
+            log.error("cannot write the status file under %s: %s; set [agent] runtime_dir to a writable folder",
+                      pipeline.config.agent.runtime_path(), exc)
+
+    def run(self) -> int:
+        """Build, restore, announce READY, loop, and shut down cleanly."""
+        config = load_config(self.config_path)
+        pipeline = build_pipeline(config)
+        restored = restore_detectors(read_checkpoint(config.agent.state_path()), pipeline.detectors,
+                                     str(config.agent.state_path()))
+        self._start(pipeline)
+        log.info("edge-agent started: model %s (%s, weights %s), sensors %s%s", pipeline.model.path,
+                 pipeline.model.metadata.precision, pipeline.model.weights_sha256[:12], ", ".join(pipeline.detectors),
+                 f"; state restored for {', '.join(restored)}" if restored else "")
+        self.notifier.ready(self.summary_line())
+        self.write_status("running")
+        if self.on_ready:
+            self.on_ready(self)
+        try:
+            self._loop()
+        finally:
+            self.notifier.stopping()
+            assert self.pipeline is not None
+            self._halt(self.pipeline)
+            self.checkpoint()
+            self.write_status("stopped")
+            log.info("edge-agent stopped: %s", self.summary_line())
+        return 0
+
+    def _loop(self) -> None:
+        agent = self.pipeline.config.agent if self.pipeline else None
+        assert agent is not None
+        now = time.monotonic()
+        due = {"tick": now + 1.0, "status": now + agent.status_interval_s,
+               "checkpoint": now + agent.checkpoint_interval_s, "counters": now + agent.counters_log_interval_s,
+               "watchdog": now}
+        while not self._stop.is_set():
+            if self._reload.is_set():
+                self._reload.clear()
+                self.reload()
+                agent = self.pipeline.config.agent if self.pipeline else agent
+            pipeline = self.pipeline
+            assert pipeline is not None
+            try:
+                item = self._queue.get(timeout=POLL_S)
+            except queue.Empty:
+                item = None
+            if item is not None:
+                self._handle(pipeline, item)
+                if not self._unfinished:
+                    log.info("every source has finished; stopping")
+                    return
+            now = time.monotonic()
+            if now >= due["tick"]:
+                pipeline.tick(now)
+                due["tick"] = now + 1.0
+            interval = self.notifier.watchdog_interval_s
+            if interval and now >= due["watchdog"] and self.handled_since_ping:
+                self.notifier.watchdog()
+                self.handled_since_ping = 0
+                due["watchdog"] = now + interval
+            if now >= due["status"]:
+                self.notifier.status(self.summary_line())
+                self.write_status("running")
+                due["status"] = now + agent.status_interval_s
+            if now >= due["checkpoint"]:
+                self.checkpoint()
+                due["checkpoint"] = now + agent.checkpoint_interval_s
+            if now >= due["counters"]:
+                log.info("counters: %s", self.summary_line())
+                due["counters"] = now + agent.counters_log_interval_s
+
+    def reload(self) -> bool:
+        """Re-read config and model; swap to the new pipeline only if it builds and opens."""
+        old = self.pipeline
+        assert old is not None
+        self.notifier.reloading()
+        try:
+            new = build_pipeline(load_config(self.config_path))
+        except EdgeError as exc:
+            log.error("reload failed, keeping the running configuration: %s", exc)
+            self.notifier.ready(f"reload failed: {exc}")
+            return False
+        states = {name: d.state() for name, d in old.detectors.items()}
+        self._halt(old)
+        restore_detectors(states, new.detectors, "the previous configuration")
+        try:
+            self._start(new)
+        except (EdgeError, OSError) as exc:
+            log.error("reload failed, keeping the running configuration: cannot open the new one: %s", exc)
+            previous = build_pipeline(old.config, old.model)
+            restore_detectors(states, previous.detectors, "the previous configuration")
+            self._start(previous)
+            self.notifier.ready(f"reload failed: {exc}")
+            return False
+        log.info("reloaded: model %s (weights %s), sensors %s", new.model.path, new.model.weights_sha256[:12],
+                 ", ".join(new.detectors))
+        self.notifier.ready(self.summary_line())
+        return True

@@ -1,0 +1,1 @@
+"""Sinks: where events go (the log here; GPIO and MQTT plug in the same way)."""

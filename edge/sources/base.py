@@ -1,0 +1,58 @@
+"""The source interface: timestamped multi-channel readings of one sensor, and its own faults."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from types import TracebackType
+
+from edge.events import Reading, SourceFault
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceConfig:
+    """Keys every source has: the sensor's name and, optionally, the channels it must deliver."""
+
+    sensor: str
+    channels: list[str] | None = None
+
+
+class Source(ABC):
+    """A context manager; ``read`` blocks at most ``timeout`` seconds; ``close`` is idempotent.
+
+    A source turns its own trouble (a port gone, a bus error) into :class:`SourceFault`
+    items, and keeps counters of what it read and dropped.
+    """
+
+    sensor: str
+
+    def open(self) -> None:
+        """Acquire the device or file; raise :class:`edge.errors.EdgeError` naming what is wrong."""
+
+    @abstractmethod
+    def read(self, timeout: float) -> list[Reading | SourceFault]:
+        """Whatever arrived within ``timeout`` seconds (possibly nothing)."""
+
+    @property
+    def finished(self) -> bool:
+        """No more readings will ever come (the end of a replayed file)."""
+        return False
+
+    def close(self) -> None:
+        """Release the device; safe to call twice."""
+
+    def counters(self) -> dict[str, int]:
+        """What was read, dropped and retried, for status and logs."""
+        return {}
+
+    def describe(self) -> str:
+        """One line for ``edge-agent check``."""
+        return f"{type(self).__name__} for {self.sensor}"
+
+    def __enter__(self) -> Source:
+        self.open()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()

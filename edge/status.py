@@ -1,0 +1,108 @@
+"""The status file under the runtime directory, and ``edge-agent status`` reading it back."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from edge.events import Alert, iso_time
+from edge.files import write_json_atomic
+from edge.pipeline import Pipeline
+
+FILE_NAME = "status.json"
+
+
+def status_summary(pipeline: Pipeline, started: float, config_path: Path | None, state: str) -> dict[str, Any]:
+    """Everything ``edge-agent status`` shows, as JSON-ready data."""
+    model = pipeline.model
+    sensors: dict[str, Any] = {}
+    for source in pipeline.sources:
+        detector = pipeline.detectors[source.sensor]
+        reading = pipeline.last_readings.get(source.sensor)
+        active = ", ".join(sorted(detector.faults.active))
+        sensors[source.sensor] = {
+            "state": "alert" if detector.alert else f"fault ({active})" if active else
+                     "warming up" if detector.counters.scored == 0 else "scoring",
+            "last_reading": None if reading is None else {
+                "time": iso_time(reading.timestamp),
+                "values": dict(zip(detector.channels, reading.values)),
+            },
+            "counters": {**vars(detector.counters), **detector.faults.counts,
+                         "suppressed": detector.policy.suppressed, "protected": detector.scorer.protected},
+            "source": source.counters(),
+            "residual_scale": detector.scorer.residual_scale.round(6).tolist(),
+        }
+    alerts = []
+    for event in pipeline.recent_alerts:
+        alert = event.subject
+        assert isinstance(alert, Alert)
+        alerts.append({"event": event.kind, "id": alert.id, "sensor": alert.sensor, "channels": list(alert.channels),
+                       "score": round(alert.score, 6), "start": iso_time(alert.start), "end": iso_time(alert.end)})
+    return {
+        "pid": os.getpid(),
+        "state": state,
+        "started": iso_time(started),
+        "updated": iso_time(time.time()),
+        "uptime_s": round(time.time() - started, 1),
+        "config": None if config_path is None else str(config_path),
+        "model": {"path": str(model.path), "weights_sha256": model.weights_sha256,
+                  "precision": model.metadata.precision, "channels": list(model.metadata.channels),
+                  "threshold": pipeline.detectors[pipeline.sources[0].sensor].settings.decision.threshold
+                  if pipeline.sources else model.metadata.threshold},
+        "sensors": sensors,
+        "sinks": {guard.sink.describe(): dict(guard.counts) for guard in pipeline.sinks},
+        "last_alerts": alerts,
+    }
+
+
+def write_status(runtime_dir: Path, summary: dict[str, Any]) -> None:
+    """Replace the status file atomically (no fsync: it lives on tmpfs and is rewritten often)."""
+    write_json_atomic(runtime_dir / FILE_NAME, summary, durable=False)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def format_status(summary: dict[str, Any]) -> str:
+    """The human form of a status file."""
+    pid = summary.get("pid", 0)
+    running = summary.get("state") in ("running", "starting") and _alive(int(pid))
+    lines = [f"edge-agent {'running' if running else 'not running'} (pid {pid}, state {summary.get('state')}), "
+             f"up {summary.get('uptime_s', 0):.0f} s since {summary.get('started')}, updated {summary.get('updated')}"]
+    model = summary.get("model", {})
+    weights = str(model.get("weights_sha256"))[:12]
+    lines.append(f"model {model.get('path')} ({model.get('precision')}, weights {weights}, "
+                 f"threshold {model.get('threshold')})")
+    for name, sensor in summary.get("sensors", {}).items():
+        reading = sensor.get("last_reading")
+        last = "no reading yet" if reading is None else \
+            f"last {reading['time']}: " + ", ".join(f"{k}={v:.4g}" for k, v in reading["values"].items())
+        counters = " ".join(f"{k}={v}" for k, v in sensor.get("counters", {}).items())
+        source = " ".join(f"{k}={v}" for k, v in sensor.get("source", {}).items())
+        lines.append(f"sensor {name}: {sensor.get('state')}; {last}")
+        lines.append(f"  counters {counters}")
+        if source:
+            lines.append(f"  source   {source}")
+    for name, counts in summary.get("sinks", {}).items():
+        lines.append(f"sink {name}: " + " ".join(f"{k}={v}" for k, v in counts.items()))
+    alerts = summary.get("last_alerts", [])
+    lines.append(f"last alerts: {'none' if not alerts else ''}")
+    for alert in alerts[-10:]:
+        lines.append(f"  {alert['event']:5} {alert['sensor']}/{'+'.join(alert['channels'])} score={alert['score']:.3f} "
+                     f"start={alert['start']} end={alert['end'] or '-'} id={alert['id']}")
+    return "\n".join(lines)
+
+
+def read_status(runtime_dir: Path) -> dict[str, Any]:
+    """Load the status file; raises ``OSError``/``ValueError`` when it is missing or broken."""
+    return json.loads((runtime_dir / FILE_NAME).read_text(encoding="utf-8"))

@@ -265,6 +265,9 @@ class Service:
         states = {name: d.state() for name, d in old.detectors.items()}
         self._halt(old)
         restore_detectors(states, new.detectors, "the previous configuration")
+        for name, detector in new.detectors.items():
+            if name in old.detectors:
+                detector.counters = old.detectors[name].counters
         try:
             self._start(new)
         except (EdgeError, OSError) as exc:

@@ -79,3 +79,16 @@ def write_config(folder: Path, body: str, name: str = "agent.toml") -> Path:
     path = folder / name
     path.write_text(text)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _plain_logging() -> Iterator[None]:
+    """Undo a CLI test's logging set-up so caplog sees the ``edge`` loggers again."""
+    import logging
+
+    yield
+    logger = logging.getLogger("edge")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    logger.propagate = True
+    logger.setLevel(logging.NOTSET)

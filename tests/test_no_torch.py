@@ -29,7 +29,9 @@ def test_blocker_really_blocks() -> None:
     assert result.returncode != 0 and "gateway code imported torch" in result.stderr
 
 
-def test_loading_and_scoring_a_model_needs_no_torch(exported) -> None:
+def test_loading_and_scoring_a_model_needs_no_torch() -> None:
+    from conftest import FIXTURE_MODEL
+
     result = _run(
         f"""
         import numpy as np
@@ -37,7 +39,7 @@ def test_loading_and_scoring_a_model_needs_no_torch(exported) -> None:
         from edge.calibration import ErrorScorer
         from edge.forecaster import StreamingForecaster
         from edge.model_file import load_model
-        model = load_model({str(exported.model.path)!r})
+        model = load_model({str(FIXTURE_MODEL)!r})
         stream = StreamingForecaster.from_model(model)
         scorer = ErrorScorer(model.metadata.calibration)
         forecast = stream.step(np.array([20.0, 1.0]))
@@ -49,3 +51,26 @@ def test_loading_and_scoring_a_model_needs_no_torch(exported) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "scored" in result.stdout
+
+
+def test_every_runtime_module_and_a_whole_replay_need_no_torch(tmp_path) -> None:
+    """Import every module of ``edge`` and run a replay with torch, onnx and export blocked."""
+    from conftest import FIXTURE_MODEL, live_rows, write_history
+
+    csv = write_history(tmp_path / "live.csv", live_rows(100), "timestamp,temperature,vibration")
+    result = _run(
+        f"""
+        import importlib, pkgutil, edge
+        for module in pkgutil.walk_packages(edge.__path__, "edge."):
+            if module.name != "edge.plot":  # matplotlib is optional and not installed on a gateway
+                importlib.import_module(module.name)
+        from edge.cli import main
+        code = main(["replay", "--model", {str(FIXTURE_MODEL)!r}, "--input", {str(csv)!r},
+                     "--output", {str(tmp_path / "out.csv")!r}, "--quiet"])
+        assert code == 0
+        assert not any(m.split(".")[0] in ("torch", "onnx", "matplotlib") for m in sys.modules)
+        print("replayed")
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert "replayed" in result.stdout

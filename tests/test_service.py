@@ -1,0 +1,223 @@
+"""The service: sd_notify on a real socket, SIGTERM, reload, checkpoints, status and check."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from conftest import live_rows, write_config, write_history
+from sockets import datagram_listener
+
+from edge.cli import main
+from edge.notify import Notifier
+from edge.service import Service
+
+HEADER = "timestamp,temperature,vibration"
+
+
+def replay_body(csv: Path, rate: float, sensor: str = "pump-1") -> str:
+    return f'[[sources]]\ntype = "replay"\nsensor = "{sensor}"\npath = "{csv}"\nrate = {rate}\n\n[[sinks]]\ntype = "log"\n'
+
+
+def messages(sock: socket.socket, until: str, timeout: float = 10.0) -> list[str]:
+    """Datagrams received until one contains ``until``."""
+    got: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            got.append(sock.recv(4096).decode())
+        except TimeoutError:
+            continue
+        if until in got[-1]:
+            return got
+    raise AssertionError(f"no {until!r} within {timeout} s; got {got}")
+
+
+@contextmanager
+def running(service: Service) -> Iterator[threading.Thread]:
+    """Run the service in a thread; always stop and join it."""
+    thread = threading.Thread(target=service.run, daemon=True)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        service.request_stop()
+        thread.join(10)
+
+
+def wait_for(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_ready_status_watchdog_and_stopping_reach_the_notify_socket(tmp_path: Path) -> None:
+    csv = write_history(tmp_path / "live.csv", live_rows(400), HEADER)
+    config = write_config(tmp_path, replay_body(csv, rate=200.0))
+    with datagram_listener(str(tmp_path / "notify")) as sock:
+        notifier = Notifier(str(tmp_path / "notify"), watchdog_usec=200_000)
+        service = Service(config, notifier)
+        with running(service):
+            ready = messages(sock, "READY=1")
+            assert ready[0].startswith("READY=1\nSTATUS=pump-1 ")
+            assert service.pipeline is not None  # READY only after the pipeline is built and open
+            later = messages(sock, "STATUS=")
+            later += messages(sock, "WATCHDOG=1") + messages(sock, "WATCHDOG=1")
+            status = next(m for m in later if m.startswith("STATUS="))
+            assert re.match(r"STATUS=pump-1 (ok|ALERT) readings=\d+ scored=\d+ alerts=\d+ faults=0$", status)
+            assert "WATCHDOG=1" in later
+        assert messages(sock, "STOPPING=1")[-1] == "STOPPING=1"
+
+
+def test_watchdog_is_not_fed_while_no_readings_arrive(tmp_path: Path) -> None:
+    csv = write_history(tmp_path / "live.csv", live_rows(50), HEADER)
+    config = write_config(tmp_path, replay_body(csv, rate=0.001))  # one reading, then silence
+    with datagram_listener(str(tmp_path / "notify"), timeout=0.1) as sock:
+        service = Service(config, Notifier(str(tmp_path / "notify"), watchdog_usec=100_000))
+        with running(service):
+            messages(sock, "READY=1")
+            time.sleep(1.5)
+        received = messages(sock, "STOPPING=1")
+    assert sum(m == "WATCHDOG=1" for m in received) <= 1  # at most the ping for the one reading
+
+
+def test_sigterm_drains_flushes_checkpoints_and_exits_zero(tmp_path: Path) -> None:
+    csv = write_history(tmp_path / "live.csv", live_rows(2000), HEADER)
+    config = write_config(tmp_path, replay_body(csv, rate=400.0))
+    with datagram_listener(str(tmp_path / "notify")) as sock:
+        env = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify")}
+        agent = subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "--config", str(config)], env=env,
+                                 stderr=subprocess.PIPE, text=True)
+        messages(sock, "READY=1")
+        time.sleep(0.7)
+        agent.send_signal(signal.SIGTERM)
+        _, err = agent.communicate(timeout=20)
+        assert agent.returncode == 0, err
+        assert messages(sock, "STOPPING=1")
+    assert "edge-agent started" in err and "edge-agent stopped" in err and "Traceback" not in err
+    status = json.loads((tmp_path / "run" / "status.json").read_text())
+    sensor = status["sensors"]["pump-1"]
+    assert status["state"] == "stopped"
+    assert 50 < sensor["counters"]["readings"] < 2000
+    assert sensor["counters"]["readings"] == sensor["source"]["readings"]  # nothing left in the queue
+    checkpoint = json.loads((tmp_path / "state" / "checkpoint.json").read_text())
+    assert checkpoint["sensors"]["pump-1"]["seen"] == sensor["counters"]["readings"]
+
+
+def test_restart_restores_state_and_skips_the_warm_up(tmp_path: Path, caplog) -> None:
+    rows = live_rows(300)
+    first = write_config(tmp_path, replay_body(write_history(tmp_path / "a.csv", rows[:200], HEADER), 0.0), "a.toml")
+    assert Service(first, Notifier()).run() == 0
+    second = write_config(tmp_path, replay_body(write_history(tmp_path / "b.csv", rows[200:], HEADER), 0.0), "b.toml")
+    caplog.set_level(logging.INFO, logger="edge")
+    service = Service(second, Notifier())
+    assert service.run() == 0
+    counters = service.pipeline.detectors["pump-1"].counters
+    assert "state restored for pump-1" in caplog.text
+    assert (counters.readings, counters.warmup, counters.scored) == (100, 0, 100)
+
+
+def test_a_checkpoint_of_another_model_is_not_used(tmp_path: Path, caplog) -> None:
+    rows = live_rows(100)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "checkpoint.json").write_text(json.dumps(
+        {"format": 1, "sensors": {"pump-1": {"model_sha256": "f" * 64}}}))
+    config = write_config(tmp_path, replay_body(write_history(tmp_path / "a.csv", rows, HEADER), 0.0))
+    caplog.set_level(logging.INFO, logger="edge")
+    service = Service(config, Notifier())
+    service.run()
+    assert "saved state from" in caplog.text and "written for another model" in caplog.text
+    assert service.pipeline.detectors["pump-1"].counters.warmup == 16
+
+
+def test_reload_swaps_to_a_valid_config_and_keeps_the_old_one_otherwise(tmp_path: Path, caplog) -> None:
+    csv = write_history(tmp_path / "live.csv", live_rows(3000), HEADER)
+    config = write_config(tmp_path, replay_body(csv, rate=300.0))
+    caplog.set_level(logging.INFO, logger="edge")
+    service = Service(config, Notifier())
+    with running(service):
+        _reload_swaps_or_keeps(service, config, caplog)
+
+
+def _reload_swaps_or_keeps(service: Service, config: Path, caplog) -> None:
+    wait_for(lambda: service.pipeline is not None and service.pipeline.detectors["pump-1"].counters.readings > 20)
+    original = service.pipeline
+    text = config.read_text()
+    config.write_text(text.replace("[model]\n", "[model]\nthreshold = 0.5\n"))
+    service.request_reload()
+    wait_for(lambda: service.pipeline is not original)
+    swapped = service.pipeline
+    assert swapped.detectors["pump-1"].settings.decision.threshold == 0.5
+    assert swapped.detectors["pump-1"].counters is original.detectors["pump-1"].counters  # counting goes on
+    config.write_text(text.replace("[detector]", "").replace("[model]\n", "[model]\ntreshold = 0.4\n"))
+    service.request_reload()
+    wait_for(lambda: "reload failed" in caplog.text)
+    assert service.pipeline is swapped
+    assert "unknown key 'treshold'" in caplog.text
+    readings = swapped.detectors["pump-1"].counters.readings
+    wait_for(lambda: swapped.detectors["pump-1"].counters.readings > readings + 10)  # still scoring
+
+
+def test_reload_keeps_running_when_the_new_model_is_tampered(tmp_path: Path, caplog) -> None:
+    from conftest import FIXTURE_MODEL
+
+    csv = write_history(tmp_path / "live.csv", live_rows(3000), HEADER)
+    model = tmp_path / "model.onnx"
+    model.write_bytes(FIXTURE_MODEL.read_bytes())
+    config = write_config(tmp_path, replay_body(csv, rate=300.0))
+    config.write_text(config.read_text().replace(str(FIXTURE_MODEL), "model.onnx"))
+    caplog.set_level(logging.INFO, logger="edge")
+    service = Service(config, Notifier())
+    with running(service):
+        wait_for(lambda: service.pipeline is not None)
+        original = service.pipeline
+        data = bytearray(model.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        model.write_bytes(bytes(data))
+        service.request_reload()
+        wait_for(lambda: "reload failed" in caplog.text)
+        assert service.pipeline is original and "was modified" in caplog.text
+
+
+def test_status_command_reads_the_status_file(tmp_path: Path, capsys) -> None:
+    config = write_config(tmp_path, replay_body(write_history(tmp_path / "a.csv", live_rows(60), HEADER), 0.0))
+    Service(config, Notifier()).run()
+    assert main(["status", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "edge-agent not running" in out and "state stopped" in out
+    assert "sensor pump-1: scoring; last " in out and "readings=60" in out
+    assert main(["status", "--runtime-dir", str(tmp_path / "nowhere")]) == 2
+    assert "no status file in" in capsys.readouterr().err
+
+
+def test_check_opens_what_it_can_and_reports(tmp_path: Path, capsys) -> None:
+    csv = write_history(tmp_path / "a.csv", live_rows(10), HEADER)
+    assert main(["check", "--config", str(write_config(tmp_path, replay_body(csv, 0.0)))]) == 0
+    out = capsys.readouterr().out
+    assert "config " in out and ": valid" in out and "verified (int8" in out
+    assert "  ok    replay " in out and "  ok    log" in out
+    missing = write_config(tmp_path, replay_body(tmp_path / "gone.csv", 0.0), "m.toml")
+    assert main(["check", "--config", str(missing)]) == 2
+    captured = capsys.readouterr()
+    assert "FAIL  replay" in captured.out and "cannot open" in captured.out
+    assert "1 plugin(s) could not be opened" in captured.err
+
+
+@pytest.mark.parametrize("argv", [["sample-config"]])
+def test_sample_config_prints_every_plugin(argv, capsys) -> None:
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert 'type = "replay"' in out and 'type = "log"' in out and "[detector]" in out

@@ -152,11 +152,15 @@ class Service:
         if pipeline is None:
             return "starting"
         parts = []
-        for name, detector in pipeline.detectors.items():
+        for source in pipeline.sources:
+            detector = pipeline.detectors[source.sensor]
             c = detector.counters
             state = "ALERT" if detector.alert else "fault" if detector.faults.active else "ok"
-            parts.append(f"{name} {state} readings={c.readings} scored={c.scored} alerts={c.alerts} faults={c.faults}")
-        return "; ".join(parts)
+            dropped = sum(v for k, v in source.counters().items() if k.startswith("dropped"))
+            parts.append(f"{source.sensor} {state} readings={c.readings} scored={c.scored} alerts={c.alerts} "
+                         f"faults={c.faults} dropped={dropped}")
+        failed = sum(guard.counts["failed"] for guard in pipeline.sinks)
+        return "; ".join(parts) + (f"; sink failures={failed}" if failed else "")
 
     def checkpoint(self) -> None:
         """Write the detectors' state; a failure is logged, never fatal."""

@@ -77,7 +77,7 @@ def test_ready_status_watchdog_and_stopping_reach_the_notify_socket(tmp_path: Pa
             later = messages(sock, "STATUS=")
             later += messages(sock, "WATCHDOG=1") + messages(sock, "WATCHDOG=1")
             status = next(m for m in later if m.startswith("STATUS="))
-            assert re.match(r"STATUS=pump-1 (ok|ALERT) readings=\d+ scored=\d+ alerts=\d+ faults=0$", status)
+            assert re.match(r"STATUS=pump-1 (ok|ALERT) readings=\d+ scored=\d+ alerts=\d+ faults=0 dropped=0$", status)
             assert "WATCHDOG=1" in later
         assert messages(sock, "STOPPING=1")[-1] == "STOPPING=1"
 

@@ -38,7 +38,7 @@ class GuardedSink:
 
     def send(self, event: Event) -> None:
         """Deliver, counting the outcome."""
-        ok = self._call(f"send a {event.kind} event", self.sink.send, event)
+        ok = self._call(f"send {event.kind} event", self.sink.send, event)
         self.counts["sent" if ok else "failed"] += 1
 
     def status(self, summary: dict[str, Any]) -> None:

@@ -94,51 +94,65 @@ class Calibration:
 
 
 class ErrorScorer:
-    """Streaming scorer: one residual vector in, overall and per-channel scores out."""
+    """Streaming scorer: one residual vector in, overall and per-channel scores out.
+
+    The per-sample path works on plain floats: with a handful of channels, numpy's
+    per-call overhead would cost more than the arithmetic. Results equal the numpy form.
+    """
 
     def __init__(self, calibration: Calibration) -> None:
         self.calibration = calibration
-        self._inverse_scale = 1.0 / np.asarray(calibration.residual_scale, dtype=np.float64)
+        self._inverse_scale = [1.0 / float(s) for s in calibration.residual_scale]
         tails = calibration.channel_tails
-        self._levels = np.array([t.level for t in tails])
-        self._offsets = np.array([-math.log10(t.fraction) for t in tails])
-        self._slopes = np.array([1.0 / (t.scale * _LN10) for t in tails])
-        self._mean_square: np.ndarray | None = None
+        self._levels = [t.level for t in tails]
+        self._offsets = [-math.log10(t.fraction) for t in tails]
+        self._slopes = [1.0 / (t.scale * _LN10) for t in tails]
+        overall = calibration.overall_tail
+        self._overall = (overall.level, -math.log10(overall.fraction), 1.0 / (overall.scale * _LN10))
+        self._alpha = calibration.smoothing
+        self._decades = calibration.score_decades
+        self._mean_square: list[float] | None = None
 
     def reset(self) -> None:
         """Forget the smoothing state (after a gap in the data)."""
         self._mean_square = None
 
-    def rescale(self, residual_scale: np.ndarray) -> None:
+    def rescale(self, residual_scale: Sequence[float]) -> None:
         """Use new per-channel residual scales (online adaptation); the tails stay."""
-        self._inverse_scale = 1.0 / np.asarray(residual_scale, dtype=np.float64)
+        self._inverse_scale = [1.0 / float(s) for s in residual_scale]
 
     @property
-    def smoothing_state(self) -> np.ndarray | None:
+    def smoothing_state(self) -> list[float] | None:
         """The smoothed squared errors, for checkpoints (None right after a reset)."""
-        return self._mean_square
+        return None if self._mean_square is None else list(self._mean_square)
 
     @smoothing_state.setter
-    def smoothing_state(self, value: np.ndarray | None) -> None:
-        self._mean_square = None if value is None else np.asarray(value, dtype=np.float64)
+    def smoothing_state(self, value: Sequence[float] | None) -> None:
+        self._mean_square = None if value is None else [float(v) for v in value]
 
-    def statistics_one(self, residual: np.ndarray) -> tuple[float, np.ndarray]:
+    def statistics_one(self, residual: Sequence[float] | np.ndarray) -> tuple[float, list[float]]:
         """Update the smoothed squared error; return the overall and per-channel statistics."""
-        squared = np.square(residual * self._inverse_scale)
-        if self._mean_square is None:
-            self._mean_square = squared
+        values = residual.tolist() if isinstance(residual, np.ndarray) else residual
+        squared = [(r * k) ** 2 for r, k in zip(values, self._inverse_scale)]
+        previous = self._mean_square
+        if previous is None:
+            current = squared
         else:
-            alpha = self.calibration.smoothing
-            self._mean_square = alpha * squared + (1.0 - alpha) * self._mean_square
-        return math.sqrt(float(self._mean_square.mean())), np.sqrt(self._mean_square)
+            alpha = self._alpha
+            current = [alpha * s + (1.0 - alpha) * m for s, m in zip(squared, previous)]
+        self._mean_square = current
+        return math.sqrt(sum(current) / len(current)), [math.sqrt(m) for m in current]
 
-    def score_one(self, residual: np.ndarray) -> tuple[float, np.ndarray]:
+    def score_one(self, residual: Sequence[float] | np.ndarray) -> tuple[float, list[float]]:
         """Overall score and per-channel scores, each in [0, 1]."""
         overall, per_channel = self.statistics_one(residual)
-        cal = self.calibration
-        per = np.maximum(0.0, self._offsets + (per_channel - self._levels) * self._slopes)
-        overall_score = float(cal.overall_tail.surprise(overall)) / cal.score_decades
-        return min(1.0, overall_score), np.minimum(1.0, per / cal.score_decades)
+        decades = self._decades
+        per = [
+            min(1.0, max(0.0, offset + (x - level) * slope) / decades)
+            for x, level, offset, slope in zip(per_channel, self._levels, self._offsets, self._slopes)
+        ]
+        level, offset, slope = self._overall
+        return min(1.0, max(0.0, offset + (overall - level) * slope) / decades), per
 
 
 def score_series(calibration: Calibration, residuals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

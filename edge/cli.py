@@ -40,7 +40,7 @@ def _replay(args: argparse.Namespace) -> int:
     setup_logging("stderr", "warning" if args.quiet else "info")
     config = load_config(args.config) if args.config else None
     summary = replay(args.model, args.input, args.output, config=config, keep_trace=args.plot is not None,
-                     log_events=not args.quiet)
+                     log_events=not args.quiet, sensor=args.sensor)
     if args.plot:
         from edge.plot import plot_replay
 
@@ -140,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--output", type=Path, required=True)
     replay.add_argument("--plot", type=Path, help="draw signal, score, threshold and alerts into this PNG")
     replay.add_argument("--config", type=Path, help="take [model] threshold and [detector] settings from here")
+    replay.add_argument("--sensor", help="the sensor's name in event lines (default: the input file's stem)")
     replay.add_argument("--quiet", action="store_true", help="no event lines and no summary")
     replay.set_defaults(run=_replay)
 

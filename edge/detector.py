@@ -74,10 +74,10 @@ class Detector:
         self.scorer = AdaptiveScorer(meta.calibration, settings.adaptation, settings.decision.clear_at)
         self.policy = AlertPolicy(settings.decision)
         self.faults = FaultMonitor(sensor, meta.channels, settings.faults)
-        self._mean = np.asarray(meta.norm_mean, dtype=np.float64)
-        self._std = np.asarray(meta.norm_std, dtype=np.float64)
+        self._mean = [float(m) for m in meta.norm_mean]
+        self._std = [float(d) for d in meta.norm_std]
         self.alert: Alert | None = None
-        self._forecast: np.ndarray | None = None
+        self._forecast: list[float] | None = None
         self._seen = 0
 
     def _restart(self) -> None:
@@ -107,39 +107,39 @@ class Detector:
         if not check.scorable:
             counters.unscored_faulty += 1
             return Scored(reading, "fault", events=events)
-        observed = np.asarray(reading.values, dtype=np.float64)
-        x = (observed - self._mean) / self._std
+        observed = reading.values
+        x = [(v - m) / d for v, m, d in zip(observed, self._mean, self._std)]
         previous = self._forecast
         warm = previous is not None and self._seen >= self.settings.warmup
-        self._forecast = self.forecaster.step_normalized(x).astype(np.float64)
+        self._forecast = self.forecaster.step_normalized(x).tolist()
         self._seen += 1
         if not warm or previous is None:
             counters.warmup += 1
             return Scored(reading, "warmup", events=events)
         counters.scored += 1
-        expected = previous * self._std + self._mean
-        score, channel_scores = self.scorer.score_one(x - previous)
+        expected = tuple(p * d + m for p, m, d in zip(previous, self._mean, self._std))
+        score, channel_scores = self.scorer.score_one([a - b for a, b in zip(x, previous)])
         decision = self.policy.update(reading.timestamp, score)
         if decision.alerting:
-            events.extend(self._track(reading, score, channel_scores, observed, expected, decision.state))
+            events.extend(self._track(reading, score, channel_scores, expected, decision.state))
         elif decision.state == "cleared" and self.alert is not None:
             events.append(Event("clear", replace(self.alert, end=reading.timestamp), reading.timestamp))
             self.alert = None
-        return Scored(reading, "scored", score, tuple(channel_scores.tolist()), tuple(expected.tolist()),
-                      decision.alerting, events)
+        return Scored(reading, "scored", score, tuple(channel_scores), expected, decision.alerting, events)
 
-    def _track(self, reading: Reading, score: float, channel_scores: np.ndarray, observed: np.ndarray,
-               expected: np.ndarray, state: str) -> list[Event]:
+    def _track(self, reading: Reading, score: float, channel_scores: list[float], expected: tuple[float, ...],
+               state: str) -> list[Event]:
         """Open an alert, or keep its peak up to date."""
         if state == "active" and self.alert is not None and score <= self.alert.score:
             return []
         threshold = self.settings.decision.threshold
-        picked = [i for i, s in enumerate(channel_scores) if s >= threshold] or [int(np.argmax(channel_scores))]
+        picked = [i for i, s in enumerate(channel_scores) if s >= threshold] or [
+            max(range(len(channel_scores)), key=channel_scores.__getitem__)]
         peak = {
             "channels": tuple(self.channels[i] for i in picked),
             "score": score,
-            "observed": tuple(float(observed[i]) for i in picked),
-            "expected": tuple(float(expected[i]) for i in picked),
+            "observed": tuple(float(reading.values[i]) for i in picked),
+            "expected": tuple(expected[i] for i in picked),
         }
         if state == "active" and self.alert is not None:
             self.alert = replace(self.alert, **peak)
@@ -175,7 +175,7 @@ class Detector:
             "sensor": self.sensor,
             "h": h.tolist(),
             "c": c.tolist(),
-            "forecast": None if self._forecast is None else self._forecast.tolist(),
+            "forecast": self._forecast,
             "seen": self._seen,
             "last_timestamp": self.faults.last_timestamp,
             "last_sequence": self.faults.last_sequence,
@@ -189,9 +189,9 @@ class Detector:
         h, c = (np.asarray(state[k], dtype=np.float32) for k in ("h", "c"))
         forecast = state.get("forecast")
         if forecast is not None:
-            forecast = np.asarray(forecast, dtype=np.float64)
-            if forecast.shape != (len(self.channels),):
-                raise ValueError(f"saved forecast has shape {forecast.shape}")
+            forecast = [float(f) for f in forecast]
+            if len(forecast) != len(self.channels):
+                raise ValueError(f"saved forecast has {len(forecast)} channels, expected {len(self.channels)}")
         seen = int(state["seen"]) if forecast is not None else 0
         previous = self.forecaster.state
         self.forecaster.state = (h, c)

@@ -66,9 +66,9 @@ def replay_config(model: Path, input_csv: Path, base: AgentConfig | None = None,
 
 
 def replay(model: Path, input_csv: Path, output: Path, *, config: AgentConfig | None = None,
-           keep_trace: bool = False, log_events: bool = True) -> ReplaySummary:
+           keep_trace: bool = False, log_events: bool = True, sensor: str | None = None) -> ReplaySummary:
     """Replay ``input_csv`` through ``model`` and write ``output``."""
-    pipeline = build_pipeline(replay_config(model, input_csv, config, log_events=log_events), load_model(model))
+    pipeline = build_pipeline(replay_config(model, input_csv, config, sensor, log_events), load_model(model))
     source = pipeline.sources[0]
     assert isinstance(source, ReplaySource)
     channels = pipeline.model.metadata.channels

@@ -11,6 +11,7 @@ itself or the next one. The scale may drift at most ``max_drift`` times either w
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,11 +36,11 @@ class AdaptiveScorer:
         self.settings = settings
         self.protect_above = protect_above
         self._scorer = ErrorScorer(calibration)
-        self._calibrated = np.asarray(calibration.residual_scale, dtype=np.float64)
-        self._mean_square = np.square(self._calibrated)
+        calibrated = [float(s) for s in calibration.residual_scale]
+        self._mean_square = [s * s for s in calibrated]
         self._rate = 1.0 - math.pow(0.5, 1.0 / settings.half_life_samples) if settings.enabled else 0.0
-        self._low = np.square(self._calibrated / settings.max_drift)
-        self._high = np.square(self._calibrated * settings.max_drift)
+        self._low = [(s / settings.max_drift) ** 2 for s in calibrated]
+        self._high = [(s * settings.max_drift) ** 2 for s in calibrated]
         self.learned = 0
         self.protected = 0
 
@@ -52,37 +53,42 @@ class AdaptiveScorer:
         """Forget the short-term smoothing after a break in the stream; the learned scale stays."""
         self._scorer.reset()
 
-    def score_one(self, residual: np.ndarray) -> tuple[float, np.ndarray]:
+    def score_one(self, residual: Sequence[float] | np.ndarray) -> tuple[float, list[float]]:
         """Score one normalised residual vector, then learn from it unless it looks anomalous."""
-        overall, per_channel = self._scorer.score_one(residual)
-        if self._rate:
+        values = residual.tolist() if isinstance(residual, np.ndarray) else residual
+        overall, per_channel = self._scorer.score_one(values)
+        rate = self._rate
+        if rate:
             if overall >= self.protect_above:
                 self.protected += 1
             else:
-                updated = self._mean_square + self._rate * (np.square(residual) - self._mean_square)
-                self._mean_square = np.clip(updated, self._low, self._high)
-                self._scorer.rescale(np.sqrt(self._mean_square))
+                self._mean_square = [
+                    min(high, max(low, m + rate * (r * r - m)))
+                    for m, r, low, high in zip(self._mean_square, values, self._low, self._high)
+                ]
+                self._scorer.rescale([math.sqrt(m) for m in self._mean_square])
                 self.learned += 1
         return overall, per_channel
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps."""
-        smoothing = self._scorer.smoothing_state
         return {
-            "mean_square": self._mean_square.tolist(),
-            "smoothing": None if smoothing is None else smoothing.tolist(),
+            "mean_square": list(self._mean_square),
+            "smoothing": self._scorer.smoothing_state,
             "learned": self.learned,
             "protected": self.protected,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
         """Take back a :meth:`state`; raises ``ValueError`` if it does not fit this model."""
-        mean_square = np.asarray(state["mean_square"], dtype=np.float64)
-        if mean_square.shape != self._mean_square.shape or not np.isfinite(mean_square).all():
-            raise ValueError(f"saved scale has shape {mean_square.shape}, expected {self._mean_square.shape}")
-        self._mean_square = np.clip(mean_square, self._low, self._high)
-        self._scorer.rescale(np.sqrt(self._mean_square))
+        mean_square = [float(m) for m in state["mean_square"]]
+        if len(mean_square) != len(self._mean_square) or not all(math.isfinite(m) for m in mean_square):
+            raise ValueError(f"saved scale has {len(mean_square)} channels, expected {len(self._mean_square)}")
         smoothing = state.get("smoothing")
-        self._scorer.smoothing_state = None if smoothing is None else np.asarray(smoothing, dtype=np.float64)
+        if smoothing is not None and len(smoothing) != len(mean_square):
+            raise ValueError(f"saved smoothing has {len(smoothing)} channels, expected {len(mean_square)}")
+        self._mean_square = [min(h, max(lo, m)) for m, lo, h in zip(mean_square, self._low, self._high)]
+        self._scorer.rescale([math.sqrt(m) for m in self._mean_square])
+        self._scorer.smoothing_state = smoothing
         self.learned = int(state.get("learned", 0))
         self.protected = int(state.get("protected", 0))

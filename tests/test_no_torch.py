@@ -44,7 +44,7 @@ def test_loading_and_scoring_a_model_needs_no_torch() -> None:
         scorer = ErrorScorer(model.metadata.calibration)
         forecast = stream.step(np.array([20.0, 1.0]))
         overall, per_channel = scorer.score_one(stream.normalize([21.0, 1.1]) - stream.normalize(forecast))
-        assert 0.0 <= overall <= 1.0 and per_channel.shape == (2,)
+        assert 0.0 <= overall <= 1.0 and len(per_channel) == 2
         assert not any(m.split(".")[0] in ("torch", "onnx") for m in sys.modules)
         print("scored", overall)
         """

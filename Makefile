@@ -10,12 +10,20 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[export,test]'
 	touch $@
 
+# Train on the bundled history, then replay two new days of the same pump with a bearing that
+# overheats (a drift injected into bearing_temp_c on day two) and print the alert lines.
 demo: $(VENV)/.installed
 	$(BIN)/edge-export --data examples/pump_history.csv --out build/demo/model.onnx --report build/demo/report.png
 	$(BIN)/edge-agent inspect build/demo/model.onnx
+	$(BIN)/python examples/make_pump_history.py --out build/demo/normal.csv --rows 576 --seed 8 --start 2026-03-16
+	$(BIN)/python examples/inject_anomaly.py build/demo/normal.csv build/demo/live.csv \
+		--at 400 --channel bearing_temp_c --kind drift --size 4 --length 48
+	$(BIN)/edge-agent replay --model build/demo/model.onnx --input build/demo/live.csv --sensor pump-1 \
+		--output build/demo/scores.csv --plot build/demo/replay.png
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/replay.py

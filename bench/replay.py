@@ -1,0 +1,462 @@
+"""End-to-end replay benchmark: the gateway runtime vs the seed's way, side by side, against the issue's goals.
+
+Trains the default int8 model through the product path on the bundled pump history, writes a long CSV
+of the same pump process (another seed, starting right after the history), then measures, each in its
+own subprocess so that peak RSS is that path's alone:
+
+- gateway: ``edge-agent replay --quiet`` over the whole long CSV (wall time, peak RSS);
+- gateway, in process (``--child latency``, never imports torch): ``pipeline.handle`` per reading, the
+  LSTM step alone, and scoring + decision alone on the same readings;
+- seed's way (``--child seed``): torch eager fp32, one thread, the whole window re-run from a zero state
+  for every sample, the last output taken as the forecast, then the squared error;
+- ``edge-agent run``: time from start to the ``READY=1`` datagram on ``NOTIFY_SOCKET``, then SIGTERM.
+
+Prints a markdown table (goal and met columns) and a few context lines.
+
+Run: ``.venv/bin/python bench/replay.py [--rows N] [--latency-samples N] [--seed-samples N] [--ready-runs N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import itertools
+import json
+import os
+import platform
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+HISTORY = ROOT / "examples" / "pump_history.csv"
+BIN = Path(sys.executable).parent
+TIME = Path("/usr/bin/time")  # GNU time: %M is the peak RSS of its own child, forked from a small process
+GOAL_RATIO, GOAL_SCORE_US, GOAL_RSS_MIB, GOAL_READY_S = 20.0, 10.0, 70.0, 0.5
+Stats = dict[str, float]  # median, p99, mean (µs)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000, help="rows of the long CSV (200000)")
+    parser.add_argument("--seed", type=int, default=8, help="generator seed of the long CSV (8; the history's is 7)")
+    parser.add_argument("--latency-samples", type=int, default=50_000, help="readings timed one by one (50000)")
+    parser.add_argument("--seed-samples", type=int, default=20_000, help="samples of the seed's way (20000)")
+    parser.add_argument("--ready-runs", type=int, default=5, help="starts of edge-agent run (5)")
+    parser.add_argument("--child", choices=("latency", "seed"), help=argparse.SUPPRESS)
+    parser.add_argument("child_args", nargs="*", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def stats(us: np.ndarray) -> Stats:
+    """Median, p99 and mean of per-sample durations (µs)."""
+    return {"median": float(np.median(us)), "p99": float(np.percentile(us, 99)), "mean": float(np.mean(us))}
+
+
+def time_each(call: Callable[[Any], object], items: Sequence[Any]) -> np.ndarray:
+    """The duration of ``call(item)`` for each item, in order, in µs."""
+    clock = time.perf_counter_ns
+    durations = np.empty(len(items), dtype=np.float64)
+    for i, item in enumerate(items):
+        began = clock()
+        call(item)
+        durations[i] = clock() - began
+    return durations / 1000.0
+
+
+# --- child: the gateway in process (no torch) -------------------------------------------------------------
+
+def child_latency(model: Path, data: Path, samples: int) -> dict[str, Any]:
+    """Per-reading timings of the replay pipeline, the LSTM step alone and scoring + decision alone."""
+    from edge.forecaster import StreamingForecaster
+    from edge.pipeline import build_pipeline
+    from edge.replay import replay_config
+
+    config = replay_config(model, data, log_events=False)
+    pipeline = build_pipeline(config)
+    records = (r for _, r in pipeline.sources[0].records() if r is not None)
+    readings = list(itertools.islice(records, samples))
+    overhead = time_each(lambda r: None, readings)
+    handle = time_each(pipeline.handle, readings)
+    detector = next(iter(pipeline.detectors.values()))
+
+    mean, std = np.asarray(pipeline.model.metadata.norm_mean), np.asarray(pipeline.model.metadata.norm_std)
+    xs = [(np.asarray(r.values, dtype=np.float64) - mean) / std for r in readings]
+    forecaster = StreamingForecaster.from_model(pipeline.model)
+    forecasts: list[np.ndarray] = []
+    step = time_each(lambda x: forecasts.append(forecaster.step_normalized(x).astype(np.float64)), xs)
+
+    fresh = next(iter(build_pipeline(config, pipeline.model).detectors.values()))
+    scorer, policy, warmup = fresh.scorer, fresh.policy, fresh.settings.warmup
+    scored = [(readings[i].timestamp, xs[i] - forecasts[i - 1]) for i in range(warmup, len(xs))]
+    decide = time_each(lambda item: policy.update(item[0], scorer.score_one(item[1])[0]), scored)
+    blocked = [m for m in ("torch", "onnx", "export") if m in sys.modules]
+    assert not blocked, f"the gateway child imported {blocked}"
+    return {"samples": len(readings), "handle": stats(handle), "step": stats(step), "decide": stats(decide),
+            "decided": len(scored), "overhead": stats(overhead), "scored": detector.counters.scored,
+            "alerts": detector.counters.alerts, "torch_imported": "torch" in sys.modules}
+
+
+# --- child: the seed's way (torch eager, a whole window per sample) --------------------------------------
+
+def read_values(data: Path, channels: Sequence[str], rows: int) -> np.ndarray:
+    """The first ``rows`` rows of ``channels`` from a CSV, float64 ``[rows, C]``."""
+    with data.open(newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        columns = [header.index(c) for c in channels]
+        return np.array([[float(row[c]) for c in columns] for row in itertools.islice(reader, rows)])
+
+
+def child_seed(bundle: Path, data: Path, samples: int) -> dict[str, Any]:
+    """Per-sample timings of the seed's way: re-run the whole window from a zero state for every sample."""
+    import torch
+
+    from export.forecaster import Forecaster
+
+    torch.set_num_threads(1)
+    spec = json.loads((bundle / "seed.json").read_text())
+    model = Forecaster(len(spec["channels"]), spec["hidden"], spec["layers"])
+    model.load_state_dict(torch.load(bundle / "seed.pt"))
+    model.eval()
+    window = spec["window"]
+    values = read_values(data, spec["channels"], window + samples)
+    mean, std = np.asarray(spec["mean"]), np.asarray(spec["std"])
+    h0, c0 = model.zero_state(1)
+    buffer: deque[np.ndarray] = deque(maxlen=window)
+    forecast: list[np.ndarray] = []
+    errors: list[np.ndarray] = []
+
+    def seed_step(row: np.ndarray) -> None:
+        x = (row - mean) / std
+        if forecast:
+            errors.append(np.square(x - forecast[-1]))
+        buffer.append(x)
+        with torch.inference_mode():
+            y, _, _ = model(torch.from_numpy(np.asarray(buffer, dtype=np.float32)[None]), h0, c0)
+        forecast.append(y[0, -1].numpy())
+
+    time_each(seed_step, values[:window])  # fill the window, untimed
+    durations = time_each(seed_step, values[window:])
+    return {"samples": len(durations), "window": window, "per_sample": stats(durations),
+            "seconds": float(durations.sum() / 1e6), "mse": float(np.mean(errors[window - 1:]))}
+
+
+# --- parent: subprocesses, READY, report ------------------------------------------------------------------
+
+@dataclass
+class ChildRun:
+    """A finished subprocess: exit code, wall seconds, peak RSS (MiB), stdout."""
+
+    code: int
+    seconds: float
+    rss_mib: float
+    stdout: str
+
+
+def reap(proc: subprocess.Popen[Any], timeout: float) -> tuple[int, float]:
+    """Wait for ``proc`` with ``os.wait4``; exit code and ``ru_maxrss`` in MiB.
+
+    That ``ru_maxrss`` counts the spawning process's RSS at the fork (Linux keeps the pre-exec peak), so
+    it is only an upper bound here; GNU time or ``VmHWM`` give the child's own peak.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return proc.returncode, usage.ru_maxrss / 1024  # Linux: ru_maxrss is in KiB
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise TimeoutError(f"{shlex.join(map(str, proc.args))} did not finish in {timeout:g} s")
+        time.sleep(0.001)
+
+
+def run_child(command: Sequence[str | Path], log: Path, timeout: float = 600.0) -> ChildRun:
+    """Run ``command`` to the end under GNU time (for its peak RSS); stderr goes to ``log``; raise if it fails."""
+    rss_file = log.with_suffix(".rss")
+    wrapped = [TIME, "-f", "%M", "-o", rss_file, *command] if TIME.exists() else list(command)
+    with log.open("w") as errors:
+        began = time.perf_counter()
+        proc = subprocess.Popen([str(c) for c in wrapped], stdout=subprocess.PIPE, stderr=errors, text=True)
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        code, rss = reap(proc, timeout)
+        seconds = time.perf_counter() - began
+    if code != 0:
+        raise RuntimeError(f"{shlex.join(map(str, command))} exited {code}:\n{log.read_text()[-3000:]}")
+    if TIME.exists():
+        rss = int(rss_file.read_text().split()[-1]) / 1024
+    return ChildRun(code, seconds, rss, out)
+
+
+def peak_rss_mib(pid: int) -> float:
+    """``VmHWM`` of a running process (its peak RSS since exec), MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
+
+
+def agent_config(tmp: Path, run: int, model: Path, data: Path) -> Path:
+    """An ``edge-agent run`` config: one replay source at 10 readings/s, a log sink, dirs under ``tmp``."""
+    path = tmp / f"agent-{run}.toml"
+    path.write_text(
+        f"[agent]\nstate_dir = {json.dumps(str(tmp / f'state-{run}'))}\n"
+        f"runtime_dir = {json.dumps(str(tmp / f'run-{run}'))}\nlog_target = \"stderr\"\n\n"
+        f"[model]\npath = {json.dumps(str(model))}\n\n"
+        f"[[sources]]\ntype = \"replay\"\nsensor = \"pump-1\"\npath = {json.dumps(str(data))}\nrate = 10.0\n\n"
+        "[[sinks]]\ntype = \"log\"\n")
+    return path
+
+
+def time_ready(tmp: Path, run: int, model: Path, data: Path) -> dict[str, float]:
+    """Start ``edge-agent run`` under a fake ``NOTIFY_SOCKET``: seconds to READY=1, then SIGTERM to exit."""
+    address = str(tmp / f"notify-{run}.sock")
+    config = agent_config(tmp, run, model, data)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock, (tmp / f"agent-{run}.log").open("w") as log:
+        sock.bind(address)
+        sock.settimeout(30.0)
+        env = {**os.environ, "NOTIFY_SOCKET": address}
+        began = time.perf_counter()
+        proc = subprocess.Popen([str(BIN / "edge-agent"), "run", "--config", str(config)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            while b"READY=1" not in sock.recv(65536).split(b"\n"):
+                pass
+        except TimeoutError:
+            proc.kill()
+            raise
+        ready = time.perf_counter() - began
+        rss = peak_rss_mib(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        stopping = time.perf_counter()
+        code, _ = reap(proc, 30.0)
+    return {"ready": ready, "exit": time.perf_counter() - stopping, "code": code, "rss": rss}
+
+
+def load_generator() -> ModuleType:
+    """``examples/make_pump_history.py`` as a module (``examples`` is not a package)."""
+    spec = importlib.util.spec_from_file_location("make_pump_history", ROOT / "examples" / "make_pump_history.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_long_csv(out: Path, rows: int, seed: int) -> datetime:
+    """``rows`` rows of the pump process from right after the bundled history; returns the start."""
+    generator = load_generator()
+    start: datetime = generator.START + generator.PERIOD * generator.ROWS
+    with out.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(generator.HEADER)
+        writer.writerows(generator.generate_rows(rows, seed, start))
+    return start
+
+
+def note(text: str) -> None:
+    """Progress on stderr; the report is stdout."""
+    print(f"[bench/replay] {text}", file=sys.stderr, flush=True)
+
+
+def train(tmp: Path) -> tuple[Path, int, str]:
+    """The product path on the bundled history; the torch model is saved for the seed child.
+
+    Returns the model path, the torch fp32 weights' bytes and the torch version.
+    """
+    import torch
+
+    from export.pipeline import ExportOptions, run_export
+
+    result = run_export(ExportOptions(data=HISTORY, out=tmp / "model.onnx", quiet=True), say=note)
+    meta, model = result.model.metadata, result.training.model
+    torch.save(model.state_dict(), tmp / "seed.pt")
+    (tmp / "seed.json").write_text(json.dumps({
+        "channels": list(meta.channels), "hidden": meta.hidden, "layers": meta.layers, "window": meta.window,
+        "mean": list(meta.norm_mean), "std": list(meta.norm_std)}))
+    weights = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    return result.model.path, weights, torch.__version__
+
+
+def output_counts(path: Path) -> Counter[str]:
+    """Rows of a replay output by state, plus ``alert`` rows."""
+    counts: Counter[str] = Counter()
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            counts[row["state"]] += 1
+            counts["alert"] += row["alert"] == "1"
+    return counts
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, else the platform's processor string."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def verdict(ok: bool) -> str:
+    """The goal column's word."""
+    return "met" if ok else "**not met**"
+
+
+def triple(s: Stats) -> str:
+    """``median / p99 / mean`` in µs."""
+    return f"{s['median']:.1f} / {s['p99']:.1f} / {s['mean']:.1f}"
+
+
+@dataclass
+class Results:
+    """Everything measured, for the report."""
+
+    rows: int
+    csv: str
+    replay: ChildRun
+    counts: Counter[str]
+    latency: dict[str, Any]
+    seed_run: ChildRun
+    seed: dict[str, Any]
+    ready: list[dict[str, float]]
+    model_bytes: int
+    weights_bytes: int
+
+
+def table(r: Results) -> list[tuple[str, str, str, str, str]]:
+    """Rows of (measure, gateway, seed's way, goal, met)."""
+    handle, step, decide, seed = r.latency["handle"], r.latency["step"], r.latency["decide"], r.seed["per_sample"]
+    gateway_rate, seed_rate = r.rows / r.replay.seconds, r.seed["samples"] / r.seed["seconds"]
+    inproc_rate, inproc_seed = 1e6 / handle["mean"], 1e6 / seed["mean"]
+    readies = [x["ready"] for x in r.ready]
+    exits = [x["exit"] for x in r.ready]
+    codes = [int(x["code"]) for x in r.ready]
+    run_rss = max(x["rss"] for x in r.ready)
+    ready_met = ("met" if max(readies) <= GOAL_READY_S else
+                 "median met, **max not met**" if np.median(readies) <= GOAL_READY_S else "**not met**")
+    n = len(r.ready)
+    return [
+        ("samples/s end to end", f"{gateway_rate:,.0f}", f"{seed_rate:,.0f}", "", ""),
+        ("ratio end to end, gateway ÷ seed", f"{gateway_rate / seed_rate:.1f}×", "1.0×", f"≥ {GOAL_RATIO:g}×",
+         verdict(gateway_rate / seed_rate >= GOAL_RATIO)),
+        ("samples/s in process (1 ÷ mean per-sample time)", f"{inproc_rate:,.0f}", f"{inproc_seed:,.0f}", "", ""),
+        ("ratio in process, gateway ÷ seed", f"{inproc_rate / inproc_seed:.1f}×", "1.0×", f"≥ {GOAL_RATIO:g}×",
+         verdict(inproc_rate / inproc_seed >= GOAL_RATIO)),
+        ("per sample, whole pipeline: median / p99 / mean µs", triple(handle), triple(seed),
+         f"mean ≤ {GOAL_SCORE_US:g} µs", verdict(handle["mean"] <= GOAL_SCORE_US)),
+        ("per sample, scoring + decision only: median / p99 / mean µs", triple(decide), "—",
+         f"mean ≤ {GOAL_SCORE_US:g} µs", verdict(decide["mean"] <= GOAL_SCORE_US)),
+        ("per sample, LSTM step only: median / p99 / mean µs", triple(step), "—", "", ""),
+        ("per sample, pipeline besides the LSTM step (mean − mean) µs", f"{handle['mean'] - step['mean']:.1f}",
+         "—", "", ""),
+        ("peak RSS, replay / seed loop, MiB", f"{r.replay.rss_mib:.1f}", f"{r.seed_run.rss_mib:.1f}",
+         f"≤ {GOAL_RSS_MIB:g} MiB", verdict(r.replay.rss_mib <= GOAL_RSS_MIB)),
+        (f"peak RSS, `edge-agent run` to SIGTERM, max of {n}, MiB", f"{run_rss:.1f}", "—",
+         f"≤ {GOAL_RSS_MIB:g} MiB", verdict(run_rss <= GOAL_RSS_MIB)),
+        (f"start to READY=1, median / max of {n}, s", f"{np.median(readies):.3f} / {max(readies):.3f}", "—",
+         f"≤ {GOAL_READY_S:g} s", ready_met),
+        (f"SIGTERM to exit, median / max of {n}, s; exit codes", f"{np.median(exits):.3f} / {max(exits):.3f}; "
+         f"{','.join(map(str, codes))}", "—", "exit 0", verdict(all(c == 0 for c in codes))),
+        ("model size, KiB", f"{r.model_bytes / 1024:.1f} (int8 ONNX)", f"{r.weights_bytes / 1024:.1f} (fp32 weights)",
+         "", ""),
+    ]
+
+
+def report(r: Results, versions: dict[str, str], command: Sequence[str]) -> None:
+    print("| measure | gateway runtime | seed's way | goal | goal met? |")
+    print("|---|---:|---:|---|---|")
+    for row in table(r):
+        print("| " + " | ".join(row) + " |")
+    lat, seed, c = r.latency, r.seed, r.counts
+    print()
+    print(f"- end to end, gateway: `edge-agent replay --quiet` on {r.rows:,} rows of {r.csv} in a "
+          f"subprocess, {r.replay.seconds:.2f} s wall (Python start-up, model load, CSV read and write included); "
+          f"output {sum(c[s] for s in ('scored', 'warmup', 'fault', 'dropped')):,} rows: {c['scored']:,} scored, "
+          f"{c['warmup']} warm-up, {c['fault']} fault, {c['dropped']} dropped; {c['alert']} alerting rows")
+    print(f"- end to end, seed's way: torch eager fp32, 1 thread, the {seed['window']}-sample window re-run from a "
+          f"zero state for each of {seed['samples']:,} samples (after {seed['window']} untimed rows fill it), "
+          f"{seed['seconds']:.2f} s of loop time; CSV parsing and start-up are not counted (the gateway's are), so "
+          f"the end-to-end ratio favours the seed; mean squared error {seed['mse']:.3f} (normalised units)")
+    print(f"- in process: the first {lat['samples']:,} readings of the same CSV, parsed beforehand, through "
+          f"`pipeline.handle` of the replay pipeline ({lat['scored']:,} scored, {lat['alerts']} alert(s)); "
+          f"LSTM step = `StreamingForecaster.step_normalized` on the same readings; scoring + decision = "
+          f"`scorer.score_one` + `policy.update` on the {lat['decided']:,} precomputed residuals after warm-up; "
+          f"timer and call overhead (included in every figure): median {lat['overhead']['median']:.2f} µs; "
+          f"torch imported by that child: {'yes' if lat['torch_imported'] else 'no'}")
+    how = ("GNU time's %M (maximum resident set size)" if TIME.exists() else
+           "`ru_maxrss` from `os.wait4`, an upper bound: it includes this process's RSS at the fork")
+    print(f"- peak RSS: replay and seed loop: {how} of that child alone; `edge-agent run`: its `VmHWM` from "
+          "/proc just before SIGTERM (the benchmark process, which trains with torch, is not counted)")
+    print(f"- machine: {platform.platform()}, {cpu_model()}, {os.cpu_count()} CPUs; "
+          + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    print(f"- command: {shlex.join(command)}")
+
+
+def child_main(args: argparse.Namespace) -> int:
+    """``--child latency MODEL CSV N`` or ``--child seed BUNDLE_DIR CSV N``: print one JSON result."""
+    first, data, samples = args.child_args
+    run = child_latency if args.child == "latency" else child_seed
+    print(json.dumps(run(Path(first), Path(data), int(samples))))
+    return 0
+
+
+def measure(args: argparse.Namespace, tmp: Path) -> tuple[Results, str]:
+    note(f"training on {HISTORY.name} with the product path (run_export, int8)")
+    model, weights, torch_version = train(tmp)
+    long_csv, out = tmp / "long.csv", tmp / "replayed.csv"
+    note(f"writing {args.rows:,} rows (seed {args.seed}) to {long_csv}")
+    start = write_long_csv(long_csv, args.rows, args.seed)
+    what = (f"the pump process (examples/make_pump_history.py, seed {args.seed}, from {start:%Y-%m-%d %H:%M} UTC, "
+            "right after the bundled history)")
+    note("edge-agent replay")
+    replay = run_child([BIN / "edge-agent", "replay", "--model", model, "--input", long_csv, "--output", out,
+                        "--quiet"], tmp / "replay.log")
+    note("in-process latency child")
+    me = Path(__file__).resolve()
+    latency = run_child([sys.executable, me, "--child", "latency", model, long_csv, str(args.latency_samples)],
+                        tmp / "latency.log")
+    note("seed's way child")
+    seed = run_child([sys.executable, me, "--child", "seed", tmp, long_csv, str(args.seed_samples)], tmp / "seed.log")
+    note(f"edge-agent run x {args.ready_runs}")
+    ready = [time_ready(tmp, i, model, long_csv) for i in range(args.ready_runs)]
+    results = Results(args.rows, what, replay, output_counts(out), json.loads(latency.stdout), seed,
+                      json.loads(seed.stdout), ready, model.stat().st_size, weights)
+    return results, torch_version
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child:
+        return child_main(args)
+    if args.child_args:
+        raise SystemExit(f"unexpected arguments {args.child_args}")
+    with tempfile.TemporaryDirectory(prefix="edge-bench-replay-") as name:
+        results, torch_version = measure(args, Path(name))
+    import onnxruntime
+
+    versions = {"Python": platform.python_version(), "numpy": np.__version__,
+                "onnxruntime": onnxruntime.__version__, "torch": torch_version}
+    command = [sys.executable, *sys.argv] if argv is None else [sys.executable, sys.argv[0], *argv]
+    report(results, versions, command)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

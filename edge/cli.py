@@ -47,9 +47,10 @@ def _replay(args: argparse.Namespace) -> int:
         plot_replay(summary, args.plot, args.input.name)
     if not args.quiet:
         rate = summary.rows / summary.seconds if summary.seconds else 0.0
+        c = summary.counters
         print(f"replayed {summary.rows} rows of {args.input} in {summary.seconds:.2f} s ({rate:,.0f} rows/s): "
-              f"{summary.scored} scored, {summary.warmup} warm-up, {summary.faulty} faulty, {summary.dropped} dropped; "
-              f"{summary.alerts} alert(s), {summary.faults} sensor fault(s); wrote {args.output}"
+              f"{c.scored} scored, {c.warmup} warm-up, {c.unscored_faulty} faulty, {summary.dropped} dropped; "
+              f"{c.alerts} alert(s), {c.faults} sensor fault(s); wrote {args.output}"
               + (f" and {args.plot}" if args.plot else ""), file=sys.stderr)
     return 0
 
@@ -59,9 +60,9 @@ def _run(args: argparse.Namespace) -> int:
     from edge.logs import setup_logging
     from edge.service import Service
 
-    agent = load_config(args.config).agent
-    setup_logging(agent.log_target, "debug" if args.debug else agent.log_level)
-    service = Service(args.config)
+    config = load_config(args.config)
+    setup_logging(config.agent.log_target, "debug" if args.debug else config.agent.log_level)
+    service = Service(args.config, config=config)
     service.install_signal_handlers()
     return service.run()
 

@@ -101,7 +101,8 @@ class Detector:
         counters.readings += 1
         check = self.faults.check(reading, received)
         events = check.events
-        counters.faults += sum(1 for e in events if e.kind == "fault")
+        if events:
+            counters.faults += sum(1 for e in events if e.kind == "fault")
         if check.resumed or not check.scorable:
             events = self._pause(reading.timestamp) + events
         if not check.scorable:

@@ -40,7 +40,8 @@ def plot_replay(summary: ReplaySummary, path: Path, title: str) -> None:
     for axis in axes:
         for start, end in spans:
             axis.axvspan(times[start], times[end], color="red", alpha=0.15, lw=0)
-    axes[0].set_title(f"{title}: {summary.alerts} alert(s), {summary.faults} sensor fault(s)")
+    counters = summary.counters
+    axes[0].set_title(f"{title}: {counters.alerts} alert(s), {counters.faults} sensor fault(s)")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.config import AgentConfig, AgentSection, DetectorSection, ModelSection
+from edge.detector import Counters
 from edge.errors import ConfigError
 from edge.model_file import load_model
 from edge.pipeline import Pipeline, build_pipeline
@@ -36,18 +37,14 @@ class ReplayTrace:
 
 @dataclass
 class ReplaySummary:
-    """Counts and timing of one replay."""
+    """Counts and timing of one replay; ``counters`` are the detector's own."""
 
+    counters: Counters
+    threshold: float
+    channels: tuple[str, ...]
     rows: int = 0
-    scored: int = 0
-    warmup: int = 0
-    faulty: int = 0
     dropped: int = 0
-    alerts: int = 0
-    faults: int = 0
     seconds: float = 0.0
-    threshold: float = 0.0
-    channels: tuple[str, ...] = ()
     trace: ReplayTrace | None = None
 
 
@@ -71,9 +68,9 @@ def replay(model: Path, input_csv: Path, output: Path, *, config: AgentConfig | 
     pipeline = build_pipeline(replay_config(model, input_csv, config, sensor, log_events), load_model(model))
     source = pipeline.sources[0]
     assert isinstance(source, ReplaySource)
-    channels = pipeline.model.metadata.channels
-    summary = ReplaySummary(threshold=pipeline.detectors[source.sensor].settings.decision.threshold,
-                            channels=channels, trace=ReplayTrace() if keep_trace else None)
+    detector = pipeline.detectors[source.sensor]
+    summary = ReplaySummary(detector.counters, detector.settings.decision.threshold, detector.channels,
+                            trace=ReplayTrace() if keep_trace else None)
     output.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     pipeline.open()
@@ -85,34 +82,28 @@ def replay(model: Path, input_csv: Path, output: Path, *, config: AgentConfig | 
     finally:
         pipeline.close()
     summary.seconds = time.perf_counter() - started
-    counters = pipeline.detectors[source.sensor].counters
-    summary.alerts, summary.faults = counters.alerts, counters.faults
     return summary
 
 
 def _stream(pipeline: Pipeline, source: ReplaySource, writer: Any, summary: ReplaySummary) -> None:
-    blank = [""] * (3 + len(summary.channels))
-    records = source.records()
+    unscored = ["0.000000"] * len(summary.channels)
     writer.writerow([*source.header, "anomaly_score", "alert", "state", *(f"score_{c}" for c in summary.channels)])
     trace = summary.trace
     width = len(source.header)
-    for fields, reading in records:
+    for fields, reading in source.records():
         summary.rows += 1
         fields = (fields + [""] * width)[:width] if len(fields) != width else fields
         if reading is None:
             summary.dropped += 1
-            writer.writerow([*fields, "", 0, "dropped", *blank[3:]])
+            writer.writerow([*fields, "", 0, "dropped", *[""] * len(summary.channels)])
             continue
         scored = pipeline.handle(reading)
         assert scored is not None
         if scored.state == "scored":
-            summary.scored += 1
             scores = [f"{s:.6f}" for s in scored.channel_scores]
             writer.writerow([*fields, f"{scored.score:.6f}", int(scored.alerting), "scored", *scores])
         else:
-            summary.warmup += scored.state == "warmup"
-            summary.faulty += scored.state == "fault"
-            writer.writerow([*fields, "0.000000", 0, scored.state, *["0.000000"] * len(summary.channels)])
+            writer.writerow([*fields, "0.000000", 0, scored.state, *unscored])
         if trace is not None:
             trace.timestamps.append(reading.timestamp)
             trace.values.append(reading.values)

@@ -14,14 +14,13 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from edge.checkpoint import read_checkpoint, restore_detectors, save_checkpoint
-from edge.config import load_config
+from edge.config import AgentConfig, load_config
 from edge.errors import EdgeError
 from edge.events import Reading, SourceFault
 from edge.notify import Notifier
@@ -73,11 +72,10 @@ class SourcePump(threading.Thread):
 class Service:
     """Runs the agent until stopped; ``request_stop``/``request_reload`` are what the signals call."""
 
-    def __init__(self, config_path: Path, notifier: Notifier | None = None,
-                 on_ready: Callable[[Service], None] | None = None) -> None:
+    def __init__(self, config_path: Path, notifier: Notifier | None = None, config: AgentConfig | None = None) -> None:
         self.config_path = config_path
+        self._initial_config = config
         self.notifier = notifier or Notifier.from_environment()
-        self.on_ready = on_ready
         self.pipeline: Pipeline | None = None
         self._stop = threading.Event()
         self._reload = threading.Event()
@@ -189,7 +187,7 @@ class Service:
 
     def run(self) -> int:
         """Build, restore, announce READY, loop, and shut down cleanly."""
-        config = load_config(self.config_path)
+        config = self._initial_config or load_config(self.config_path)
         pipeline = build_pipeline(config)
         restored = restore_detectors(read_checkpoint(config.agent.state_path()), pipeline.detectors,
                                      str(config.agent.state_path()))
@@ -199,8 +197,6 @@ class Service:
                  f"; state restored for {', '.join(restored)}" if restored else "")
         self.notifier.ready(self.summary_line())
         self.write_status("running")
-        if self.on_ready:
-            self.on_ready(self)
         try:
             self._loop()
         finally:

@@ -28,3 +28,13 @@ def parse_timestamp(text: str) -> float:
     if not math.isfinite(seconds):
         raise ValueError(f"{text!r} is not a finite number of seconds")
     return seconds
+
+
+def guess_timestamp_column(names: list[str]) -> str:
+    """The column named like a timestamp (timestamp, time, datetime, date, ts; any case), else the first.
+
+    >>> guess_timestamp_column(["value", "Time"])
+    'Time'
+    """
+    lowered = [n.lower() for n in names]
+    return next((names[lowered.index(n)] for n in TIMESTAMP_NAMES if n in lowered), names[0])

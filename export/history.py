@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.timestamps import MISSING, TIMESTAMP_NAMES, parse_timestamp
+from edge.timestamps import MISSING, guess_timestamp_column, parse_timestamp
 from export.errors import DataError
 
 
@@ -71,8 +71,7 @@ def _choose_columns(
 ) -> tuple[int, list[int]]:
     names = [h.strip() for h in header]
     if timestamp_column is None:
-        lowered = [n.lower() for n in names]
-        timestamp_column = next((names[lowered.index(n)] for n in TIMESTAMP_NAMES if n in lowered), names[0])
+        timestamp_column = guess_timestamp_column(names)
     if timestamp_column not in names:
         raise DataError(
             f"{path}: no timestamp column {timestamp_column!r}; the columns are {names}; "

@@ -20,7 +20,7 @@ from edge.errors import ConfigError
 from edge.events import Reading, SourceFault
 from edge.plugins import PluginContext
 from edge.sources.base import Source, SourceConfig
-from edge.timestamps import MISSING, TIMESTAMP_NAMES, parse_timestamp
+from edge.timestamps import MISSING, guess_timestamp_column, parse_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,7 @@ class ReplaySource(Source):
                 "file's names for those channels, in order")
         stamp_name = self.config.timestamp_column
         if stamp_name is None:
-            lowered = [n.lower() for n in names]
-            stamp_name = next((names[lowered.index(n)] for n in TIMESTAMP_NAMES if n in lowered), names[0])
+            stamp_name = guess_timestamp_column(names)
         if stamp_name not in names:
             raise ConfigError(f"replay source {self.sensor!r}: {path} has no timestamp column {stamp_name!r}; "
                               f"its columns are {names}")

@@ -119,8 +119,11 @@ class Service:
     def _halt(self, pipeline: Pipeline) -> None:
         """Stop the pumps, then drain what they had queued through the pipeline, then close it."""
         self._pumps_stop.set()
+        deadline = time.monotonic() + 5.0
         for pump in self._pumps:
-            pump.join(timeout=5.0)
+            while pump.is_alive() and time.monotonic() < deadline:
+                self._drain(pipeline)  # a pump blocked on a full queue needs room to finish
+                pump.join(timeout=0.05)
         self._drain(pipeline)
         pipeline.close()
 

@@ -221,3 +221,23 @@ def test_sample_config_prints_every_plugin(argv, capsys) -> None:
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert 'type = "replay"' in out and 'type = "log"' in out and "[detector]" in out
+
+
+def test_two_sensors_share_the_model_but_not_their_state(tmp_path: Path) -> None:
+    rows = live_rows(120)
+    spiked = list(rows)
+    t, temp, vib = spiked[80]
+    spiked[80] = (t, temp + 40.0, vib)
+    second = replay_body(write_history(tmp_path / "b.csv", spiked, HEADER), 0.0, "pump-b")
+    body = replay_body(write_history(tmp_path / "a.csv", rows, HEADER), 0.0, "pump-a") + second.split("[[sinks]]")[0]
+    config = write_config(tmp_path, body)
+    config.write_text(config.read_text().replace("[model]\n", "[model]\nthreshold = 0.6\n"))
+    service = Service(config, Notifier())
+    assert service.run() == 0
+    a, b = service.pipeline.detectors["pump-a"], service.pipeline.detectors["pump-b"]
+    assert a.forecaster is not b.forecaster and a.forecaster.state[0] is not b.forecaster.state[0]
+    assert (a.counters.readings, b.counters.readings) == (120, 120)
+    assert (a.counters.alerts, b.counters.alerts) == (0, 1)
+    status = json.loads((tmp_path / "run" / "status.json").read_text())
+    assert set(status["sensors"]) == {"pump-a", "pump-b"}
+    assert status["last_alerts"][0]["sensor"] == "pump-b"

@@ -1,0 +1,1 @@
+"""The microcontroller side: protocol spec, portable C firmware core, test vectors and a simulator."""

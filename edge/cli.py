@@ -70,6 +70,7 @@ def _run(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from edge.config import load_config
     from edge.pipeline import build_pipeline
+    from edge.sources.base import Source
 
     config = load_config(args.config)
     print(f"config {args.config}: valid")
@@ -85,11 +86,13 @@ def _check(args: argparse.Namespace) -> int:
     for plugin in [*pipeline.sources, *(g.sink for g in pipeline.sinks)]:
         try:
             plugin.open()
-            plugin.close()
-            print(f"  ok    {plugin.describe()}")
+            found = plugin.probe(3.0) if isinstance(plugin, Source) else "opened"
+            print(f"  ok    {plugin.describe()}: {found}")
         except (EdgeError, OSError) as exc:
             failures += 1
             print(f"  FAIL  {plugin.describe()}: {exc}")
+        finally:
+            plugin.close()
     for folder, what in ((config.agent.state_path(), "state_dir"), (config.agent.runtime_path(), "runtime_dir")):
         print(f"{what} {folder}: {'exists' if folder.is_dir() else 'will be created'}")
     if failures:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from edge.protocol.frames import HEADER, MAX_WIRE, Frame, FrameError, decode_frame
 
 SEQUENCE_MODULUS = 1 << 16
+COUNTED = ("frames", "crc", "cobs", "short", "oversize", "version", "unknown_type", "malformed", "resyncs", "recovered")
 _MIN_WIRE = HEADER.size + 2 + 1  # header, CRC and at least one COBS code byte
 
 
@@ -24,7 +25,14 @@ class FrameDecoder:
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._discarding = False
-        self.counts: Counter[str] = Counter()
+        self.counts: Counter[str] = Counter(dict.fromkeys(COUNTED, 0))
+
+    def reset(self) -> None:
+        """Drop a partial frame (the port was reopened); it counts as one resync."""
+        if self._buffer:
+            self.counts["resyncs"] += 1
+        self._buffer.clear()
+        self._discarding = False
 
     def feed(self, data: bytes) -> list[Frame]:
         """Add received bytes; return every frame they complete, in order."""
@@ -90,6 +98,8 @@ class SequenceCounter:
     last_timestamp_ms: int | None = None
 
     restarts: int = 0
+    first_position: int | None = None
+    position: int = 0  # the last frame's index in an unwrapped count from the first frame seen
 
     def restart(self) -> None:
         """Forget the position (another device, or a reconnect): the next frame starts a new count."""
@@ -101,9 +111,14 @@ class SequenceCounter:
         previous, self.last_sequence = self.last_sequence, sequence
         previous_time, self.last_timestamp_ms = self.last_timestamp_ms, timestamp_ms
         if previous is None or previous_time is None:
+            if self.first_position is None:
+                self.first_position = self.position = sequence
+            else:
+                self.position += 1
             return 0
         if 0 < previous_time - timestamp_ms < 1 << 31:
             self.restarts += 1
+            self.position += 1
             return 0
         missing = (sequence - previous - 1) % SEQUENCE_MODULUS
         if self.period_ms:
@@ -114,4 +129,10 @@ class SequenceCounter:
         if missing:
             self.lost += missing
             self.gaps += 1
+        self.position += 1 + missing
         return missing
+
+    @property
+    def span(self) -> int:
+        """Frames from the first seen to the last seen, both included (received + lost, if nothing restarted)."""
+        return 0 if self.first_position is None else self.position - self.first_position + 1

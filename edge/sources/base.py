@@ -45,6 +45,10 @@ class Source(ABC):
         """What was read, dropped and retried, for status and logs."""
         return {}
 
+    def probe(self, timeout: float) -> str:
+        """For ``edge-agent check`` on an open source: show that data comes and fits, or raise EdgeError."""
+        return "opened"
+
     def describe(self) -> str:
         """One line for ``edge-agent check``."""
         return f"{type(self).__name__} for {self.sensor}"

@@ -1,0 +1,197 @@
+"""``serial``: readings over a UART, as bridge frames (``framed``) or ASCII lines (``lines``).
+
+Reads in bulk (``read(in_waiting or 1)``) and splits itself: pyserial's ``readline`` reads one
+byte per call. When the device goes away (pyserial raises ``SerialException`` or ``OSError``
+EIO), the source reports a sensor fault, reopens the same path with exponential back-off up
+to a cap, and reports the fault cleared when it is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from edge.errors import ConfigError
+from edge.events import Reading, SourceFault
+from edge.plugins import PluginContext
+from edge.protocol.frames import encode_frame
+from edge.protocol.lines import LineParser
+from edge.protocol.session import BridgeSession
+from edge.protocol.stream import FrameDecoder
+from edge.sources.base import Source, SourceConfig
+
+log = logging.getLogger(__name__)
+
+SAMPLE = """\
+[[sources]]
+type = "serial"                 # a microcontroller on a UART or USB serial adapter
+sensor = "pump-2"
+port = "/dev/serial/by-id/usb-edge-bridge"   # a by-id link survives replugging into another USB port
+baudrate = 115200
+mode = "framed"                 # "framed": firmware_bridge protocol; "lines": ASCII v1,v2,... per line
+reconnect_initial_s = 0.1       # first wait before reopening a lost port, doubled up to the cap
+reconnect_max_s = 10.0
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config(SourceConfig):
+    """Keys of a ``serial`` source."""
+
+    port: str
+    baudrate: int = 115200
+    mode: Literal["framed", "lines"] = "framed"
+    separator: str = ","
+    reconnect_initial_s: float = 0.1
+    reconnect_max_s: float = 10.0
+    hello_interval_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.reconnect_initial_s <= self.reconnect_max_s:
+            raise ValueError("need 0 < reconnect_initial_s <= reconnect_max_s")
+
+
+def open_serial(port: str, baudrate: int) -> Any:
+    """The real port (pyserial, imported here so the module imports without it)."""
+    import serial
+
+    return serial.Serial(port=port, baudrate=baudrate, timeout=0.1, exclusive=True)
+
+
+class SerialSource(Source):
+    """One device on one serial port."""
+
+    def __init__(self, config: Config, context: PluginContext, *,
+                 open_port: Callable[[str, int], Any] = open_serial) -> None:
+        self.config, self.sensor, self.channels = config, config.sensor, context.channels
+        self._open_port = open_port
+        self._port: Any = None
+        self.decoder = FrameDecoder()
+        self.session = BridgeSession(config.sensor, context.channels, config.port)
+        self.lines = LineParser(len(context.channels), config.separator)
+        self.counts: Counter[str] = Counter(dict.fromkeys(("bytes", "disconnects", "reconnects", "open_failures"), 0))
+        self.reconnect_seconds: list[float] = []
+        self._lost_at: float | None = None
+        self._retry_at = 0.0
+        self._backoff = config.reconnect_initial_s
+        self._hello_asked = 0.0
+
+    def open(self) -> None:
+        """Try the port once; if it is not there yet, keep trying from ``read``."""
+        if self._port is None and not self._connect(time.monotonic()):
+            log.warning("serial %s for %s is not available yet; retrying", self.config.port, self.sensor)
+
+    def _connect(self, now: float) -> bool:
+        try:
+            self._port = self._open_port(self.config.port, self.config.baudrate)
+        except (OSError, ValueError) as exc:  # pyserial's SerialException is an OSError
+            self._retry_at = now + self._backoff
+            self._backoff = min(self._backoff * 2, self.config.reconnect_max_s)
+            self.counts["open_failures"] += 1
+            self._last_error = str(exc)
+            return False
+        self._backoff = self.config.reconnect_initial_s
+        self.decoder.reset()  # a partial frame from before is garbage now
+        self._ask_hello(now)
+        return True
+
+    def _ask_hello(self, now: float) -> None:
+        if self.config.mode == "framed" and self._port is not None:
+            self._hello_asked = now
+            try:
+                self._port.write(encode_frame(None, 0, 0))
+            except OSError:
+                pass
+
+    def _lose(self, error: Exception) -> SourceFault:
+        now = time.monotonic()
+        self._lost_at = now
+        self._retry_at = now + self._backoff
+        self.counts["disconnects"] += 1
+        self._close_port()
+        log.warning("serial %s for %s lost (%s); reconnecting", self.config.port, self.sensor, error)
+        return SourceFault(self.sensor, time.time(), f"serial port {self.config.port} lost ({error}); reconnecting")
+
+    def read(self, timeout: float) -> list[Reading | SourceFault]:
+        """What arrived within ``timeout``; reconnects a lost port when its back-off has passed."""
+        now = time.monotonic()
+        if self._port is None:
+            if now < self._retry_at:
+                time.sleep(min(timeout, self._retry_at - now))
+                return []
+            if not self._connect(now):
+                return []
+            if self._lost_at is None:
+                return []
+            outage = time.monotonic() - self._lost_at
+            self.reconnect_seconds.append(outage)
+            self.counts["reconnects"] += 1
+            self._lost_at = None
+            return [SourceFault(self.sensor, time.time(), f"serial port {self.config.port} back after {outage:.2f} s",
+                                cleared=True)]
+        try:
+            data = self._port.read(self._port.in_waiting or 1)
+        except (OSError, ValueError) as exc:  # SerialException, EIO; ValueError when closed underneath
+            return [self._lose(exc)]
+        self.counts["bytes"] += len(data)
+        if not data:
+            return self._maybe_ask_hello(now)
+        arrival = time.time()
+        if self.config.mode == "lines":
+            return [Reading(self.sensor, arrival, values) for values in self.lines.feed(data)]
+        return self.session.take(self.decoder.feed(data), arrival) + self._maybe_ask_hello(now)
+
+    def _maybe_ask_hello(self, now: float) -> list[Reading | SourceFault]:
+        if self.config.mode == "framed" and self.session.hello is None and \
+                now - self._hello_asked >= self.config.hello_interval_s:
+            self._ask_hello(now)
+        return []
+
+    def probe(self, timeout: float) -> str:
+        """For ``edge-agent check``: wait for the device's HELLO and check it against the model."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for item in self.read(0.1):
+                if isinstance(item, SourceFault) and not item.cleared:
+                    raise ConfigError(item.message)
+            if self.config.mode == "lines" and self.lines.counts["lines"]:
+                return f"{self.lines.counts['lines']} line(s) of {len(self.channels)} values"
+            hello = self.session.hello
+            if hello is not None:
+                return (f"device {hello.device_id!r} firmware {'.'.join(map(str, hello.firmware))}, "
+                        f"channels match, one sample every {hello.sample_period_ms} ms")
+        if self._port is None:
+            raise ConfigError(f"serial port {self.config.port} cannot be opened: {getattr(self, '_last_error', '')}; "
+                              "check the cable, the port path and that the user is in group dialout")
+        raise ConfigError(f"no {'HELLO' if self.config.mode == 'framed' else 'line'} from {self.config.port} within "
+                          f"{timeout:g} s; check baudrate {self.config.baudrate} and the firmware")
+
+    def counters(self) -> dict[str, int]:
+        """Bytes, frames, CRC failures, resyncs, frames lost, reconnects and more."""
+        merged = Counter(self.counts)
+        merged.update(self.decoder.counts if self.config.mode == "framed" else self.lines.counts)
+        merged.update(self.session.counts)
+        return dict(merged)
+
+    def describe(self) -> str:
+        """One line for ``edge-agent check``."""
+        return f"serial {self.config.port} ({self.config.mode}, {self.config.baudrate} Bd) for {self.sensor}"
+
+    def _close_port(self) -> None:
+        port, self._port = self._port, None
+        if port is not None:
+            try:
+                port.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """Close the port."""
+        self._close_port()
+
+
+PLUGIN = SerialSource

@@ -1,0 +1,195 @@
+"""The serial source over real pseudo-terminals: the simulator → serial source → detector → alert line."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import tty
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURE_MODEL, live_rows, write_history
+
+from edge.config import parse_config
+from edge.events import Reading, SourceFault
+from edge.pipeline import build_pipeline
+from edge.plugins import PluginContext
+from edge.sources.serial import Config, SerialSource
+from firmware_bridge.signals import Anomaly, csv_signal, with_anomalies
+from firmware_bridge.sim import FaultPlan, Simulator, build_hello
+
+CHANNELS = ("temperature", "vibration")
+
+
+def context(tmp_path: Path) -> PluginContext:
+    return PluginContext(CHANNELS, 300.0, "0" * 64, tmp_path, tmp_path)
+
+
+def source(tmp_path: Path, port: str, **keys) -> SerialSource:
+    return SerialSource(Config(sensor="pump-1", port=port, **keys), context(tmp_path))
+
+
+def simulator(tmp_path: Path, rows: int = 400, rate: float = 2000.0, channels=CHANNELS, anomalies=(),
+              faults: FaultPlan | None = None, count: int | None = None) -> Simulator:
+    csv = write_history(tmp_path / "signal.csv", live_rows(rows), "timestamp,temperature,vibration")
+    values = with_anomalies(csv_signal(csv, list(CHANNELS), loop=True), list(anomalies))
+    hello = build_hello(channels, ["degC", "mm/s"], 300_000, "sim-test")
+    return Simulator(hello, values, rate=rate, link=tmp_path / "tty" / "bridge", faults=faults or FaultPlan(), seed=3,
+                     count=count or rows)
+
+
+@contextmanager
+def streaming(sim: Simulator) -> Iterator[threading.Thread]:
+    sim.plug()
+    thread = threading.Thread(target=sim.run, daemon=True)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        sim.stop.set()
+        thread.join(10)
+        sim.close()
+
+
+def collect(src: SerialSource, thread: threading.Thread, quiet_s: float = 0.3) -> list[Reading | SourceFault]:
+    """Read until the simulator has finished and the port stayed quiet for ``quiet_s``."""
+    items: list[Reading | SourceFault] = []
+    last = time.monotonic()
+    while thread.is_alive() or time.monotonic() - last < quiet_s:
+        got = src.read(0.05)
+        if got:
+            items += got
+            last = time.monotonic()
+    return items
+
+
+def test_lines_mode_reads_bulk_and_counts_bad_lines(tmp_path: Path) -> None:
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    src = source(tmp_path, os.ttyname(slave), mode="lines")
+    src.open()
+    try:
+        os.write(master, b"20.5,1.25\n21,1.5\nnot,numbers\n22.0,")
+        os.write(master, b"1.75\n1,2,3\n")
+        readings = []
+        deadline = time.monotonic() + 3
+        while len(readings) < 3 and time.monotonic() < deadline:
+            readings += src.read(0.1)
+    finally:
+        src.close()
+        os.close(master)
+        os.close(slave)
+    assert [r.values for r in readings] == [(20.5, 1.25), (21.0, 1.5), (22.0, 1.75)]
+    assert src.counters()["bad_lines"] == 2
+
+
+def test_framed_stream_reaches_the_detector_and_one_anomaly_raises_one_alert(tmp_path: Path, caplog) -> None:
+    sim = simulator(tmp_path, anomalies=[Anomaly("spike", 250, 0, 30.0)])
+    config = parse_config({
+        "model": {"path": str(FIXTURE_MODEL), "threshold": 0.6},
+        "detector": {"clear_samples": 2},
+        "sources": [{"type": "serial", "sensor": "pump-1", "port": str(sim.link)}],
+        "sinks": [{"type": "log"}],
+    })
+    pipeline = build_pipeline(config)
+    caplog.set_level(logging.INFO, logger="edge")
+    with streaming(sim) as thread:
+        pipeline.open()
+        try:
+            items = collect(pipeline.sources[0], thread)
+            for item in items:
+                pipeline.handle(item)
+        finally:
+            pipeline.close()
+    detector = pipeline.detectors["pump-1"]
+    counts = pipeline.sources[0].counters()
+    # pyserial empties the input buffer when it opens, and samples before the answer to HELLO_REQUEST are
+    # refused (counted), so a few of the first frames never become readings
+    assert detector.counters.readings == counts["samples"] > 380
+    assert detector.counters.faults == 0
+    assert detector.counters.alerts == 1
+    alert = next(line for line in caplog.messages if line.startswith("ALERT"))
+    assert alert.startswith("ALERT pump-1/temperature score=")
+
+
+def test_unplug_and_replug_is_a_fault_and_a_clear_and_every_frame_is_accounted_for(tmp_path: Path) -> None:
+    sim = simulator(tmp_path, rows=1500, faults=FaultPlan(unplug_every=400, unplug_ms=80))
+    src = source(tmp_path, str(sim.link), reconnect_initial_s=0.01, reconnect_max_s=0.05)
+    with streaming(sim) as thread:
+        src.open()
+        items = collect(src, thread)
+    src.close()
+    faults = [i for i in items if isinstance(i, SourceFault)]
+    assert sim.stats.unplugs == 3
+    assert [f.cleared for f in faults] == [False, True] * 3
+    assert "lost" in faults[0].message and "back after" in faults[1].message
+    counts = src.counters()
+    assert counts["reconnects"] == 3 and len(src.reconnect_seconds) == 3
+    assert counts["frames"] + counts["lost"] == src.session.sequence.span  # nothing unaccounted
+    assert counts["lost"] >= sim.stats.unplugged_frames
+    readings = [i for i in items if isinstance(i, Reading)]
+    assert len(readings) == counts["samples"] and len(readings) + sim.stats.unplugged_frames <= 1500
+
+
+def test_corrupt_and_dropped_frames_are_counted_exactly(tmp_path: Path) -> None:
+    sim = simulator(tmp_path, rows=3000, rate=4000.0, faults=FaultPlan(corrupt_rate=0.03, drop_rate=0.02))
+    src = source(tmp_path, str(sim.link))
+    with streaming(sim) as thread:
+        src.open()
+        items = collect(src, thread)
+    src.close()
+    counts, stats = src.counters(), sim.stats
+    assert stats.corrupted > 30 and stats.dropped > 20
+    assert counts["frames"] + counts["lost"] == src.session.sequence.span
+    sequence = src.session.sequence
+    first, last = sequence.first_position, sequence.position  # no wrap in 3000 frames
+    assert counts["lost"] == sum(1 for s in stats.lost_sequences if first <= s <= last)
+    assert counts["crc"] + counts["cobs"] + counts["short"] >= stats.corrupted - counts["recovered"]
+    assert all(isinstance(i, Reading) for i in items)
+
+
+def test_a_device_with_other_channels_is_refused_with_both_lists(tmp_path: Path, caplog) -> None:
+    sim = simulator(tmp_path, rows=100, channels=("pressure", "flow"))
+    src = source(tmp_path, str(sim.link))
+    with streaming(sim) as thread:
+        src.open()
+        items = collect(src, thread)
+    src.close()
+    assert not any(isinstance(i, Reading) for i in items)
+    fault = next(i for i in items if isinstance(i, SourceFault))
+    assert "announces channels ['pressure', 'flow'] but the model has ['temperature', 'vibration']" in fault.message
+    counts = src.counters()
+    assert counts["samples"] == 0 and counts["samples_refused"] + counts.get("samples_before_hello", 0) > 90
+
+
+def test_a_missing_port_is_retried_and_check_says_why(tmp_path: Path) -> None:
+    src = source(tmp_path, str(tmp_path / "nothing"), reconnect_initial_s=0.01, reconnect_max_s=0.02)
+    src.open()
+    assert src.read(0.05) == [] and src.read(0.05) == []
+    assert src.counters()["open_failures"] >= 2
+    from edge.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="cannot be opened"):
+        src.probe(0.2)
+
+
+def test_simulator_command_prints_its_path_and_stats(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    link = tmp_path / "sim" / "tty"
+    done = subprocess.run([sys.executable, "-m", "firmware_bridge.sim", "--link", str(link), "--rate", "500",
+                           "--count", "40", "--drop-rate", "0.5", "--spike", "10:0:5"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    first, last = done.stdout.strip().splitlines()
+    assert first.startswith(f"simulator: 2 channel(s) temperature, vibration on {link} -> /dev/pts/")
+    stats = json.loads(last.removeprefix("stats "))
+    assert stats["generated"] == 40 and stats["written"] + stats["dropped"] + stats["overflow"] == 40
+    assert 5 < stats["dropped"] < 35
+    assert not link.exists()  # unplugged at exit

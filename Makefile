@@ -21,9 +21,14 @@ demo: $(VENV)/.installed
 	$(BIN)/edge-agent replay --model build/demo/model.onnx --input build/demo/live.csv --sensor pump-1 \
 		--output build/demo/scores.csv --plot build/demo/replay.png
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed firmware-test
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/replay.py
+
+# Host tests of the firmware bridge's portable C core against the shared protocol vectors (needs gcc).
+.PHONY: firmware-test
+firmware-test:
+	$(MAKE) -C firmware_bridge test

@@ -42,6 +42,7 @@ OK = [
     ("fault_device", Fault(0xFF, 4, ""), 4, 4012),
     ("hello_request", None, 7, 0),
     ("sample_long_run", Sample(tuple(1.1 for _ in range(70))), 0x0909, 0x09090909),  # > 254 bytes without a zero
+    ("sample_run_at_end", Sample(tuple(1.1 for _ in range(62))), 0x0909, 0x09090909),  # last 254 bytes non-zero
 ]
 
 

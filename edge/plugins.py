@@ -17,7 +17,7 @@ from typing import Any
 from edge.config_types import build_section
 from edge.errors import ConfigError
 
-SOURCE_TYPES = {"replay": "edge.sources.replay", "serial": "edge.sources.serial"}
+SOURCE_TYPES = {"i2c": "edge.sources.i2c", "replay": "edge.sources.replay", "serial": "edge.sources.serial"}
 SINK_TYPES = {"log": "edge.sinks.log"}
 
 

@@ -54,7 +54,7 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
     ("[detector]\ndebounce_kk = 2\n" + REPLAY, "[detector]: unknown key 'debounce_kk'; allowed keys: warmup, debounce_k"),
     ("[detector]\ndebounce_k = \"three\"\n" + REPLAY, "[detector]: debounce_k is 'three'; it must be an integer"),
     ("[detector]\ndebounce_k = 3\ndebounce_n = 2\n" + REPLAY, "debounce needs 1 <= k <= n"),
-    ("[[sources]]\ntype = \"modbus\"\nsensor = \"x\"\n", "unknown source type 'modbus'; allowed types: replay"),
+    ("[[sources]]\ntype = \"modbus\"\nsensor = \"x\"\n", "unknown source type 'modbus'; allowed types: i2c, replay, serial"),
     ("[[sources]]\nsensor = \"x\"\n", "[[sources]] #1 needs a type"),
     (REPLAY + "colour = \"red\"\n", "[[sources]] #1 (replay): unknown key 'colour'; allowed keys: sensor, channels, path"),
     (REPLAY + "[[sinks]]\ntype = \"pager\"\n", "unknown sink type 'pager'; allowed types: log"),

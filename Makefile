@@ -11,7 +11,8 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # Train on the bundled history, then replay two new days of the same pump with a bearing that
-# overheats (a drift injected into bearing_temp_c on day two) and print the alert lines.
+# overheats (a drift injected into bearing_temp_c on day two) and print the alert lines; then the
+# same two days live: the firmware simulator streams them over a pseudo-terminal to edge-agent run.
 demo: $(VENV)/.installed
 	$(BIN)/edge-export --data examples/pump_history.csv --out build/demo/model.onnx --report build/demo/report.png
 	$(BIN)/edge-agent inspect build/demo/model.onnx
@@ -20,6 +21,7 @@ demo: $(VENV)/.installed
 		--at 400 --channel bearing_temp_c --kind drift --size 4 --length 48
 	$(BIN)/edge-agent replay --model build/demo/model.onnx --input build/demo/live.csv --sensor pump-1 \
 		--output build/demo/scores.csv --plot build/demo/replay.png
+	$(BIN)/python examples/gateway_demo.py build/demo/model.onnx build/demo/live.csv build/demo
 
 test: $(VENV)/.installed firmware-test
 	$(BIN)/python -m pytest
@@ -27,6 +29,7 @@ test: $(VENV)/.installed firmware-test
 bench: $(VENV)/.installed
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/soak.py
 
 # Host tests of the firmware bridge's portable C core against the shared protocol vectors (needs gcc).
 .PHONY: firmware-test

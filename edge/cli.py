@@ -62,7 +62,7 @@ def _run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     setup_logging(config.agent.log_target, "debug" if args.debug else config.agent.log_level)
-    service = Service(args.config, config=config)
+    service = Service(args.config, config=config, max_readings=args.max_readings)
     service.install_signal_handlers()
     return service.run()
 
@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the service")
     run.add_argument("--config", type=Path, required=True)
+    run.add_argument("--max-readings", type=int, help="stop as on SIGTERM after this many readings (demos, tests)")
     run.set_defaults(run=_run)
 
     check = commands.add_parser("check", help="validate config, model and plugins, then exit")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -154,9 +154,13 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Agent
         raise ConfigError(f"unknown section {unknown[0]!r}; allowed sections: {', '.join(SECTIONS)}")
     if "model" not in data:
         raise ConfigError("missing [model] section; it needs path = \"/path/to/model.onnx\"")
+    base = source_file.parent if source_file else Path.cwd()
+    agent = build_section(AgentSection, data.get("agent", {}), "[agent]")
+    agent = replace(agent, **{name: base / getattr(agent, name) for name in ("state_dir", "runtime_dir")
+                              if getattr(agent, name) is not None and not getattr(agent, name).is_absolute()})
     config = AgentConfig(
         source_file=source_file,
-        agent=build_section(AgentSection, data.get("agent", {}), "[agent]"),
+        agent=agent,
         model=build_section(ModelSection, data["model"], "[model]"),
         detector=build_section(DetectorSection, data.get("detector", {}), "[detector]"),
         sources=_plugins(data, "sources", SOURCE_TYPES, "source"),

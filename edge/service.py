@@ -72,8 +72,11 @@ class SourcePump(threading.Thread):
 class Service:
     """Runs the agent until stopped; ``request_stop``/``request_reload`` are what the signals call."""
 
-    def __init__(self, config_path: Path, notifier: Notifier | None = None, config: AgentConfig | None = None) -> None:
+    def __init__(self, config_path: Path, notifier: Notifier | None = None, config: AgentConfig | None = None,
+                 max_readings: int | None = None) -> None:
         self.config_path = config_path
+        self.max_readings = max_readings
+        self.readings = 0
         self._initial_config = config
         self.notifier = notifier or Notifier.from_environment()
         self.pipeline: Pipeline | None = None
@@ -142,10 +145,11 @@ class Service:
         elif isinstance(item, SourceFault):
             pipeline.handle(item)
         else:
-            reading, received = item
-            assert isinstance(reading, Reading)
-            pipeline.handle(reading, received)
-            self.handled_since_ping += 1
+            got, received = item
+            pipeline.handle(got, received)
+            if isinstance(got, Reading):
+                self.handled_since_ping += 1
+                self.readings += 1
 
     def summary_line(self) -> str:
         """The one-line STATUS= and log summary."""
@@ -233,6 +237,9 @@ class Service:
                 self._handle(pipeline, item)
                 if not self._unfinished:
                     log.info("every source has finished; stopping")
+                    return
+                if self.max_readings is not None and self.readings >= self.max_readings:
+                    log.info("%d readings handled (--max-readings); stopping", self.readings)
                     return
             now = time.monotonic()
             if now >= due["tick"]:

@@ -82,7 +82,7 @@ def format_status(summary: dict[str, Any]) -> str:
     model = summary.get("model", {})
     weights = str(model.get("weights_sha256"))[:12]
     lines.append(f"model {model.get('path')} ({model.get('precision')}, weights {weights}, "
-                 f"threshold {model.get('threshold')})")
+                 f"threshold {float(model.get('threshold') or 0):.3f})")
     for name, sensor in summary.get("sensors", {}).items():
         reading = sensor.get("last_reading")
         last = "no reading yet" if reading is None else \

@@ -68,9 +68,11 @@ class Simulator:
     """Streams frames into a pty at ``rate`` frames per second until stopped or ``count`` samples are made."""
 
     def __init__(self, hello: Hello, signal_values: Iterator[list[float]], *, rate: float, link: Path | None = None,
-                 faults: FaultPlan = FaultPlan(), seed: int = 0, count: int | None = None) -> None:
+                 faults: FaultPlan = FaultPlan(), seed: int = 0, count: int | None = None,
+                 start_on_request: bool = False) -> None:
         self.hello, self.values, self.rate, self.link = hello, signal_values, rate, link
         self.faults, self.count = faults, count
+        self.waiting = start_on_request
         self.rng = random.Random(seed)
         self.stats = SimStats()
         self.stop = threading.Event()
@@ -101,7 +103,8 @@ class Simulator:
             temporary.replace(self.link)
         self._pending = b""
         self.plugged.set()
-        self._send_hello()
+        if not self.waiting:
+            self._send_hello()
 
     def unplug(self) -> None:
         """Close the pty: a reader gets EIO at once, and the link points nowhere."""
@@ -153,6 +156,7 @@ class Simulator:
         for frame in self._requests.feed(data):
             if frame.type == FrameType.HELLO_REQUEST:
                 self.stats.hello_requests += 1
+                self.waiting = False
                 self._send_hello()
 
     def _sample_frame(self) -> bytes | None:
@@ -194,6 +198,9 @@ class Simulator:
                 time.sleep(min(due - now, 0.05))
                 continue
             due += interval
+            if self.waiting:
+                self._serve_requests()
+                continue
             if unplugged_until:
                 if now >= unplugged_until:
                     unplugged_until = 0.0
@@ -241,6 +248,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--noise", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device-id", default="sim-1")
+    parser.add_argument("--start-on-request", action="store_true",
+                        help="stay quiet until the gateway's first HELLO_REQUEST (a bench set-up)")
     for kind in ("spike", "shift", "drift"):
         parser.add_argument(f"--{kind}", action="append", default=[], metavar="AT:CHANNEL:SIZE[:LENGTH]")
     parser.add_argument("--corrupt-rate", type=float, default=0.0)
@@ -248,6 +257,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--nan-rate", type=float, default=0.0)
     parser.add_argument("--unplug-every", type=int, default=0, metavar="FRAMES")
     parser.add_argument("--unplug-ms", type=float, default=200.0)
+    parser.add_argument("--linger-s", type=float, default=1.0,
+                        help="after --count, keep the port open this long so the last frames can be read")
     return parser.parse_args(argv)
 
 
@@ -260,7 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     anomalies = [Anomaly.parse(kind, text) for kind in ("spike", "shift", "drift") for text in getattr(args, kind)]
     faults = FaultPlan(args.corrupt_rate, args.drop_rate, args.nan_rate, args.unplug_every, args.unplug_ms)
     sim = Simulator(hello, with_anomalies(values, anomalies), rate=args.rate or 1000.0 / args.period_ms,
-                    link=args.link, faults=faults, seed=args.seed, count=args.count)
+                    link=args.link, faults=faults, seed=args.seed, count=args.count,
+                    start_on_request=args.start_on_request)
     signal.signal(signal.SIGTERM, lambda *_: sim.stop.set())
     signal.signal(signal.SIGINT, lambda *_: sim.stop.set())
     sim.plug()
@@ -268,6 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
           + (f" -> {sim.slave_name}" if args.link else ""), flush=True)
     try:
         stats = sim.run()
+        if not sim.stop.is_set():
+            sim.stop.wait(args.linger_s)
     finally:
         sim.close()
     summary = asdict(stats)

@@ -48,6 +48,11 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
     config = load_config(path)
     pipeline = build_pipeline(config)
     assert pipeline.sources[0].path == tmp_path / "live.csv"
+    relative = tmp_path / "relative.toml"
+    relative.write_text(path.read_text().replace(f'"{tmp_path / "state"}"', '"state"').replace(
+        f'"{tmp_path / "run"}"', '"run"'))
+    agent = load_config(relative).agent
+    assert (agent.state_path(), agent.runtime_path()) == (tmp_path / "state", tmp_path / "run")
 
 
 @pytest.mark.parametrize(("body", "message"), [

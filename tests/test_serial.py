@@ -193,3 +193,27 @@ def test_simulator_command_prints_its_path_and_stats(tmp_path: Path) -> None:
     assert stats["generated"] == 40 and stats["written"] + stats["dropped"] + stats["overflow"] == 40
     assert 5 < stats["dropped"] < 35
     assert not link.exists()  # unplugged at exit
+
+
+def test_the_service_turns_an_unplug_into_fault_events_and_keeps_scoring(tmp_path: Path, caplog) -> None:
+    from conftest import write_config
+
+    from edge.notify import Notifier
+    from edge.service import Service
+
+    sim = simulator(tmp_path, rows=900, rate=1500.0, faults=FaultPlan(unplug_every=300, unplug_ms=60))
+    body = (f'[[sources]]\ntype = "serial"\nsensor = "pump-1"\nport = "{sim.link}"\nreconnect_initial_s = 0.01\n'
+            'reconnect_max_s = 0.05\n\n[[sinks]]\ntype = "log"\n')
+    service = Service(write_config(tmp_path, body), Notifier(), max_readings=450)
+    caplog.set_level(logging.INFO, logger="edge")
+    with streaming(sim):
+        runner = threading.Thread(target=service.run, daemon=True)
+        runner.start()
+        runner.join(20)
+        service.request_stop()  # only matters if it failed to reach 450 readings
+        runner.join(10)
+    detector = service.pipeline.detectors["pump-1"]
+    assert detector.counters.readings == 450
+    assert "FAULT pump-1 source: serial port" in caplog.text and "lost" in caplog.text
+    assert "FAULT CLEARED pump-1 source" in caplog.text
+    assert detector.faults.counts["source"] >= 1

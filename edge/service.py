@@ -259,6 +259,9 @@ class Service:
                 due["checkpoint"] = now + agent.checkpoint_interval_s
             if now >= due["counters"]:
                 log.info("counters: %s", self.summary_line())
+                for source in pipeline.sources:
+                    counts = " ".join(f"{k}={v}" for k, v in sorted(source.counters().items()))
+                    log.info("source %s: %s", source.describe(), counts)
                 due["counters"] = now + agent.counters_log_interval_s
 
     def reload(self) -> bool:

@@ -79,6 +79,7 @@ class SerialSource(Source):
         self._retry_at = 0.0
         self._backoff = config.reconnect_initial_s
         self._hello_asked = 0.0
+        self._last_error = ""
 
     def open(self) -> None:
         """Try the port once; if it is not there yet, keep trying from ``read``."""
@@ -165,7 +166,7 @@ class SerialSource(Source):
                 return (f"device {hello.device_id!r} firmware {'.'.join(map(str, hello.firmware))}, "
                         f"channels match, one sample every {hello.sample_period_ms} ms")
         if self._port is None:
-            raise ConfigError(f"serial port {self.config.port} cannot be opened: {getattr(self, '_last_error', '')}; "
+            raise ConfigError(f"serial port {self.config.port} cannot be opened: {self._last_error}; "
                               "check the cable, the port path and that the user is in group dialout")
         raise ConfigError(f"no {'HELLO' if self.config.mode == 'framed' else 'line'} from {self.config.port} within "
                           f"{timeout:g} s; check baudrate {self.config.baudrate} and the firmware")

@@ -241,3 +241,16 @@ def test_two_sensors_share_the_model_but_not_their_state(tmp_path: Path) -> None
     status = json.loads((tmp_path / "run" / "status.json").read_text())
     assert set(status["sensors"]) == {"pump-a", "pump-b"}
     assert status["last_alerts"][0]["sensor"] == "pump-b"
+
+
+def test_counters_are_logged_periodically_with_each_sources_own(tmp_path: Path, caplog) -> None:
+    csv = write_history(tmp_path / "live.csv", live_rows(400), HEADER)
+    config = write_config(tmp_path, replay_body(csv, rate=400.0))
+    config.write_text(config.read_text().replace("[agent]\n", "[agent]\ncounters_log_interval_s = 0.2\n"))
+    caplog.set_level(logging.INFO, logger="edge")
+    service = Service(config, Notifier())
+    with running(service):
+        wait_for(lambda: "source replay " in caplog.text)
+    line = next(m for m in caplog.messages if m.startswith("counters: pump-1 "))
+    assert re.search(r"readings=\d+ scored=\d+ alerts=\d+ faults=\d+ dropped=0", line)
+    assert re.search(r"source replay .* for pump-1 .*: bad_values=0 dropped_rows=0 readings=\d+ rows=\d+", caplog.text)

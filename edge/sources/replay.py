@@ -147,6 +147,8 @@ class ReplaySource(Source):
                     return batch
             self._finished = True
             return batch
+        if not self._next_due:
+            self._next_due = time.monotonic()
         wait = self._next_due - time.monotonic()
         if wait > timeout:
             time.sleep(timeout)

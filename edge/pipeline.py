@@ -8,6 +8,7 @@ if it is sound.
 from __future__ import annotations
 
 import logging
+import socket
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,7 +111,7 @@ def build_pipeline(config: AgentConfig, model: LoadedModel | None = None) -> Pip
         raise ConfigError(f"[detector]: {exc}") from exc
     context = PluginContext(channels=meta.channels, sample_period_s=meta.sample_period_s,
                             model_sha256=model.weights_sha256, state_dir=config.agent.state_path(),
-                            base_dir=config.base_dir)
+                            base_dir=config.base_dir, gateway_id=config.agent.gateway_id or socket.gethostname())
     detectors: dict[str, Detector] = {}
     sources: list[Source] = []
     for spec in config.sources:

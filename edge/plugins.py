@@ -30,6 +30,7 @@ class PluginContext:
     model_sha256: str
     state_dir: Path
     base_dir: Path
+    gateway_id: str = "gateway"
 
     def resolve(self, path: Path) -> Path:
         """A config path: relative ones are relative to the config file's folder."""

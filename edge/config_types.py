@@ -71,7 +71,7 @@ def build_section(cls: type[T], table: Any, where: str, ignore: tuple[str, ...] 
         raise ConfigError(f"{where} must be a table of settings, not {table!r}")
     hints = get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    allowed = ", ".join(fields)
+    allowed = ", ".join([*fields, *(key for key in ignore if key != "type")])
     values: dict[str, Any] = {}
     for key, value in table.items():
         if key in ignore:

@@ -119,5 +119,5 @@ def build_pipeline(config: AgentConfig, model: LoadedModel | None = None) -> Pip
         check_channels(spec.config.channels, model, sensor)
         sources.append(spec.build(context))
         detectors[sensor] = Detector(sensor, model, settings)
-    sinks = [GuardedSink(spec.build(context)) for spec in config.sinks]
+    sinks = [GuardedSink(spec.build(context), spec.delivery) for spec in config.sinks]
     return Pipeline(config, model, detectors, sources, sinks)

@@ -16,6 +16,7 @@ from typing import Any
 
 from edge.config_types import build_section
 from edge.errors import ConfigError
+from edge.sinks.guard import DELIVERY_KEYS, DeliverySettings
 
 SOURCE_TYPES = {"i2c": "edge.sources.i2c", "replay": "edge.sources.replay", "serial": "edge.sources.serial"}
 SINK_TYPES = {"log": "edge.sinks.log"}
@@ -44,6 +45,7 @@ class PluginSpec:
     type: str
     module: ModuleType
     config: Any
+    delivery: DeliverySettings | None = None
 
     def build(self, context: PluginContext) -> Any:
         """A new, unopened instance."""
@@ -66,4 +68,9 @@ def load_spec(registry: dict[str, str], kind: str, table: Any, where: str) -> Pl
         module = plugin_module(registry, kind, type_name)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-    return PluginSpec(type_name, module, build_section(module.Config, table, f"{where} ({type_name})", ("type",)))
+    where = f"{where} ({type_name})"
+    if kind != "sink":
+        return PluginSpec(type_name, module, build_section(module.Config, table, where, ("type",)))
+    delivery = build_section(DeliverySettings, {k: v for k, v in table.items() if k in DELIVERY_KEYS}, where)
+    return PluginSpec(type_name, module, build_section(module.Config, table, where, ("type", *DELIVERY_KEYS)),
+                      delivery)

@@ -12,7 +12,7 @@ from edge.journal import JournalHandler, JournalSender
 from edge.pipeline import Pipeline
 from edge.plugins import PluginContext
 from edge.sinks.base import Sink
-from edge.sinks.guard import GuardedSink
+from edge.sinks.guard import DeliverySettings, GuardedSink
 from edge.sinks.log import Config, LogSink, alert_line, fault_line
 
 START = 1_764_000_000.0  # 2025-11-24 16:00:00 UTC
@@ -83,10 +83,13 @@ class BrokenSink(Sink):
 
 def test_a_failing_sink_is_counted_and_never_blocks_the_others(tmp_path: Path, caplog, fixture_model) -> None:
     caplog.set_level(logging.INFO, logger="edge")
-    broken, log = GuardedSink(BrokenSink()), GuardedSink(LogSink(Config(), context(tmp_path)))
+    fast = DeliverySettings(retries=2, retry_initial_s=0.01, retry_max_s=0.02)
+    broken, log = GuardedSink(BrokenSink(), fast), GuardedSink(LogSink(Config(), context(tmp_path)))
     pipeline = Pipeline(config=None, model=fixture_model, detectors={}, sources=[], sinks=[broken, log])  # type: ignore[arg-type]
     for _ in range(3):
         pipeline.dispatch([Event("alert", ALERT, START)])
-    assert broken.counts == {"sent": 0, "failed": 3} and log.counts == {"sent": 3, "failed": 0}
+    assert log.flush(2.0) and broken.flush(2.0)
+    assert broken.counts == {"sent": 0, "failed": 3, "dropped": 0, "retried": 6}
+    assert log.counts["sent"] == 3 and log.counts["failed"] == 0
     assert caplog.text.count("sink broken failed to send alert event: broker unreachable") == 1
     assert list(pipeline.recent_alerts)[-1].subject is ALERT

@@ -1,12 +1,21 @@
-"""Failure isolation around any sink: a broken sink is counted and logged, never fatal.
+"""The one wrapper around every sink: a queue and a worker thread, retries with back-off, a rate limit,
+counters, and failure isolation (as Telegraf's RunningOutput does).
 
-This is the one place that handles sink failures (as Telegraf's RunningOutput does); the
-retry and rate-limit policy of networked sinks will live here too.
+``send`` only appends to a bounded queue and returns, so a stuck GPIO line or an unreachable broker
+never delays scoring or the other sinks. The worker delivers events in order; a failed delivery is
+retried with exponential back-off, then counted as ``failed`` and logged. When the queue is full the
+oldest event is dropped and counted. ``rate_per_s`` spaces deliveries out (events wait, in order).
+Each sink table may set these keys besides its own: ``buffer``, ``retries``, ``retry_initial_s``,
+``retry_max_s``, ``rate_per_s``.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from edge.events import Event
@@ -14,21 +23,121 @@ from edge.sinks.base import Sink
 
 log = logging.getLogger(__name__)
 
+DELIVERY_KEYS = ("buffer", "retries", "retry_initial_s", "retry_max_s", "rate_per_s")
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How the wrapper delivers to one sink."""
+
+    buffer: int = 1000
+    retries: int = 3
+    retry_initial_s: float = 0.2
+    retry_max_s: float = 10.0
+    rate_per_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.buffer < 1 or self.retries < 0 or self.rate_per_s < 0:
+            raise ValueError("buffer must be at least 1, retries and rate_per_s at least 0")
+        if not 0 < self.retry_initial_s <= self.retry_max_s:
+            raise ValueError("need 0 < retry_initial_s <= retry_max_s")
+
 
 class GuardedSink:
-    """Wraps a sink: counts sent and failed events and logs the first failure of each streak."""
+    """Delivers events to ``sink`` from its own thread; ``counts`` has sent, failed, dropped, retried."""
 
-    def __init__(self, sink: Sink) -> None:
+    def __init__(self, sink: Sink, settings: DeliverySettings | None = None) -> None:
         self.sink = sink
-        self.counts = {"sent": 0, "failed": 0}
+        self.settings = settings or DeliverySettings()
+        self.counts = {"sent": 0, "failed": 0, "dropped": 0, "retried": 0}
+        self._queue: deque[Event] = deque()
+        self._status: dict[str, Any] | None = None
+        self._cond = threading.Condition()
+        self._busy = False
+        self._closing = False
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_slot = 0.0
         self._failing = False
 
-    def _call(self, what: str, method: Any, *args: Any) -> bool:
+    def _start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"sink-{self.sink.name}", daemon=True)
+            self._thread.start()
+
+    def send(self, event: Event) -> None:
+        """Queue an event; never blocks. A full queue drops its oldest event."""
+        with self._cond:
+            if self._closing:
+                self.counts["dropped"] += 1
+                return
+            if len(self._queue) >= self.settings.buffer:
+                self._queue.popleft()
+                self.counts["dropped"] += 1
+                if self.counts["dropped"] == 1 or self.counts["dropped"] % 1000 == 0:
+                    log.warning("sink %s is behind: its queue of %d is full, oldest events dropped (%d so far)",
+                                self.sink.describe(), self.settings.buffer, self.counts["dropped"])
+            self._queue.append(event)
+            self._start()
+            self._cond.notify()
+
+    def status(self, summary: dict[str, Any]) -> None:
+        """Pass the agent's state on (only the latest is kept while the sink is busy)."""
+        with self._cond:
+            self._status = summary
+            self._start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and self._status is None and not self._closing:
+                    self._cond.wait()
+                if self._queue:
+                    item: Event | dict[str, Any] = self._queue.popleft()
+                elif self._status is not None:
+                    item, self._status = self._status, None
+                else:
+                    return
+                self._busy = True
+            try:
+                if isinstance(item, Event):
+                    self._deliver(item)
+                else:
+                    self._attempt("publish status", self.sink.status, item)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _pace(self) -> None:
+        rate = self.settings.rate_per_s
+        if rate:
+            wait = self._next_slot - time.monotonic()
+            if wait > 0:
+                self._closed.wait(wait)
+            self._next_slot = max(self._next_slot, time.monotonic()) + 1.0 / rate
+
+    def _deliver(self, event: Event) -> None:
+        self._pace()
+        backoff = self.settings.retry_initial_s
+        for attempt in range(self.settings.retries + 1):
+            if attempt:
+                self.counts["retried"] += 1
+                if self._closed.wait(backoff):
+                    break
+                backoff = min(backoff * 2, self.settings.retry_max_s)
+            if self._attempt(f"send {event.kind} event", self.sink.send, event):
+                self.counts["sent"] += 1
+                return
+        self.counts["failed"] += 1
+
+    def _attempt(self, what: str, method: Any, *args: Any) -> bool:
         try:
             method(*args)
         except Exception as exc:  # a sink's failure must never stop scoring or the other sinks
             if not self._failing:
-                log.error("sink %s failed to %s: %s (counted; the other sinks go on)", self.sink.describe(), what, exc)
+                log.error("sink %s failed to %s: %s (retrying; the other sinks go on)", self.sink.describe(), what, exc)
             self._failing = True
             return False
         if self._failing:
@@ -36,19 +145,24 @@ class GuardedSink:
         self._failing = False
         return True
 
-    def send(self, event: Event) -> None:
-        """Deliver, counting the outcome."""
-        ok = self._call(f"send {event.kind} event", self.sink.send, event)
-        self.counts["sent" if ok else "failed"] += 1
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every queued event was delivered or given up on; False if ``timeout`` passed first."""
+        with self._cond:
+            done = self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
+        if done:
+            self._attempt("flush", self.sink.flush)
+        return done
 
-    def status(self, summary: dict[str, Any]) -> None:
-        """Pass the agent's state on."""
-        self._call("publish status", self.sink.status, summary)
-
-    def flush(self) -> None:
-        """Flush the sink."""
-        self._call("flush", self.sink.flush)
-
-    def close(self) -> None:
-        """Close the sink."""
-        self._call("close", self.sink.close)
+    def close(self, timeout: float = 5.0) -> None:
+        """Deliver what is queued (for at most ``timeout``), stop the worker, close the sink."""
+        if not self.flush(timeout):
+            log.warning("sink %s: %d event(s) not delivered at stop", self.sink.describe(), len(self._queue))
+        with self._cond:
+            self._closing = True
+            self.counts["dropped"] += len(self._queue)
+            self._queue.clear()
+            self._cond.notify_all()
+        self._closed.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._attempt("close", self.sink.close)

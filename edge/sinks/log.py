@@ -23,6 +23,8 @@ SAMPLE = """\
 type = "log"                    # one line per event on stderr, or natively to journald under systemd
 clears = true                   # also log when an alert or a fault ends
 faults = true                   # log sensor faults (NaN, stale, flatline, gaps)
+# Every sink also takes: buffer = 1000 (queued events; the oldest is dropped when full), retries = 3,
+# retry_initial_s = 0.2 and retry_max_s = 10.0 (back-off between attempts), rate_per_s = 0.0 (0: no limit).
 """
 
 

@@ -1,0 +1,383 @@
+"""``gpio``: a lamp, buzzer or relay on a GPIO line, through libgpiod v2 (the ``gpio`` extra).
+
+Not sysfs (gone on current Raspberry Pi kernels) and not RPi.GPIO (fails on a Pi 5). A line
+is found by name on every chip (``line = "GPIO17"``; chip numbers differ between Pi models)
+or given as ``chip`` + ``offset``. Modes: ``level`` (on while an alert is open), ``pulse``
+(on for ``pulse_ms`` per alert, without blocking; overlapping pulses extend), ``latch`` (on
+from the first alert until :meth:`GpioSink.reset`, a restart or a SIGHUP reload, which
+builds a new sink). An optional ``fault_line`` is on while a sensor fault is active; a gap
+(a fault that is over when reported) blinks it for ``pulse_ms``. ``close`` turns the lines
+off and releases them. The hardware sits behind an injected backend (like gpiozero's pin
+factory): :class:`LibgpiodBackend` here, ``tests/fake_gpio.py`` in the tests.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import math
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from edge.errors import ConfigError, EdgeError
+from edge.events import Alert, Event
+from edge.plugins import PluginContext
+from edge.sinks.base import Sink
+
+log = logging.getLogger(__name__)
+
+SAMPLE = """\
+[[sinks]]
+type = "gpio"                   # a lamp, buzzer or relay on a GPIO line (pip install 'edge-anomaly[gpio]')
+line = "GPIO17"                 # a line name, searched on every chip (gpioinfo lists them)
+# chip = "gpiochip0"            # or a chip (name or path) and the line's offset on it, instead of line
+# offset = 17
+active_low = false              # true for relay boards that switch on a low level (applies to fault_line too)
+mode = "level"                  # level: on while an alert is open; pulse: on for pulse_ms per alert;
+                                # latch: on from the first alert until the agent restarts or reloads (SIGHUP)
+pulse_ms = 500                  # pulse length (mode "pulse", and the fault line's blink for a data gap)
+# fault_line = "GPIO27"         # a second line, on while a sensor fault is active (or fault_chip + fault_offset)
+# sensors = ["pump-1"]          # only these sensors' events (default: every sensor)
+consumer = "edge-agent"         # the owner gpioinfo shows for the lines
+"""
+
+
+def _target_problem(prefix: str, line: str | None, chip: str | None, offset: int | None) -> str | None:
+    if line is not None and (chip is not None or offset is not None):
+        return f"give {prefix}line (a line name) or {prefix}chip + {prefix}offset, not both"
+    if line == "":
+        return f"{prefix}line is empty; give a line name such as \"GPIO17\""
+    if (chip is None) != (offset is None):
+        return f"{prefix}chip and {prefix}offset go together (the line's number on that chip); or give {prefix}line"
+    if offset is not None and offset < 0:
+        return f"{prefix}offset {offset} must be 0 or more"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """Keys of the ``gpio`` sink."""
+
+    line: str | None = None
+    chip: str | None = None
+    offset: int | None = None
+    active_low: bool = False
+    mode: Literal["level", "pulse", "latch"] = "level"
+    pulse_ms: int = 500
+    fault_line: str | None = None
+    fault_chip: str | None = None
+    fault_offset: int | None = None
+    sensors: list[str] | None = None
+    consumer: str = "edge-agent"
+
+    def __post_init__(self) -> None:
+        if self.line is None and self.chip is None and self.offset is None:
+            raise ValueError('needs line = "GPIO17" (a line name, found on any chip) or chip = "gpiochip0" + offset')
+        problem = (_target_problem("", self.line, self.chip, self.offset)
+                   or _target_problem("fault_", self.fault_line, self.fault_chip, self.fault_offset))
+        if problem:
+            raise ValueError(problem)
+        if self.fault_line is not None and self.fault_line == self.line:
+            raise ValueError(f"fault_line {self.fault_line!r} is also line; give the faults their own line")
+        if self.pulse_ms < 1:
+            raise ValueError(f"pulse_ms {self.pulse_ms} must be at least 1")
+        if self.sensors == []:
+            raise ValueError("sensors = [] watches no sensor; leave it out to watch every sensor")
+
+    def spec(self, fault: bool = False) -> tuple[str | None, str | None, int | None]:
+        """(line, chip, offset) of the alert line, or of the fault line."""
+        return (self.fault_line, self.fault_chip, self.fault_offset) if fault else (self.line, self.chip, self.offset)
+
+    @property
+    def has_fault_line(self) -> bool:
+        """Whether faults have a line of their own."""
+        return self.fault_line is not None or self.fault_chip is not None
+
+
+class OutputLine(Protocol):
+    """One requested output line."""
+
+    def set(self, active: bool) -> None: ...
+
+    def release(self) -> None: ...
+
+
+class Backend(Protocol):
+    """The hardware; methods raise ``OSError`` as libgpiod does (ENOENT, EACCES, EBUSY, ...)."""
+
+    def chips(self) -> list[str]: ...
+
+    def line_names(self, chip: str) -> list[str]: ...
+
+    def request_output(self, chip: str, offset: int, *, active_low: bool, consumer: str) -> OutputLine: ...
+
+
+def _natural(text: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+class LibgpiodBackend:
+    """Real GPIO chips through the ``gpiod`` (≥ 2) bindings, imported on first use; ``dev`` holds the chips."""
+
+    def __init__(self, dev: Path = Path("/dev")) -> None:
+        self.dev = dev
+
+    @staticmethod
+    def gpiod() -> Any:
+        """The ``gpiod`` module, or an error that says how to install the right one."""
+        try:
+            import gpiod
+        except ImportError as exc:
+            raise EdgeError("the gpio sink needs libgpiod v2's Python bindings: pip install 'edge-anomaly[gpio]' "
+                            "(PyPI package gpiod>=2)") from exc
+        if not hasattr(gpiod, "request_lines"):
+            raise EdgeError(f"gpiod {getattr(gpiod, '__version__', '?')} is libgpiod v1's binding (as Debian's "
+                            "python3-libgpiod); the gpio sink needs gpiod>=2 from PyPI: pip install 'gpiod>=2'")
+        return gpiod
+
+    def chips(self) -> list[str]:
+        """Paths of the GPIO chips under ``dev`` in natural order (a symlinked chip counts once)."""
+        gpiod = self.gpiod()
+        try:
+            entries = sorted((str(p) for p in self.dev.iterdir()), key=_natural)
+        except OSError:
+            return []
+        seen: set[str] = set()
+        found = []
+        for path in entries:
+            if gpiod.is_gpiochip_device(path) and os.path.realpath(path) not in seen:
+                seen.add(os.path.realpath(path))
+                found.append(path)
+        return found
+
+    def line_names(self, chip: str) -> list[str]:
+        """Every line's name on ``chip`` ("" for an unnamed line), by offset."""
+        with self.gpiod().Chip(chip) as handle:
+            return [handle.get_line_info(i).name or "" for i in range(handle.get_info().num_lines)]
+
+    def request_output(self, chip: str, offset: int, *, active_low: bool, consumer: str) -> OutputLine:
+        """Request one line as an output, inactive to start with."""
+        gpiod = self.gpiod()
+        settings = gpiod.LineSettings(direction=gpiod.line.Direction.OUTPUT, output_value=gpiod.line.Value.INACTIVE,
+                                      active_low=active_low)
+        return _LibgpiodLine(gpiod.request_lines(chip, consumer=consumer, config={offset: settings}), offset,
+                             gpiod.line.Value)
+
+
+class _LibgpiodLine:
+    def __init__(self, request: Any, offset: int, values: Any) -> None:
+        self.request, self.offset, self.values = request, offset, values
+
+    def set(self, active: bool) -> None:
+        self.request.set_value(self.offset, self.values.ACTIVE if active else self.values.INACTIVE)
+
+    def release(self) -> None:
+        self.request.release()
+
+
+class _Output:
+    """A requested line that is on while held or while a pulse lasts; pulses end on a timer thread."""
+
+    def __init__(self, line: OutputLine, where: str) -> None:
+        self.line, self.where = line, where
+        self._lock = threading.Lock()
+        self._held = self._on = self._released = False
+        self._until = 0.0
+        self._timer: threading.Timer | None = None
+
+    def hold(self, on: bool) -> None:
+        with self._lock:
+            self._held = on
+            self._apply()
+
+    def pulse(self, seconds: float) -> None:
+        with self._lock:
+            previous, self._until = self._until, math.inf
+            try:
+                self._apply()
+            finally:  # the pulse is timed from when the line went on
+                self._until = max(previous, time.monotonic() + seconds)
+                self._arm()
+
+    def _arm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = threading.Timer(max(0.0, self._until - time.monotonic()), self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._released or threading.current_thread() is not self._timer:
+                return  # released, or a later pulse replaced this timer
+            self._timer = None
+            try:
+                self._apply()
+            except Exception as exc:  # nobody to raise to on the timer thread
+                log.error("gpio: cannot end the pulse on %s: %s", self.where, exc)
+            if time.monotonic() < self._until:
+                self._arm()
+
+    def _apply(self) -> None:
+        want = self._held or time.monotonic() < self._until
+        if want != self._on:
+            self.line.set(want)
+            self._on = want
+
+    def release(self) -> None:
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
+            if self._timer is not None:
+                self._timer.cancel()
+            try:
+                self.line.set(False)
+            finally:
+                self.line.release()
+
+
+class GpioSink(Sink):
+    """Drives an alert line (and optionally a fault line) from events."""
+
+    name = "gpio"
+
+    def __init__(self, config: Config, context: PluginContext, *, backend: Backend | None = None) -> None:
+        self.config = config
+        self.backend: Backend = backend if backend is not None else LibgpiodBackend()
+        self.alert_out: _Output | None = None
+        self.fault_out: _Output | None = None
+        self._alerts: set[str] = set()
+        self._faults: set[tuple[str, str]] = set()
+
+    def _failure(self, exc: Exception, chip: str, offset: int | None = None) -> EdgeError:
+        code = getattr(exc, "errno", None)
+        line = f"line {offset} of {chip}" if offset is not None else chip
+        if code == errno.ENOENT:
+            try:
+                here = ", ".join(self.backend.chips()) or "none"
+            except (EdgeError, OSError):
+                here = "unknown"
+            return ConfigError(f"GPIO chip {chip} does not exist (chips here: {here}); chip numbers differ between "
+                               f"Pi models, so prefer line = \"GPIO17\" (gpioinfo lists the names)")
+        if code in (errno.EACCES, errno.EPERM):
+            return EdgeError(f"no permission to use GPIO {line}: add the user running edge-agent to group gpio "
+                             f"(usermod -aG gpio USER, or SupplementaryGroups=gpio in the systemd unit)")
+        if code == errno.EBUSY:
+            return EdgeError(f"GPIO {line} is in use by another program (gpioinfo shows its consumer)")
+        if code in (errno.ENODEV, errno.ENOTTY):
+            return ConfigError(f"{chip} is not a GPIO chip (gpiodetect lists the chips)")
+        return EdgeError(f"GPIO {line}: {getattr(exc, 'strerror', None) or exc}")
+
+    def _names(self, chip: str) -> list[str]:
+        try:
+            return self.backend.line_names(chip)
+        except OSError as exc:
+            raise self._failure(exc, chip) from exc
+
+    def _locate(self, line: str | None, chip: str | None, offset: int | None) -> tuple[str, int]:
+        if line is None:
+            assert chip is not None and offset is not None
+            path = chip if "/" in chip else f"/dev/{chip}"
+            count = len(self._names(path))
+            if offset >= count:
+                raise ConfigError(f"GPIO chip {path} has no line {offset} (it has lines 0 to {count - 1})")
+            return path, offset
+        chips = self.backend.chips()
+        for path in chips:
+            names = self._names(path)
+            if line in names:
+                return path, names.index(line)
+        if not chips:
+            raise ConfigError(f"no GPIO line named {line!r}: no GPIO chips found (gpiodetect lists them)")
+        raise ConfigError(f"no GPIO line named {line!r} on any of {', '.join(chips)}; list them with gpioinfo")
+
+    def _request(self, where: tuple[str, int], label: str) -> _Output:
+        chip, offset = where
+        try:
+            line = self.backend.request_output(chip, offset, active_low=self.config.active_low,
+                                               consumer=self.config.consumer)
+        except OSError as exc:
+            raise self._failure(exc, chip, offset) from exc
+        log.info("gpio: %s is line %d of %s (%s, active-%s)", label, offset, chip, self.config.mode,
+                 "low" if self.config.active_low else "high")
+        return _Output(line, f"{label} (line {offset} of {chip})")
+
+    def open(self) -> None:
+        """Find and request the lines (inactive); on any failure release what was requested."""
+        if self.alert_out is not None:
+            return
+        try:
+            alert = self._locate(*self.config.spec())
+            fault = self._locate(*self.config.spec(fault=True)) if self.config.has_fault_line else None
+            if fault == alert:
+                raise ConfigError(f"fault line and alert line are both line {alert[1]} of {alert[0]}")
+            self.alert_out = self._request(alert, "alert line")
+            if fault is not None:
+                self.fault_out = self._request(fault, "fault line")
+        except BaseException:
+            self.close()
+            raise
+
+    def send(self, event: Event) -> None:
+        """Drive the lines for one event of a watched sensor."""
+        if self.alert_out is None:
+            raise EdgeError("the gpio sink was not opened")
+        if self.config.sensors is not None and event.sensor not in self.config.sensors:
+            return
+        subject, pulse_s = event.subject, self.config.pulse_ms / 1000
+        if isinstance(subject, Alert):
+            if event.kind == "alert":
+                self._alerts.add(subject.id)
+                if self.config.mode == "pulse":
+                    self.alert_out.pulse(pulse_s)
+                else:
+                    self.alert_out.hold(True)
+            else:
+                self._alerts.discard(subject.id)
+                if self.config.mode == "level":
+                    self.alert_out.hold(bool(self._alerts))
+        elif self.fault_out is not None:
+            if event.kind == "fault" and subject.end is not None:
+                self.fault_out.pulse(pulse_s)  # a gap: over as soon as it is reported
+                return
+            key = (subject.sensor, subject.kind)
+            if event.kind == "fault":
+                self._faults.add(key)
+            else:
+                self._faults.discard(key)
+            self.fault_out.hold(bool(self._faults))
+
+    def reset(self) -> None:
+        """Turn a latched alert line off (mode ``latch``; the next alert latches it again)."""
+        if self.config.mode == "latch" and self.alert_out is not None:
+            self.alert_out.hold(False)
+
+    def close(self) -> None:
+        """Turn the lines off and release them; safe to call twice."""
+        outputs, self.alert_out, self.fault_out = (self.fault_out, self.alert_out), None, None
+        self._alerts.clear()
+        self._faults.clear()
+        try:
+            if outputs[0] is not None:
+                outputs[0].release()
+        finally:
+            if outputs[1] is not None:
+                outputs[1].release()
+
+    def describe(self) -> str:
+        """``gpio GPIO17 (level), faults on GPIO27``."""
+        def where(fault: bool) -> str:
+            line, chip, offset = self.config.spec(fault)
+            return line if line is not None else f"{chip}:{offset}"
+        mode = f"pulse {self.config.pulse_ms} ms" if self.config.mode == "pulse" else self.config.mode
+        text = f"gpio {where(False)} ({mode}{', active-low' if self.config.active_low else ''})"
+        return text + (f", faults on {where(True)}" if self.config.has_fault_line else "")
+
+
+PLUGIN = GpioSink

@@ -19,7 +19,7 @@ from edge.errors import ConfigError
 from edge.sinks.guard import DELIVERY_KEYS, DeliverySettings
 
 SOURCE_TYPES = {"i2c": "edge.sources.i2c", "replay": "edge.sources.replay", "serial": "edge.sources.serial"}
-SINK_TYPES = {"gpio": "edge.sinks.gpio", "log": "edge.sinks.log"}
+SINK_TYPES = {"gpio": "edge.sinks.gpio", "log": "edge.sinks.log", "mqtt": "edge.sinks.mqtt"}
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
     ("[[sources]]\ntype = \"modbus\"\nsensor = \"x\"\n", "unknown source type 'modbus'; allowed types: i2c, replay, serial"),
     ("[[sources]]\nsensor = \"x\"\n", "[[sources]] #1 needs a type"),
     (REPLAY + "colour = \"red\"\n", "[[sources]] #1 (replay): unknown key 'colour'; allowed keys: sensor, channels, path"),
-    (REPLAY + "[[sinks]]\ntype = \"pager\"\n", "unknown sink type 'pager'; allowed types: gpio, log"),
+    (REPLAY + "[[sinks]]\ntype = \"pager\"\n", "unknown sink type 'pager'; allowed types: gpio, log, mqtt"),
     ("[alerts]\nx = 1\n" + REPLAY, "unknown section 'alerts'; allowed sections: agent, model, detector, sources, sinks"),
     (REPLAY + REPLAY, "sensor name 'pump-1' is used by more than one source"),
     ("", "no [[sources]]"),

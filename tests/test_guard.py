@@ -100,3 +100,14 @@ def test_delivery_keys_are_accepted_on_every_sink_and_checked() -> None:
         load_spec(SINK_TYPES, "sink", {"type": "log", "retry": 5}, "[[sinks]] #1")
     with pytest.raises(ConfigError, match="buffer must be at least 1"):
         load_spec(SINK_TYPES, "sink", {"type": "log", "buffer": 0}, "[[sinks]] #1")
+
+
+def test_a_store_and_forward_sink_is_called_directly_so_nothing_waits_in_memory() -> None:
+    class Outboxed(Recording):
+        store_and_forward = True
+
+    sink = Outboxed()
+    guard = GuardedSink(sink)
+    guard.send(event(1))
+    assert [d for _, d in sink.got] == ["event 1"]  # stored before send returned
+    assert guard.counts["sent"] == 1 and guard._thread is None

@@ -13,6 +13,9 @@ class Sink(ABC):
     """A context manager that delivers events; ``close`` flushes and is idempotent."""
 
     name: str = "sink"
+    #: A sink whose ``send`` only stores the event durably and returns at once (a disk outbox) is
+    #: called directly from the scoring thread, so no event waits in memory in front of it.
+    store_and_forward: bool = False
 
     def open(self) -> None:
         """Acquire what the sink needs (a line, a connection); raise EdgeError naming what is wrong."""

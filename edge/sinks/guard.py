@@ -66,7 +66,14 @@ class GuardedSink:
             self._thread.start()
 
     def send(self, event: Event) -> None:
-        """Queue an event; never blocks. A full queue drops its oldest event."""
+        """Queue an event; never blocks. A full queue drops its oldest event.
+
+        A store-and-forward sink is called directly instead: its own outbox is the queue.
+        """
+        if self.sink.store_and_forward and not self._closing:
+            ok = self._attempt(f"store {event.kind} event", self.sink.send, event)
+            self.counts["sent" if ok else "failed"] += 1
+            return
         with self._cond:
             if self._closing:
                 self.counts["dropped"] += 1

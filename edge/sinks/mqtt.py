@@ -1,0 +1,436 @@
+"""``mqtt``: alerts and faults to an MQTT broker (paho-mqtt 2.x), stored on disk until the broker has them.
+
+Topics, for ``topic_prefix = "edge-anomaly"`` and gateway ``gw-17``:
+
+- ``edge-anomaly/gw-17/alerts``: ``alert`` and ``clear`` events, QoS 1 (``qos``), not retained;
+- ``edge-anomaly/gw-17/faults``: ``fault`` and ``fault_cleared`` events, same QoS;
+- ``edge-anomaly/gw-17/status``: retained; ``online`` with the agent's counters on every connect and
+  status interval, ``offline`` at a clean stop and, as the last will, when the connection is lost.
+
+Store and forward: ``send`` writes the event into an outbox on disk (``mqtt-outbox.sqlite`` under the
+state directory, see :mod:`edge.sinks.outbox`) and returns; a publisher thread sends the oldest rows
+while connected, at most ``max_inflight`` at a time, and deletes a row only when the broker's PUBACK
+for it arrives. Delivery is at least once: an event sent but not acknowledged before a restart is sent
+again, with the same ``id`` and ``event``, which together identify a message for a consumer that drops
+duplicates. (Across a reconnect paho itself resends the messages in flight, with the DUP flag.)
+
+Alert payload (``alert`` or ``clear``; the clear carries the alert's id, its ``end`` and peak values)::
+
+    {"id": "5c0e9f3a1b2d4e6f", "event": "alert", "gateway": "gw-17", "sensor": "pump-1",
+     "channels": ["bearing_temp_c"], "score": 0.998, "threshold": 0.99, "observed": [81.2],
+     "expected": [74.9], "start": "2026-03-17T12:03:10.000Z", "end": null, "model_sha256": "ab12…"}
+
+Fault payload (``fault`` or ``fault_cleared``; ``id`` is derived from gateway, sensor, kind and start)::
+
+    {"id": "0d4b…", "event": "fault", "gateway": "gw-17", "sensor": "pump-1", "fault": "stale",
+     "detail": "no reading for 61 s", "channels": [], "start": "…Z", "end": null}
+
+Numbers that are not finite are written as ``null``; times are ISO 8601 UTC with milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edge.errors import ConfigError, EdgeError
+from edge.events import Alert, Event, iso_time
+from edge.plugins import PluginContext
+from edge.sinks.base import Sink
+from edge.sinks.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+SAMPLE = """\
+[[sinks]]
+type = "mqtt"                   # alerts and faults to an MQTT broker; kept on disk until the broker has them
+host = "localhost"
+# port = 1883                   # default 1883, or 8883 with tls
+topic_prefix = "edge-anomaly"   # <prefix>/<gateway_id>/alerts, .../faults and a retained .../status
+qos = 1
+# tls = true                    # with ca_file (default: the system's CAs); cert_file + key_file for a client cert
+# ca_file = "/etc/edge-anomaly/broker-ca.pem"
+# username = "gw-17"
+# password_file = "/etc/edge-anomaly/mqtt-password"   # or password = "..." in this file, not both
+outbox_max_events = 100000      # unsent events kept under state_dir; beyond this the oldest are dropped
+"""
+
+_FAULT_NAMESPACE = uuid.UUID("b3f4d0a2-6c1e-4f7a-8d2b-9e5c3a1f0e77")
+CLOSE_WAIT_S = 2.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """Keys of the ``mqtt`` sink."""
+
+    host: str = "localhost"
+    port: int | None = None
+    topic_prefix: str = "edge-anomaly"
+    client_id: str | None = None
+    name: str | None = None
+    qos: int = 1
+    keepalive_s: int = 60
+    tls: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    username: str | None = None
+    password: str | None = None
+    password_file: Path | None = None
+    outbox_max_events: int = 100_000
+    max_inflight: int = 20
+    reconnect_min_s: float = 1.0
+    reconnect_max_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        problems = [
+            (bool(self.host.strip()), "host must not be empty"),
+            (self.qos in (0, 1, 2), f"qos {self.qos} must be 0, 1 or 2 (1: at least once; 0 loses events)"),
+            (self.port is None or 0 < self.port < 65536, f"port {self.port} must be 1 to 65535"),
+            (self.keepalive_s >= 5, f"keepalive_s {self.keepalive_s} must be at least 5"),
+            (self.outbox_max_events >= 1, "outbox_max_events must be at least 1"),
+            (self.max_inflight >= 1, "max_inflight must be at least 1"),
+            (0 < self.reconnect_min_s <= self.reconnect_max_s, "need 0 < reconnect_min_s <= reconnect_max_s"),
+            (bool(self.topic_prefix) and not any(c in self.topic_prefix for c in "+#")
+             and not self.topic_prefix.endswith("/"),
+             f"topic_prefix {self.topic_prefix!r} must be non-empty, without + or # and without a trailing /"),
+            (not (self.password is not None and self.password_file is not None),
+             "set password or password_file, not both"),
+            (self.username is not None or (self.password is None and self.password_file is None),
+             "a password needs a username"),
+            (self.tls or (self.ca_file, self.cert_file, self.key_file) == (None, None, None),
+             "ca_file, cert_file and key_file need tls = true"),
+            ((self.cert_file is None) == (self.key_file is None), "cert_file and key_file go together"),
+            (self.name is None or (self.name.replace("-", "").replace("_", "").isalnum()),
+             f"name {self.name!r} may hold letters, digits, - and _ only"),
+        ]
+        for ok, message in problems:
+            if not ok:
+                raise ValueError(message)
+
+
+def _number(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def event_payload(event: Event, gateway: str) -> dict[str, Any]:
+    """The JSON-ready message for one event (see the module docstring for the schema)."""
+    subject = event.subject
+    if isinstance(subject, Alert):
+        return {"id": subject.id, "event": event.kind, "gateway": gateway, "sensor": subject.sensor,
+                "channels": list(subject.channels), "score": _number(subject.score),
+                "threshold": _number(subject.threshold), "observed": [_number(v) for v in subject.observed],
+                "expected": [_number(v) for v in subject.expected], "start": iso_time(subject.start),
+                "end": iso_time(subject.end), "model_sha256": subject.model_sha256}
+    fault_id = uuid.uuid5(_FAULT_NAMESPACE, f"{gateway}/{subject.sensor}/{subject.kind}/{subject.start!r}").hex[:16]
+    return {"id": fault_id, "event": event.kind, "gateway": gateway, "sensor": subject.sensor,
+            "fault": subject.kind, "detail": subject.detail, "channels": list(subject.channels),
+            "start": iso_time(subject.start), "end": iso_time(subject.end)}
+
+
+def _encode(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
+
+
+class MqttSink(Sink):
+    """Publishes events from a durable outbox; ``send`` never waits for the network."""
+
+    name = "mqtt"
+    store_and_forward = True  # the wrapper calls send directly: the outbox on disk is the queue
+
+    def __init__(self, config: Config, context: PluginContext) -> None:
+        self.config = config
+        self.gateway = context.gateway_id
+        if not self.gateway or any(c in self.gateway for c in "+#/"):
+            raise ConfigError(f"gateway id {self.gateway!r} cannot be part of an MQTT topic; set [agent] gateway_id "
+                              "to a name without /, + or #")
+        self.client_id = config.client_id or f"edge-agent-{self.gateway}"
+        self.port = config.port or (8883 if config.tls else 1883)
+        base = f"{config.topic_prefix}/{self.gateway}"
+        self.topics = {"alerts": f"{base}/alerts", "faults": f"{base}/faults", "status": f"{base}/status"}
+        self.outbox_path = context.state_dir / (f"mqtt-outbox-{config.name}.sqlite" if config.name
+                                                else "mqtt-outbox.sqlite")
+        self.files = {key: context.resolve(path) for key, path in
+                      (("ca_file", config.ca_file), ("cert_file", config.cert_file), ("key_file", config.key_file),
+                       ("password_file", config.password_file)) if path is not None}
+        self.model_sha256 = context.model_sha256
+        self.outbox: Outbox | None = None
+        self._client: Any = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._acks: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._inflight: dict[int, int | None] = {}  # paho mid -> outbox seq (None: a status message)
+        self._cursor = 0  # highest seq handed to paho by this instance
+        self._connected = False
+        self._announce = False  # publish the status at the next chance (after a connect or a status call)
+        self._summary: dict[str, Any] | None = None
+        self._offline_mid: int | None = None
+        self._state = "new"  # new, open, closing, closed
+        self._failing = False
+        self._started = time.time()
+        self.counts = {"published": 0, "acked": 0, "reconnects": 0, "connects": 0}
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def _password(self) -> str | None:
+        path = self.files.get("password_file")
+        if path is None:
+            return self.config.password
+        try:
+            return path.read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"mqtt password_file {path} cannot be read: {exc}; make it readable by the agent's "
+                              "user (mode 0640, group of the agent) or set password") from exc
+
+    def _make_client(self) -> Any:
+        try:
+            from paho.mqtt import client as paho
+        except ImportError as exc:
+            raise ConfigError("the mqtt sink needs paho-mqtt 2.x: pip install 'edge-anomaly[mqtt]'") from exc
+        client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=self.client_id, clean_session=True,
+                             protocol=paho.MQTTv311)
+        # Our outbox, not a broker session, is the source of truth, so the session can be clean.
+        client.will_set(self.topics["status"], _encode({"state": "offline", "gateway": self.gateway,
+                                                        "client_id": self.client_id, "reason": "connection lost"}),
+                        qos=1, retain=True)
+        if self.config.username is not None:
+            client.username_pw_set(self.config.username, self._password())
+        if self.config.tls:
+            names = {"ca_file": "ca_certs", "cert_file": "certfile", "key_file": "keyfile"}
+            try:
+                client.tls_set(**{names[k]: str(v) for k, v in self.files.items() if k in names})
+            except (OSError, ValueError) as exc:
+                shown = ", ".join(f"{k} {v}" for k, v in self.files.items() if k in names) or "the system's CAs"
+                raise ConfigError(f"mqtt TLS set-up failed with {shown}: {exc}; check that the files exist, are "
+                                  "PEM and readable by the agent's user") from exc
+        client.max_inflight_messages_set(self.config.max_inflight + 2)
+        client.reconnect_delay_set(self.config.reconnect_min_s, self.config.reconnect_max_s)  # type: ignore[arg-type]
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        return client
+
+    def open(self) -> None:
+        """Open the outbox and start connecting in the background; never waits for the broker."""
+        if self._state != "new":
+            raise EdgeError(f"{self.describe()} was already opened; build a new sink")
+        client = self._make_client()  # config problems first, before any file is created
+        self.outbox = Outbox(self.outbox_path, self.config.outbox_max_events).open()
+        self._client = client
+        self._state = "open"
+        self._started = time.time()
+        self._thread = threading.Thread(target=self._run, name=f"mqtt-{self.client_id}", daemon=True)
+        self._thread.start()
+        client.connect_async(self.config.host, self.port, keepalive=self.config.keepalive_s)
+        client.loop_start()
+
+    def send(self, event: Event) -> None:
+        """Store the event in the outbox (durably) and wake the publisher; raise if it cannot be stored."""
+        outbox = self.outbox
+        if outbox is None or self._state != "open":
+            raise EdgeError(f"{self.describe()} is not open")
+        topic = self.topics["alerts" if isinstance(event.subject, Alert) else "faults"]
+        outbox.put(topic, _encode(event_payload(event, self.gateway)))
+        self._wake.set()
+
+    def status(self, summary: dict[str, Any]) -> None:
+        """Publish the agent's state, retained, at the next chance; only the latest is kept (never the outbox)."""
+        if self._state != "open":
+            return
+        with self._lock:
+            self._summary = summary
+            self._announce = True
+        self._wake.set()
+
+    def flush(self) -> None:
+        """While connected, wait up to 2 s for the outbox to empty."""
+        self._wait(lambda: self.outbox is not None and self.outbox.size() == 0 and not self._inflight,
+                   time.monotonic() + CLOSE_WAIT_S)
+
+    def close(self) -> None:
+        """Publish ``offline``, wait up to 2 s for acknowledgements, disconnect; unsent events stay on disk."""
+        if self._state in ("new", "closed"):
+            self._state = "closed"
+            return
+        if self._state == "closing":
+            return
+        deadline = time.monotonic() + CLOSE_WAIT_S
+        self._wait(lambda: self.outbox is not None and self.outbox.size() == 0 and not self._inflight,
+                   deadline - 0.5)
+        self._state = "closing"
+        self._wake.set()
+        self._wait(lambda: self._offline_mid is not None and self._offline_mid not in self._inflight, deadline,
+                   first_attempt=False)
+        self._state = "closed"
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(5.0)
+        self._client.disconnect()
+        self._client.loop_stop()
+        if self.outbox is not None:
+            left = self.outbox.size()
+            if left:
+                log.info("%s closed with %d event(s) in its outbox; they go out after the next start",
+                         self.describe(), left)
+            self.outbox.close()
+
+    def _wait(self, done: Any, deadline: float, first_attempt: bool = True) -> None:
+        """Wait while connected (or, with ``first_attempt``, still making the first attempt) until ``done()``
+        or the deadline."""
+        if self._state not in ("open", "closing"):
+            return
+        while ((self._connected or (first_attempt and self.counts["connects"] == 0 and not self._failing))
+               and not done() and time.monotonic() < deadline):
+            self._wake.set()
+            time.sleep(0.01)
+
+    # -- paho callbacks (paho's thread; never call paho while holding self._lock) -----------------------
+
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        if reason.is_failure:
+            with self._lock:
+                first, self._failing = not self._failing, True
+            if first:
+                log.error("%s: the broker refused the connection: %s; check username, password, the client "
+                          "certificate and client_id (retrying)", self.describe(), reason)
+            return
+        with self._lock:
+            self._connected = True
+            self._announce = True
+            self.counts["connects"] += 1
+            self.counts["reconnects"] = self.counts["connects"] - 1
+            again = self.counts["connects"] > 1 or self._failing
+            self._failing = False
+        pending = self.outbox.size() if self.outbox else 0
+        log.info("%s connected%s; %d event(s) to send", self.describe(), " again" if again else "", pending)
+        self._wake.set()
+
+    def _on_connect_fail(self, client: Any, userdata: Any) -> None:
+        with self._lock:
+            first, self._failing = not self._failing, True
+        if first:
+            log.warning("%s: cannot reach the broker; events wait in the outbox, retrying every %g-%g s",
+                        self.describe(), self.config.reconnect_min_s, self.config.reconnect_max_s)
+
+    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        with self._lock:
+            was, self._connected = self._connected, False
+            self._failing = self._failing or self._state == "open"
+        if was and self._state == "open":
+            log.warning("%s: connection lost (%s); events wait in the outbox, reconnecting", self.describe(), reason)
+
+    def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
+        self._acks.put(mid)  # runs under paho's message lock: hand over, settle on the publisher thread
+        self._wake.set()
+
+    # -- the publisher thread --------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while self._state != "closed":
+            self._wake.wait(1.0)
+            self._wake.clear()
+            try:
+                self._settle()
+                if self._connected:
+                    self._publish_status()
+                    self._publish_rows()
+            except Exception as exc:  # the thread must outlive a full disk or a broken row
+                log.error("%s: publisher error: %s; retrying in 1 s", self.describe(), exc)
+                time.sleep(1.0)
+        self._settle()
+
+    def _settle(self) -> None:
+        seqs = []
+        while True:
+            try:
+                mid = self._acks.get_nowait()
+            except queue.Empty:
+                break
+            if mid in self._inflight:
+                seq = self._inflight.pop(mid)
+                if seq is not None:
+                    seqs.append(seq)
+        if seqs and self.outbox is not None:
+            self.outbox.ack_many(seqs)
+            self.counts["acked"] += len(seqs)
+
+    def _publish(self, topic: str, payload: bytes, qos: int, retain: bool = False) -> int | None:
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc == 0 or (info.rc == 4 and qos > 0):  # NO_CONN: paho keeps a QoS 1/2 message for the reconnect
+            return int(info.mid)
+        if info.rc != 4:
+            log.warning("%s: paho refused a publish (rc %s); retrying later", self.describe(), info.rc)
+        return None
+
+    def _publish_status(self) -> None:
+        with self._lock:
+            announce, self._announce = self._announce, False
+            summary = self._summary
+        if self._state == "closing" and self._offline_mid is None:
+            payload = {"state": "offline", "gateway": self.gateway, "client_id": self.client_id,
+                       "reason": "stopped", "time": iso_time(time.time())}
+            self._offline_mid = self._publish(self.topics["status"], _encode(payload), 1, retain=True)
+            if self._offline_mid is not None:
+                self._inflight[self._offline_mid] = None
+        elif announce and self._state == "open":
+            mid = self._publish(self.topics["status"], _encode(self.status_payload(summary)), 1, retain=True)
+            if mid is not None:
+                self._inflight[mid] = None
+
+    def _publish_rows(self) -> None:
+        room = self.config.max_inflight - len(self._inflight)
+        if room <= 0 or self.outbox is None or self._state == "closed":
+            return
+        sent = []
+        for seq, topic, payload in self.outbox.pending(room, after=self._cursor):
+            mid = self._publish(topic, payload, self.config.qos)
+            if mid is None:
+                break
+            if self.config.qos > 0:
+                self._inflight[mid] = seq
+            sent.append(seq)
+            self._cursor = seq
+            self.counts["published"] += 1
+        if self.config.qos == 0 and sent:  # at most once: no acknowledgement to wait for
+            self.outbox.ack_many(sent)
+            self.counts["acked"] += len(sent)
+
+    # -- reporting -------------------------------------------------------------------------------------
+
+    def counters(self) -> dict[str, int]:
+        """published, acked, reconnects (this run); pending and dropped from the outbox."""
+        box = self.outbox.counters() if self.outbox is not None and self._state != "closed" else {}
+        return {"published": self.counts["published"], "acked": self.counts["acked"], "pending": box.get("size", 0),
+                "dropped": box.get("dropped", 0), "peak_pending": box.get("peak_size", 0),
+                "reconnects": self.counts["reconnects"]}
+
+    def status_payload(self, summary: dict[str, Any] | None) -> dict[str, Any]:
+        """The retained ``online`` message: the gateway, its model, its sensors' states and these counters."""
+        summary = summary or {}
+        sensors = {name: s.get("state") for name, s in summary.get("sensors", {}).items()}
+        return {"state": "online", "gateway": self.gateway, "client_id": self.client_id, "time": iso_time(time.time()),
+                "agent": summary.get("state", "running"),
+                "uptime_s": summary.get("uptime_s", round(time.time() - self._started, 1)),
+                "model_sha256": self.model_sha256, "sensors": sensors, "mqtt": self.counters()}
+
+    def describe(self) -> str:
+        """``mqtt mqtts://broker:8883 as edge-agent-gw1 (connected, outbox 12 pending)``."""
+        scheme = "mqtts" if self.config.tls else "mqtt"
+        text = f"mqtt {scheme}://{self.config.host}:{self.port} as {self.client_id}"
+        outbox = self.outbox
+        if outbox is not None and self._state == "open":
+            text += f" ({'connected' if self._connected else 'not connected'}, outbox {outbox.size()} pending)"
+        return text
+
+
+PLUGIN = MqttSink

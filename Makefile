@@ -30,6 +30,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/soak.py
+	$(BIN)/python bench/mqtt_outage.py
 
 # Host tests of the firmware bridge's portable C core against the shared protocol vectors (needs gcc).
 .PHONY: firmware-test

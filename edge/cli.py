@@ -70,7 +70,6 @@ def _run(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from edge.config import load_config
     from edge.pipeline import build_pipeline
-    from edge.sources.base import Source
 
     config = load_config(args.config)
     print(f"config {args.config}: valid")
@@ -86,7 +85,7 @@ def _check(args: argparse.Namespace) -> int:
     for plugin in [*pipeline.sources, *(g.sink for g in pipeline.sinks)]:
         try:
             plugin.open()
-            found = plugin.probe(3.0) if isinstance(plugin, Source) else "opened"
+            found = plugin.probe(3.0)
             print(f"  ok    {plugin.describe()}: {found}")
         except (EdgeError, OSError) as exc:
             failures += 1

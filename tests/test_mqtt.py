@@ -358,3 +358,22 @@ def test_the_agent_publishes_its_alerts_and_status_through_the_pipeline(broker: 
     assert alerts[0]["model_sha256"] == service.pipeline.model.weights_sha256
     assert statuses[0]["state"] == "online" and statuses[-1]["state"] == "offline"
     assert (tmp_path / "state" / "mqtt-outbox.sqlite").exists()
+
+
+def test_check_probes_the_broker(tmp_path: Path, capsys) -> None:
+    """``edge-agent check`` reports a reachable broker as connected and an unreachable one as a failure."""
+    require_mosquitto()
+    from conftest import write_config
+
+    from edge.cli import main
+
+    with Broker(tmp_path / "broker") as broker:
+        good = write_config(tmp_path, f'[[sources]]\ntype = "replay"\nsensor = "p"\npath = "x.csv"\n\n'
+                                      f'[[sinks]]\ntype = "mqtt"\nhost = "127.0.0.1"\nport = {broker.port}\n', "g.toml")
+        main(["check", "--config", str(good)])
+        assert "connected, 0 event(s) waiting in the outbox" in capsys.readouterr().out
+    (tmp_path / "b").mkdir()
+    bad = write_config(tmp_path / "b", f'[[sources]]\ntype = "replay"\nsensor = "p"\npath = "x.csv"\n\n'
+                                       f'[[sinks]]\ntype = "mqtt"\nhost = "127.0.0.1"\nport = {free_port()}\n')
+    assert main(["check", "--config", str(bad)]) == 2
+    assert "cannot connect to the MQTT broker 127.0.0.1:" in capsys.readouterr().out

@@ -33,6 +33,10 @@ class Sink(ABC):
     def close(self) -> None:
         """Flush and release; safe to call twice."""
 
+    def probe(self, timeout: float) -> str:
+        """For ``edge-agent check`` on an open sink: show that it works, or raise EdgeError."""
+        return "opened"
+
     def describe(self) -> str:
         """One line for ``edge-agent check``."""
         return self.name

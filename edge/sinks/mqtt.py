@@ -407,6 +407,16 @@ class MqttSink(Sink):
 
     # -- reporting -------------------------------------------------------------------------------------
 
+    def probe(self, timeout: float) -> str:
+        """For ``edge-agent check``: wait up to ``timeout`` for the broker to accept the connection."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self._connected:
+            time.sleep(0.05)
+        if not self._connected:
+            raise EdgeError(f"cannot connect to the MQTT broker {self.config.host}:{self.port} within "
+                            f"{timeout:g} s; check host, port, TLS and credentials (events would wait in the outbox)")
+        return f"connected, {self.outbox.size() if self.outbox else 0} event(s) waiting in the outbox"
+
     def counters(self) -> dict[str, int]:
         """published, acked, reconnects (this run); pending and dropped from the outbox."""
         box = self.outbox.counters() if self.outbox is not None and self._state != "closed" else {}

@@ -41,6 +41,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+from machine import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 HISTORY = ROOT / "examples" / "pump_history.csv"
@@ -301,17 +302,6 @@ def output_counts(path: Path) -> Counter[str]:
             counts[row["state"]] += 1
             counts["alert"] += row["alert"] == "1"
     return counts
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo, else the platform's processor string."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def verdict(ok: bool) -> str:

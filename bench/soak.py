@@ -42,6 +42,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from machine import cpu_model
+
 from edge.events import Reading, SourceFault
 from edge.plugins import PluginContext
 from edge.protocol.stream import SequenceCounter
@@ -527,17 +529,6 @@ def ladder(args: argparse.Namespace, until: float = 1.0) -> list[float]:
         times.append(total)
         wait = min(wait * 2, args.reconnect_max)
     return times
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo, else the platform's processor string."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def phases(args: argparse.Namespace) -> list[Phase]:

@@ -58,7 +58,8 @@ class SourcePump(threading.Thread):
             except Exception as exc:  # a source that raises is reported as a fault and retried
                 self.errors += 1
                 log.error("source %s failed: %s; retrying in %.1f s", self.source.describe(), exc, backoff)
-                self.queue.put(SourceFault(self.source.sensor, time.time(), f"source failed: {exc}"))
+                fault = SourceFault(self.source.sensor, time.time(), f"source failed: {exc}")
+                self.queue.put((fault, time.monotonic()))
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
                 continue
@@ -142,8 +143,6 @@ class Service:
         if isinstance(item, Finished):
             self._unfinished.discard(item.source.sensor)
             log.info("source %s finished: %s", item.source.describe(), item.source.counters())
-        elif isinstance(item, SourceFault):
-            pipeline.handle(item)
         else:
             got, received = item
             pipeline.handle(got, received)

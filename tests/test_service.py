@@ -254,3 +254,32 @@ def test_counters_are_logged_periodically_with_each_sources_own(tmp_path: Path, 
     line = next(m for m in caplog.messages if m.startswith("counters: pump-1 "))
     assert re.search(r"readings=\d+ scored=\d+ alerts=\d+ faults=\d+ dropped=0", line)
     assert re.search(r"source replay .* for pump-1 .*: bad_values=0 dropped_rows=0 readings=\d+ rows=\d+", caplog.text)
+
+
+def test_a_source_that_raises_becomes_a_fault_and_is_retried() -> None:
+    import queue as queues
+
+    from edge.events import SourceFault
+    from edge.service import SourcePump
+    from edge.sources.base import Source
+
+    class Flaky(Source):
+        sensor = "pump-1"
+        calls = 0
+
+        def read(self, timeout: float) -> list:
+            self.calls += 1
+            if self.calls == 1:
+                raise OSError("bus wedged")
+            return []
+
+        @property
+        def finished(self) -> bool:
+            return self.calls >= 2
+
+    items: queues.Queue = queues.Queue()
+    pump = SourcePump(Flaky(), items, threading.Event())
+    pump.run()  # in this thread: raises once, waits its back-off, then finishes
+    fault, received = items.get_nowait()
+    assert isinstance(fault, SourceFault) and fault.message == "source failed: bus wedged" and received > 0
+    assert pump.errors == 1 and type(items.get_nowait()).__name__ == "Finished"

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench
+.PHONY: demo test bench debian-deps test-aarch64
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,18 @@ demo: $(VENV)/.installed
 		--output build/demo/scores.csv --plot build/demo/replay.png
 	$(BIN)/python examples/gateway_demo.py build/demo/model.onnx build/demo/live.csv build/demo
 
-test: $(VENV)/.installed firmware-test
+# Everything: the firmware core's C tests, the whole Python suite on this machine (with the systemd unit
+# checks), then the gateway's subset again on aarch64 under qemu-user.
+test: debian-deps $(VENV)/.installed firmware-test
 	$(BIN)/python -m pytest
+	$(MAKE) test-aarch64
+
+debian-deps:
+	tools/debian-deps.sh
+
+# The gateway's tests on 64-bit ARM (Debian bookworm arm64 python3.11 + aarch64 wheels, under qemu).
+test-aarch64: debian-deps
+	PYTHON=$(PYTHON) tools/aarch64/run-tests.sh -q
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/latency.py

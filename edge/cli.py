@@ -9,10 +9,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from edge.errors import ConfigError, EdgeError
+from edge.errors import ConfigError, EdgeError, ModelError
 from edge.model_file import load_model
 
 PROG = "edge-agent"
+EXIT_CONFIG = 78  # EX_CONFIG from sysexits.h: the config or model is wrong; restarting will not help
 log = logging.getLogger("edge.cli")
 
 
@@ -165,7 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``edge-agent``; errors are one line on stderr and exit status 2."""
+    """Run ``edge-agent``; errors are one line on stderr and exit status 2.
+
+    ``run`` exits with EX_CONFIG (78) when its config or model is invalid, so the systemd unit can
+    stop restarting it (``RestartPreventExitStatus=78``): only a person fixing the file helps then.
+    """
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
@@ -173,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"{PROG}: error: {exc}", file=sys.stderr)
+        if args.run is _run and isinstance(exc, (ConfigError, ModelError)):
+            return EXIT_CONFIG
         return 2
 
 

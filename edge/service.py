@@ -145,6 +145,8 @@ class Service:
             log.info("source %s finished: %s", item.source.describe(), item.source.counters())
         else:
             got, received = item
+            if isinstance(got, Reading) and self.max_readings is not None and self.readings >= self.max_readings:
+                return  # --max-readings: readings queued after the last one asked for are left unscored
             pipeline.handle(got, received)
             if isinstance(got, Reading):
                 self.handled_since_ping += 1

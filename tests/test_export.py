@@ -19,6 +19,8 @@ from export.parity import ParityRow, gate_int8
 from export.pipeline import ExportOptions, run_export
 from export.train import TrainConfig
 
+pytestmark = pytest.mark.workstation  # needs torch or onnx: not part of a gateway's install
+
 # A stateful step in onnxruntime and torch's whole-sequence LSTM differ only by float rounding.
 FP32_TOLERANCE = 1e-4
 # int8 weights move forecasts by a few hundredths of a standard deviation of the signal.

@@ -112,6 +112,10 @@ def test_datagram_round_trips(message: str, priority: int, fields: dict[str, str
     assert parse(data) == [("MESSAGE", message), ("PRIORITY", str(priority)), *fields.items()]
 
 
+@pytest.mark.skipif(os.environ.get("EDGE_TEST_EMULATOR") == "qemu-user",
+                    reason="qemu-user 7.2 drops a sendmsg whose iovec is empty (lock_iovec gives NULL for 0 entries "
+                           "and the call returns 0 unsent); journald's memfd protocol needs exactly that message, "
+                           "which a real arm64 kernel delivers")
 def test_large_entry_goes_through_a_sealed_memfd(journal: tuple[str, socket.socket]) -> None:
     path, sock = journal
     sender = JournalSender(path)

@@ -17,6 +17,8 @@ from edge.metadata import PREFIX, ModelMetadata
 from edge.model_file import load_model, verify_model_bytes
 from export.onnx_io import QUANTIZED_LSTM, op_types
 
+pytestmark = pytest.mark.workstation  # needs torch or onnx: not part of a gateway's install
+
 
 def test_shipped_graph_holds_quantized_lstm(exported) -> None:
     ops = op_types(exported.model.path)

@@ -6,6 +6,8 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
+import pytest
+
 PYPROJECT = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
 
 
@@ -14,6 +16,7 @@ def test_base_install_is_what_a_gateway_needs() -> None:
     assert sorted(names) == ["numpy", "onnxruntime", "pyserial", "smbus2"]
 
 
+@pytest.mark.workstation
 def test_torch_is_pinned_to_the_cpu_wheel_and_no_cuda_came_along() -> None:
     assert "torch==2.13.0" in PYPROJECT["project"]["optional-dependencies"]["export"]
     assert metadata.version("torch").startswith("2.13.0")

@@ -1,0 +1,41 @@
+"""edge-agent as a person and systemd use it: one-line errors, and exit codes a unit can act on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import FIXTURE_MODEL, write_config
+
+from edge.cli import EXIT_CONFIG, main
+
+
+def test_a_damaged_model_is_refused_in_one_line(tmp_path: Path, capsys) -> None:
+    damaged = tmp_path / "damaged.onnx"
+    damaged.write_bytes(FIXTURE_MODEL.read_bytes()[:-100])
+    assert main(["inspect", str(damaged)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("edge-agent: error: model ") and err.count("\n") == 1
+
+
+def test_run_with_a_bad_config_exits_with_ex_config_so_systemd_does_not_restart_it(tmp_path: Path, capsys) -> None:
+    config = write_config(tmp_path, '[[sources]]\ntype = "replay"\nsensor = "pump-1"\npath = "x.csv"\n'
+                                    "bogus_key = 1\n")
+    assert main(["run", "--config", str(config)]) == EXIT_CONFIG == 78
+    err = capsys.readouterr().err
+    assert err.startswith("edge-agent: error: ") and "bogus_key" in err and err.count("\n") == 1
+
+
+def test_run_with_a_tampered_model_exits_with_ex_config(tmp_path: Path, capsys) -> None:
+    model = tmp_path / "model.onnx"
+    data = bytearray(FIXTURE_MODEL.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model.write_bytes(bytes(data))
+    config = write_config(tmp_path, '[[sources]]\ntype = "replay"\nsensor = "pump-1"\npath = "x.csv"\n')
+    config.write_text(config.read_text().replace(str(FIXTURE_MODEL), str(model)))
+    assert main(["run", "--config", str(config)]) == EXIT_CONFIG
+    assert "model" in capsys.readouterr().err
+
+
+def test_other_commands_keep_exit_status_2(tmp_path: Path, capsys) -> None:
+    assert main(["check", "--config", str(tmp_path / "absent.toml")]) == 2
+    assert "absent.toml" in capsys.readouterr().err

@@ -59,8 +59,11 @@ def status_summary(pipeline: Pipeline, started: float, config_path: Path | None,
 
 
 def write_status(runtime_dir: Path, summary: dict[str, Any]) -> None:
-    """Replace the status file atomically (no fsync: it lives on tmpfs and is rewritten often)."""
-    write_json_atomic(runtime_dir / FILE_NAME, summary, durable=False)
+    """Replace the status file atomically (no fsync: it lives on tmpfs and is rewritten often).
+
+    It is world-readable so that ``edge-agent status`` works without sudo; it holds no secrets.
+    """
+    write_json_atomic(runtime_dir / FILE_NAME, summary, durable=False, mode=0o644)
 
 
 def _alive(pid: int) -> bool:

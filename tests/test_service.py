@@ -195,6 +195,9 @@ def test_reload_keeps_running_when_the_new_model_is_tampered(tmp_path: Path, cap
 def test_status_command_reads_the_status_file(tmp_path: Path, capsys) -> None:
     config = write_config(tmp_path, replay_body(write_history(tmp_path / "a.csv", live_rows(60), HEADER), 0.0))
     Service(config, Notifier()).run()
+    # a technician reads the status without sudo; the checkpoint (detector state) stays the agent's own
+    assert (tmp_path / "run" / "status.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "state" / "checkpoint.json").stat().st_mode & 0o777 == 0o600
     assert main(["status", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "edge-agent not running" in out and "state stopped" in out

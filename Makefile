@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench debian-deps test-aarch64
+.PHONY: demo test bench debian-deps test-aarch64 system-test
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/soak.py
 	$(BIN)/python bench/mqtt_outage.py
+
+# On demand, not in `test` (root, about a minute): boot Debian under systemd-nspawn, install the service
+# with systemd/install.sh and show READY, reload on SIGHUP, an alert in the journal and a watchdog restart.
+system-test: $(VENV)/.installed
+	PYTHON=$(BIN)/python tools/nspawn/system-test.sh
 
 # Host tests of the firmware bridge's portable C core against the shared protocol vectors (needs gcc).
 .PHONY: firmware-test

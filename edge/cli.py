@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edge.errors import ConfigError, EdgeError, ModelError
-from edge.model_file import load_model
 
 PROG = "edge-agent"
 EXIT_CONFIG = 78  # EX_CONFIG from sysexits.h: the config or model is wrong; restarting will not help
@@ -18,6 +17,8 @@ log = logging.getLogger("edge.cli")
 
 
 def _inspect(args: argparse.Namespace) -> int:
+    from edge.model_file import load_model  # here, not at the top: status and sample-config need no onnxruntime
+
     model = load_model(args.model)
     meta = model.metadata
     data = meta.training_data
@@ -108,11 +109,14 @@ def _sample_config(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from edge.config import load_config, runtime_path_default
-    from edge.status import format_status, read_status
+    from edge.status import format_status, read_status, runtime_path_default
 
-    folder = args.runtime_dir or (load_config(args.config).agent.runtime_path() if args.config
-                                  else runtime_path_default())
+    if args.config:
+        from edge.config import load_config
+
+        folder = args.runtime_dir or load_config(args.config).agent.runtime_path()
+    else:
+        folder = args.runtime_dir or runtime_path_default()
     try:
         summary = read_status(folder)
     except FileNotFoundError as exc:

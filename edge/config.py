@@ -21,6 +21,7 @@ from edge.faults import FaultSettings
 from edge.metadata import ModelMetadata
 from edge.plugins import SINK_TYPES, SOURCE_TYPES, PluginSpec, load_spec
 from edge.scoring import AdaptationSettings
+from edge.status import runtime_path_default
 
 SECTIONS = ("agent", "model", "detector", "sources", "sinks")
 
@@ -50,11 +51,6 @@ class AgentSection:
     def runtime_path(self) -> Path:
         """``runtime_dir``, else systemd's ``$RUNTIME_DIRECTORY``, else /run/edge-anomaly."""
         return self.runtime_dir or runtime_path_default()
-
-
-def runtime_path_default() -> Path:
-    """Where the status file is when the config does not say."""
-    return Path(os.environ.get("RUNTIME_DIRECTORY", "/run/edge-anomaly").split(":")[0])
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,20 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.events import Alert, iso_time
 from edge.files import write_json_atomic
-from edge.pipeline import Pipeline
+
+if TYPE_CHECKING:  # status is read by `edge-agent status`, which must not load numpy and onnxruntime
+    from edge.pipeline import Pipeline
 
 FILE_NAME = "status.json"
+
+
+def runtime_path_default() -> Path:
+    """Where the status file is when the config does not say: systemd's $RUNTIME_DIRECTORY or /run."""
+    return Path(os.environ.get("RUNTIME_DIRECTORY", "/run/edge-anomaly").split(":")[0])
 
 
 def status_summary(pipeline: Pipeline, started: float, config_path: Path | None, state: str) -> dict[str, Any]:

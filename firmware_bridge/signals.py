@@ -21,13 +21,28 @@ class Anomaly:
     length: int = 1
 
     @classmethod
-    def parse(cls, kind: str, text: str) -> Anomaly:
-        """``AT:CHANNEL:SIZE[:LENGTH]``, for example ``500:0:8.0`` or ``500:1:3.0:200``."""
+    def parse(cls, kind: str, text: str, channels: Sequence[str]) -> Anomaly:
+        """``AT:CHANNEL:SIZE[:LENGTH]``, CHANNEL a name or an index: ``500:temp:8.0``, ``500:1:3.0:200``.
+
+        >>> Anomaly.parse("drift", "500:vib:3.0:200", ["temp", "vib"])
+        Anomaly(kind='drift', at=500, channel=1, size=3.0, length=200)
+        """
         parts = text.split(":")
         if len(parts) not in (3, 4):
             raise ValueError(f"--{kind} {text!r}: expected AT:CHANNEL:SIZE[:LENGTH]")
-        length = int(parts[3]) if len(parts) == 4 else (1 if kind == "spike" else 10**12)
-        return cls(kind, int(parts[0]), int(parts[1]), float(parts[2]), length)
+        at, name, size = parts[:3]
+        if name in channels:
+            channel = list(channels).index(name)
+        elif name.isdigit() and int(name) < len(channels):
+            channel = int(name)
+        else:
+            raise ValueError(f"--{kind} {text!r}: no channel {name!r}; use one of {', '.join(channels)} "
+                             f"or an index 0-{len(channels) - 1}")
+        try:
+            length = int(parts[3]) if len(parts) == 4 else (1 if kind == "spike" else 10**12)
+            return cls(kind, int(at), channel, float(size), length)
+        except ValueError:
+            raise ValueError(f"--{kind} {text!r}: AT and LENGTH are whole samples, SIZE a number") from None
 
     def offset(self, index: int) -> float:
         """How far this anomaly pushes its channel at sample ``index``."""

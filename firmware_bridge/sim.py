@@ -8,7 +8,7 @@ and streams HELLO and SAMPLE frames of a sine + noise signal (or ``--csv``). Fau
 ``--nan-rate`` sends NaN for a channel, ``--unplug-every N --unplug-ms M`` closes the pty every
 N frames for M ms and opens a new one behind the same link (the device keeps sampling and
 counting meanwhile, as a microcontroller behind an unplugged USB adapter does). Anomalies:
-``--spike``, ``--shift``, ``--drift`` (``AT:CHANNEL:SIZE[:LENGTH]``, AT in samples). On exit it
+``--spike``, ``--shift``, ``--drift`` (``AT:CHANNEL:SIZE[:LENGTH]``, AT in samples, CHANNEL a name or index). On exit it
 prints one line ``stats {json}`` with what it generated, wrote, dropped and corrupted.
 """
 
@@ -268,7 +268,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     channels = args.channels.split(",")
     hello = build_hello(channels, args.units.split(","), args.period_ms, args.device_id)
     values = csv_signal(args.csv, channels) if args.csv else sine_signal(len(channels), args.seed, args.noise)
-    anomalies = [Anomaly.parse(kind, text) for kind in ("spike", "shift", "drift") for text in getattr(args, kind)]
+    try:
+        anomalies = [Anomaly.parse(kind, text, channels) for kind in ("spike", "shift", "drift")
+                     for text in getattr(args, kind)]
+        if args.csv:
+            args.csv.open().close()  # the signal reads it lazily; say now if it cannot
+    except (ValueError, OSError) as exc:
+        print(f"firmware_bridge.sim: error: {exc}", file=sys.stderr)
+        return 2
     faults = FaultPlan(args.corrupt_rate, args.drop_rate, args.nan_rate, args.unplug_every, args.unplug_ms)
     sim = Simulator(hello, with_anomalies(values, anomalies), rate=args.rate or 1000.0 / args.period_ms,
                     link=args.link, faults=faults, seed=args.seed, count=args.count,

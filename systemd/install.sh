@@ -68,11 +68,11 @@ uninstall() {
         systemctl "${systemctl_root[@]}" disable edge-anomaly.service 2>/dev/null || true
     fi
     rm -f "$root$unit" "$root$sysusers" "$root$tmpfiles" "$root$udev_rules"
-    rm -rf "${root:?}$prefix"
+    case "$prefix" in /?*) rm -rf "$root$prefix" ;; *) die "--prefix $prefix must be an absolute folder" ;; esac
     [ "$online" = 1 ] && systemctl daemon-reload
     say "removed the service, $venv and the unit's files"
     if [ "$purge" = 1 ]; then
-        rm -rf "${root:?}$etc" "${root:?}$state"
+        rm -rf "$root$etc" "$root$state"
         if grep -q '^edge-anomaly:' "$root/etc/passwd" 2>/dev/null; then
             if [ -n "$root" ]; then userdel --prefix "$root" edge-anomaly; else userdel edge-anomaly; fi
         fi

@@ -39,3 +39,13 @@ def test_run_with_a_tampered_model_exits_with_ex_config(tmp_path: Path, capsys) 
 def test_other_commands_keep_exit_status_2(tmp_path: Path, capsys) -> None:
     assert main(["check", "--config", str(tmp_path / "absent.toml")]) == 2
     assert "absent.toml" in capsys.readouterr().err
+
+
+def test_status_is_light_it_loads_no_onnxruntime(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from edge.cli import main; main(['status', '--runtime-dir', sys.argv[1]]); "
+            "print(sorted(m for m in ('onnxruntime', 'numpy') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[]" and "no status file in" in result.stderr

@@ -135,3 +135,40 @@ def test_sequence_counter_counts_losses_exactly_across_wraps() -> None:
     assert counter.observe(5, 40 + 10 * 65539) == 65538  # one whole wrap plus two, told by the clock
     assert (counter.lost, counter.gaps) == (65540, 2)
     assert counter.observe(0, 5) == 0 and counter.restarts == 1  # the device rebooted
+
+
+def _session_frames(first_sequence: int, samples: int, skip: tuple[int, ...] = ()) -> list:
+    from edge.protocol.frames import Channel, Hello, Sample, decode_frame, encode_frame
+
+    hello = Hello((1, 0, 0), "dev", 1000, (Channel("temperature", "C"), Channel("vibration", "mm/s")))
+    wires = [encode_frame(hello, first_sequence, 0)]
+    wires += [encode_frame(Sample((20.0, 1.0)), first_sequence + i, 1000 * i) for i in range(1, samples + 1)
+              if i not in skip]
+    return [decode_frame(w[:-1]) for w in wires]
+
+
+def test_a_new_session_numbers_readings_from_its_first_sample_which_has_no_number() -> None:
+    from edge.protocol.session import BridgeSession
+
+    # a gateway that reloads or restarts joins a device mid-stream (device sequence 500 here)
+    session = BridgeSession("pump-1", ("temperature", "vibration"), "/dev/ttyUSB0")
+    readings = session.take(_session_frames(500, 6, skip=(4,)), 1_700_000_000.0)
+    assert [r.sequence for r in readings] == [None, 2, 3, 5, 6]  # the lost frame is a gap in the count
+
+
+def test_a_detector_carried_over_from_an_old_session_sees_no_false_sequence_gap(fixture_model) -> None:
+    from edge.config import DetectorSection
+    from edge.detector import Detector
+    from edge.protocol.session import BridgeSession
+
+    detector = Detector("pump-1", fixture_model, DetectorSection().resolve(fixture_model.metadata, None))
+    old, new = (BridgeSession("pump-1", ("temperature", "vibration"), "/dev/ttyUSB0") for _ in range(2))
+    start = 1_700_000_000.0
+    for reading in old.take(_session_frames(10, 80), start):
+        detector.score_one(reading)
+    state = detector.state()
+    # the same device, 1 s later, read by the new pipeline's source (SIGHUP) with the detector's state carried
+    successor = Detector("pump-1", fixture_model, DetectorSection().resolve(fixture_model.metadata, None))
+    successor.restore(state)
+    events = [e for r in new.take(_session_frames(91, 5), start + 81.0) for e in successor.score_one(r).events]
+    assert [e for e in events if getattr(e, "kind", "") == "fault"] == []

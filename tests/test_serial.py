@@ -217,3 +217,35 @@ def test_the_service_turns_an_unplug_into_fault_events_and_keeps_scoring(tmp_pat
     assert "FAULT pump-1 source: serial port" in caplog.text and "lost" in caplog.text
     assert "FAULT CLEARED pump-1 source" in caplog.text
     assert detector.faults.counts["source"] >= 1
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("10:vibration:5", Anomaly("spike", 10, 1, 5.0)),
+    ("10:0:5", Anomaly("spike", 10, 0, 5.0)),
+    ("10:temperature:2.5:30", Anomaly("spike", 10, 0, 2.5, 30)),
+])
+def test_anomaly_channel_is_a_name_or_an_index(text: str, expected: Anomaly) -> None:
+    assert Anomaly.parse("spike", text, ["temperature", "vibration"]) == expected
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("10:pressure:5", "no channel 'pressure'; use one of temperature, vibration or an index 0-1"),
+    ("10:2:5", "no channel '2'"),
+    ("ten:0:5", "AT and LENGTH are whole samples, SIZE a number"),
+    ("10:0", "expected AT:CHANNEL:SIZE[:LENGTH]"),
+])
+def test_a_bad_anomaly_is_one_line_naming_it(text: str, message: str, capsys) -> None:
+    from firmware_bridge.sim import main as sim_main
+
+    assert sim_main(["--channels", "temperature,vibration", "--units", "C,mm/s", "--spike", text]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"firmware_bridge.sim: error: --spike {text!r}: ") and message in err
+    assert err.count("\n") == 1
+
+
+def test_an_unreadable_csv_is_one_line_before_any_pty_is_made(tmp_path: Path, capsys) -> None:
+    from firmware_bridge.sim import main as sim_main
+
+    link = tmp_path / "bridge"
+    assert sim_main(["--link", str(link), "--channels", "a", "--units", "1", "--csv", str(tmp_path / "no.csv")]) == 2
+    assert "No such file or directory" in capsys.readouterr().err and not link.exists()

@@ -108,9 +108,12 @@ class BridgeSession:
             self._faulted = False
             out.append(SourceFault(self.sensor, arrival, "firmware sends samples again", cleared=True))
         # Readings are numbered by samples, not frames, so a HELLO between two samples is no gap;
-        # a lost frame of any type counts as a lost reading.
+        # a lost frame of any type counts as a lost reading. The first reading of a session has no
+        # number: nothing before it in this count, so a detector carried over a reload or restored
+        # from a checkpoint does not compare it with the old session's numbers (time gaps still count).
+        first = self._samples == 0
         self._samples += 1 + self._lost_since_sample
         self._lost_since_sample = 0
         timestamp = self._timestamp(frame, arrival)
-        out.append(Reading(self.sensor, timestamp, sample.values, sequence=self._samples & 0xFFFF))
+        out.append(Reading(self.sensor, timestamp, sample.values, sequence=None if first else self._samples & 0xFFFF))
         return out

@@ -1,0 +1,95 @@
+#!/bin/bash
+# Runs inside the booted container (tools/nspawn/system-test.sh puts it there): install, start,
+# reload, alert, watchdog restart, uninstall. Its unit ends the container with the script's status.
+set -uo pipefail
+export SYSTEMD_PAGER= SYSTEMD_COLORS=0
+step() { printf '\n=== %s\n' "$*"; }
+finish() { echo "$1"; exit "$2"; }
+fail() {
+    journalctl -u edge-sim -u edge-anomaly -b --no-pager | tail -40
+    finish "SYSTEM TEST FAILED: $*" 1
+}
+wait_until() {  # wait_until SECONDS COMMAND...: poll until COMMAND succeeds
+    local deadline=$((SECONDS + $1)); shift
+    until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $deadline ] && return 1; sleep 0.5; done
+}
+show() { systemctl show edge-anomaly -p ActiveState -p SubState -p MainPID -p NRestarts -p StatusText -p WatchdogUSec; }
+
+cd /root/edge-anomaly
+echo "container: $(. /etc/os-release; echo "$PRETTY_NAME"), $(systemctl --version | head -1), $(python3 -V)"
+
+step "install.sh: venv under /opt, no torch; unit, sysusers, tmpfiles, udev rules; enable"
+cat >/root/config.toml <<'TOML'
+[agent]
+status_interval_s = 1.0
+
+[model]
+path = "/etc/edge-anomaly/model.onnx"
+
+[[sources]]
+type = "serial"
+sensor = "pump-1"
+port = "/run/edge-sim/bridge"
+
+[[sinks]]
+type = "log"
+TOML
+systemd/install.sh --wheels /root/wheels --model tests/fixtures/model.onnx --config /root/config.toml --no-start || fail "install.sh"
+id edge-anomaly
+ls -l /etc/edge-anomaly
+
+step "a drop-in for this test: the simulator's pty (char-pts) and a 10 s watchdog"
+mkdir -p /etc/systemd/system/edge-anomaly.service.d
+printf '[Service]\nDeviceAllow=char-pts rw\nWatchdogSec=10s\nRestartSec=2s\n' \
+    >/etc/systemd/system/edge-anomaly.service.d/system-test.conf
+systemctl daemon-reload
+
+step "the simulated sensor (firmware_bridge.sim on a pty, 20 readings/s, a spike at reading 400)"
+systemd-run --quiet --unit=edge-sim -p User=edge-anomaly -p RuntimeDirectory=edge-sim \
+    /opt/edge-anomaly/venv/bin/python -m firmware_bridge.sim --link /run/edge-sim/bridge --csv /srv/live.csv \
+    --channels temperature,vibration --units C,mm/s --period-ms 300000 --rate 20 --count 3000 \
+    --device-id pump-1-bridge --spike 400:temperature:12 || fail "simulator"
+wait_until 20 test -L /run/edge-sim/bridge || fail "the simulator made no pty"
+
+step "start: Type=notify, so systemctl returns once the agent sent READY=1"
+started=$(date +%s%N)
+systemctl start edge-anomaly || fail "start"
+echo "systemctl start returned after $(( ($(date +%s%N) - started) / 1000000 )) ms"
+show
+[ "$(systemctl show -p SubState --value edge-anomaly)" = running ] || fail "not running after start"
+sleep 3
+systemctl --no-pager status edge-anomaly | head -12
+echo "--- edge-agent status, as an unprivileged user"
+runuser -u nobody -- /usr/local/bin/edge-agent status --runtime-dir /run/edge-anomaly || fail "status"
+
+step "reload: systemctl reload sends SIGHUP; the same process re-reads config and model"
+pid=$(systemctl show -p MainPID --value edge-anomaly)
+systemctl reload edge-anomaly || fail "reload"
+wait_until 20 sh -c 'journalctl -u edge-anomaly -b --no-pager | grep -q "reloaded: model"' || fail "no reload line"
+[ "$(systemctl show -p MainPID --value edge-anomaly)" = "$pid" ] || fail "reload changed the process"
+journalctl -u edge-anomaly -b --no-pager -o cat | grep -E "reloaded|started"
+echo "MainPID $pid before and after the reload"
+
+step "the spike: an ALERT in the journal, with its fields"
+wait_until 60 sh -c 'journalctl -u edge-anomaly -b EVENT=ALERT --no-pager -q | grep -q ALERT' || fail "no ALERT"
+journalctl -u edge-anomaly -b --no-pager -o short-iso | grep -E "ALERT|CLEAR|FAULT" | head -6
+journalctl -u edge-anomaly -b EVENT=ALERT -o verbose -n 1 --no-pager \
+    | grep -E "^    (MESSAGE|PRIORITY|EVENT|SENSOR|CHANNEL|ALERT_ID|SCORE|THRESHOLD|OBSERVED|EXPECTED|START|MODEL_SHA|_SYSTEMD_UNIT)="
+
+step "watchdog: the sensor stops sending; no readings scored means no WATCHDOG=1, so systemd restarts the agent"
+systemctl stop edge-sim
+stopped=$SECONDS
+wait_until 60 sh -c '[ "$(systemctl show -p NRestarts --value edge-anomaly)" -ge 1 ]' || fail "no watchdog restart"
+echo "restarted $((SECONDS - stopped)) s after the sensor stopped"
+journalctl -u edge-anomaly -b --no-pager -o cat | grep -iE "watchdog|Main process exited|Scheduled restart" | head -5
+wait_until 30 sh -c '[ "$(systemctl show -p SubState --value edge-anomaly)" = running ]' || fail "not back up"
+show
+
+step "the exposure score, with systemd as PID 1"
+systemd-analyze security edge-anomaly.service --no-pager | tail -1
+
+step "uninstall --purge"
+systemd/install.sh --uninstall --purge || fail "uninstall"
+systemctl cat edge-anomaly >/dev/null 2>&1 && fail "the unit is still there"
+id edge-anomaly 2>/dev/null && fail "the user is still there"
+finish "SYSTEM TEST PASSED" 0

@@ -20,14 +20,20 @@ def setup_logging(target: str = "auto", level: str = "info") -> str:
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
         handler.close()
-    handler: logging.Handler
+    handler: logging.Handler | None = None
+    problem = None
     if target == "journal" or (target == "auto" and journal_wanted()):
-        handler, where = JournalHandler(JournalSender()), "journal"
-        handler.setFormatter(logging.Formatter("%(message)s"))
-    else:
-        handler, where = logging.StreamHandler(sys.stderr), "stderr"
+        try:
+            handler = JournalHandler(JournalSender())
+            handler.setFormatter(logging.Formatter("%(message)s"))
+        except OSError as exc:  # no AF_UNIX sockets, as under RestrictAddressFamilies= without AF_UNIX
+            problem = f"journald's socket cannot be used ({exc}); logging to stderr, without journal fields"
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
     logger.addHandler(handler)
     logger.setLevel(_LEVELS[level])
     logger.propagate = False
-    return where
+    if problem is not None:
+        logger.warning("%s", problem)
+    return "journal" if isinstance(handler, JournalHandler) else "stderr"

@@ -154,3 +154,23 @@ def test_journal_wanted_follows_journal_stream(journal: tuple[str, socket.socket
     assert not journal_wanted({"JOURNAL_STREAM": stream}, socket_path=str(tmp_path / "missing"))
     assert not journal_wanted({"JOURNAL_STREAM": f"{st_.st_dev}:{st_.st_ino + 1}"}, socket_path=path)
     assert not journal_wanted({"JOURNAL_STREAM": "garbage"}, socket_path=path)
+
+
+def test_without_af_unix_sockets_logging_falls_back_to_stderr_and_says_why(monkeypatch, capsys) -> None:
+    import errno
+
+    from edge.logs import setup_logging
+
+    real_socket = socket.socket
+
+    def no_unix_sockets(family: int = -1, *args, **kwargs):  # what RestrictAddressFamilies= without AF_UNIX does
+        if family == socket.AF_UNIX:
+            raise OSError(errno.EAFNOSUPPORT, os.strerror(errno.EAFNOSUPPORT))
+        return real_socket(family, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "socket", no_unix_sockets)
+    assert setup_logging("journal") == "stderr"
+    logging.getLogger("edge.test").error("ALERT still reaches the log")
+    err = capsys.readouterr().err
+    assert "journald's socket cannot be used ([Errno 97] Address family not supported by protocol)" in err
+    assert "ALERT still reaches the log" in err

@@ -85,6 +85,29 @@ journalctl -u edge-anomaly -b --no-pager -o cat | grep -iE "watchdog|Main proces
 wait_until 30 sh -c '[ "$(systemctl show -p SubState --value edge-anomaly)" = running ]' || fail "not back up"
 show
 
+step "pitfalls, measured: each drop-in below is what the unit does not do"
+pitfall() {  # pitfall PATTERN DIRECTIVES...: restart with a drop-in, show and require what it breaks
+    local pattern=$1; shift
+    { printf '[Service]\n'; printf '%s\n' "$@"; } >/etc/systemd/system/edge-anomaly.service.d/pitfall.conf
+    systemctl daemon-reload
+    echo "--- with $*:"
+    local since; since=$(date '+%Y-%m-%d %H:%M:%S')
+    systemctl restart edge-anomaly && echo "systemctl restart: started" ||
+        echo "systemctl restart: failed, result $(systemctl show -p Result --value edge-anomaly)"
+    sleep 2
+    journalctl -u edge-anomaly --since "$since" --no-pager -o cat | grep -E "$pattern" | head -3
+    journalctl -u edge-anomaly --since "$since" --no-pager -o cat | grep -qE "$pattern" || fail "$*: no '$pattern'"
+    systemctl stop edge-anomaly  # also cancels a pending automatic restart under the drop-in
+    rm /etc/systemd/system/edge-anomaly.service.d/pitfall.conf
+    systemctl daemon-reload
+    systemctl reset-failed edge-anomaly 2>/dev/null || true
+}
+pitfall "cpuinfo" ProcSubset=pid
+# a drop-in's RestrictAddressFamilies= adds to the unit's list; an empty one resets it first
+pitfall "sd_notify .* failed|timed out" "RestrictAddressFamilies=" "RestrictAddressFamilies=AF_INET AF_INET6" \
+    TimeoutStartSec=5s
+systemctl start edge-anomaly || fail "the unit without the pitfall drop-ins did not start again"
+
 step "the exposure score, with systemd as PID 1"
 systemd-analyze security edge-anomaly.service --no-pager | tail -1
 

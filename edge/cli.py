@@ -181,7 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EdgeError as exc:
         if args.debug:
             raise
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        from edge.journal import stderr_is_journal
+
+        # <3> is syslog's "err": journald stores the line at that priority (journalctl -p err shows it)
+        print(f"{'<3>' if stderr_is_journal() else ''}{PROG}: error: {exc}", file=sys.stderr)
         if args.run is _run and isinstance(exc, (ConfigError, ModelError)):
             return EXIT_CONFIG
         return 2

@@ -9,6 +9,7 @@ is reported (a gap) is over at once; the others stay active until a reading clea
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field, replace
 
 from edge.events import Event, Fault, FaultKind, Reading
@@ -147,6 +148,10 @@ class FaultMonitor:
             return []
         return [self._raise(Fault(self.sensor, "source", time, message), time)]
 
+    def overdue(self, now: float) -> bool:
+        """True once the sensor has been silent past ``stale_after_s`` on the service's clock."""
+        return self._last_arrival is not None and now - self._last_arrival > self.settings.stale_after_s
+
     def tick(self, now: float) -> list[Event]:
         """Check for staleness on the service's clock; call it regularly."""
         if self._last_arrival is None:
@@ -155,4 +160,6 @@ class FaultMonitor:
         if silent <= self.settings.stale_after_s or "stale" in self.active:
             return []
         detail = f"no reading for {silent:.0f} s (stale_after = {self.settings.stale_after_s:g} s)"
-        return [self._raise(Fault(self.sensor, "stale", now, detail), now)]
+        # ``now`` is the service's monotonic clock; faults, like readings, are stamped in the sensor's time
+        stamp = self._last_time + silent if self._last_time is not None else time.time()
+        return [self._raise(Fault(self.sensor, "stale", stamp, detail), stamp)]

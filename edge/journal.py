@@ -137,10 +137,15 @@ def journal_wanted(environ: Mapping[str, str] = os.environ, socket_path: str = J
     gains priority and structured fields; if it does not match (a shell redirect, a pipe, a terminal),
     stderr goes elsewhere and must keep being used.
     """
+    return stderr_is_journal(environ) and JournalSender.available(socket_path)
+
+
+def stderr_is_journal(environ: Mapping[str, str] = os.environ) -> bool:
+    """True when fd 2 is the stream systemd connected to the journal (``JOURNAL_STREAM`` names it)."""
     stream = environ.get("JOURNAL_STREAM", "")
     try:
         dev, ino = (int(part) for part in stream.split(":"))
         st = os.fstat(2)
     except (ValueError, OSError):
         return False
-    return (st.st_dev, st.st_ino) == (dev, ino) and JournalSender.available(socket_path)
+    return (st.st_dev, st.st_ino) == (dev, ino)

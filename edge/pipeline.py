@@ -71,6 +71,10 @@ class Pipeline:
             if events:
                 self.dispatch(events)
 
+    def overdue(self, now: float) -> list[str]:
+        """Sensors silent past their stale limit (the service's clock)."""
+        return [name for name, detector in self.detectors.items() if detector.faults.overdue(now)]
+
     def dispatch(self, events: list[Event]) -> None:
         """Every event to every sink; alerts are also kept for the status file."""
         for event in events:

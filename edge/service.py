@@ -247,7 +247,9 @@ class Service:
                 pipeline.tick(now)
                 due["tick"] = now + 1.0
             interval = self.notifier.watchdog_interval_s
-            if interval and now >= due["watchdog"] and self.handled_since_ping:
+            # fed while readings come as expected: a slow sensor between two readings is fine; one silent
+            # past its stale limit (a FAULT stale was logged) starves it, and systemd restarts the agent
+            if interval and now >= due["watchdog"] and (self.handled_since_ping or not pipeline.overdue(now)):
                 self.notifier.watchdog()
                 self.handled_since_ping = 0
                 due["watchdog"] = now + interval

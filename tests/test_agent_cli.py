@@ -49,3 +49,17 @@ def test_status_is_light_it_loads_no_onnxruntime(tmp_path: Path) -> None:
             "print(sorted(m for m in ('onnxruntime', 'numpy') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]" and "no status file in" in result.stderr
+
+
+def test_under_systemd_the_error_line_carries_the_err_priority(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    stderr_file = tmp_path / "stderr"
+    with stderr_file.open("w") as stream:
+        info = os.fstat(stream.fileno())
+        env = {**os.environ, "JOURNAL_STREAM": f"{info.st_dev}:{info.st_ino}"}  # as systemd sets it
+        code = subprocess.run([sys.executable, "-m", "edge.cli", "check", "--config", str(tmp_path / "absent.toml")],
+                              stderr=stream, env=env, timeout=60).returncode
+    assert code == 2 and stderr_file.read_text().startswith("<3>edge-agent: error: ")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -92,15 +93,19 @@ def test_stale_is_raised_on_the_service_clock_and_cleared_by_the_next_reading() 
     assert m.tick(1029.0) == []
     stale = m.tick(1031.0)
     assert [(e.kind, e.subject.kind) for e in stale] == [("fault", "stale")]
+    assert stale[0].subject.start == 31.0  # in the sensor's time, not the service's monotonic clock
     assert m.tick(1100.0) == []  # raised once
-    back = m.check(reading(10.0), received=1101.0)
-    assert back.resumed and kinds(back) == [("fault_cleared", "stale")]
+    back = m.check(reading(110.0), received=1110.0)
+    assert back.resumed and kinds(back)[0] == ("fault_cleared", "stale")  # (and a time gap: 110 s of no data)
+    assert back.events[0].subject.end - back.events[0].subject.start == 79.0
 
 
 def test_a_silent_sensor_is_stale_even_if_it_never_sent_anything() -> None:
     m = monitor(stale_after_s=5.0)
     assert m.tick(100.0) == []
-    assert [e.subject.kind for e in m.tick(106.0)] == ["stale"]
+    stale = m.tick(106.0)
+    assert [e.subject.kind for e in stale] == ["stale"]
+    assert abs(stale[0].subject.start - time.time()) < 60  # no reading to go by: the wall clock
 
 
 def test_source_faults_come_and_go_once() -> None:

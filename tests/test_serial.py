@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
@@ -169,7 +170,9 @@ def test_a_device_with_other_channels_is_refused_with_both_lists(tmp_path: Path,
 def test_a_missing_port_is_retried_and_check_says_why(tmp_path: Path) -> None:
     src = source(tmp_path, str(tmp_path / "nothing"), reconnect_initial_s=0.01, reconnect_max_s=0.02)
     src.open()
-    assert src.read(0.05) == [] and src.read(0.05) == []
+    first = src.read(0.05)
+    assert [(f.cleared, "No such file or directory" in f.message) for f in first] == [(False, True)]
+    assert src.read(0.05) == [] and src.read(0.05) == []  # said once, retried quietly
     assert src.counters()["open_failures"] >= 2
     from edge.errors import ConfigError
 
@@ -249,3 +252,43 @@ def test_an_unreadable_csv_is_one_line_before_any_pty_is_made(tmp_path: Path, ca
     link = tmp_path / "bridge"
     assert sim_main(["--link", str(link), "--channels", "a", "--units", "1", "--csv", str(tmp_path / "no.csv")]) == 2
     assert "No such file or directory" in capsys.readouterr().err and not link.exists()
+
+
+@pytest.mark.parametrize(("error", "hint"), [
+    (errno.EACCES, "needs group dialout"),
+    (errno.EPERM, "DeviceAllow="),
+    (errno.ENOENT, "ls -l /dev/serial/by-id/"),
+    (errno.EAGAIN, "is edge-agent already running?"),
+])
+def test_a_port_that_does_not_open_is_a_fault_naming_why_until_it_opens(tmp_path: Path, error: int, hint: str) -> None:
+    attempts = []
+
+    def open_port(port: str, baudrate: int):
+        attempts.append(port)
+        if len(attempts) < 3:
+            raise OSError(error, f"could not open port {port}: {os.strerror(error)}")
+        return FakePort()
+
+    src = SerialSource(Config(sensor="pump-1", port="/dev/ttyUSB0", reconnect_initial_s=0.01, reconnect_max_s=0.02),
+                       context(tmp_path), open_port=open_port)
+    src.open()
+    items = [item for _ in range(50) for item in src.read(0.01)]
+    assert [i.cleared for i in items] == [False, True]
+    assert items[0].message.startswith("serial port /dev/ttyUSB0 cannot be opened: could not open port")
+    assert items[1].message.startswith("serial port /dev/ttyUSB0 back after ")
+    assert hint in items[0].message and os.strerror(error) in items[0].message and len(attempts) == 3
+
+
+class FakePort:
+    """An open port with nothing to read."""
+
+    in_waiting = 0
+
+    def read(self, size: int) -> bytes:
+        return b""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+    def close(self) -> None:
+        pass

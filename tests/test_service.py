@@ -82,16 +82,39 @@ def test_ready_status_watchdog_and_stopping_reach_the_notify_socket(tmp_path: Pa
         assert messages(sock, "STOPPING=1")[-1] == "STOPPING=1"
 
 
-def test_watchdog_is_not_fed_while_no_readings_arrive(tmp_path: Path) -> None:
+def drain(sock: socket.socket, seconds: float) -> list[str]:
+    """Every datagram that arrives within ``seconds``."""
+    got, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            got.append(sock.recv(4096).decode())
+        except TimeoutError:
+            pass
+    return got
+
+
+def test_watchdog_is_fed_between_the_readings_of_a_slow_sensor(tmp_path: Path) -> None:
     csv = write_history(tmp_path / "live.csv", live_rows(50), HEADER)
-    config = write_config(tmp_path, replay_body(csv, rate=0.001))  # one reading, then silence
-    with datagram_listener(str(tmp_path / "notify"), timeout=0.1) as sock:
-        service = Service(config, Notifier(str(tmp_path / "notify"), watchdog_usec=100_000))
+    body = replay_body(csv, rate=0.001) + "\n[detector]\nstale_after_s = 30.0\n"  # one reading, then a long wait
+    with datagram_listener(str(tmp_path / "notify"), timeout=0.05) as sock:
+        service = Service(write_config(tmp_path, body), Notifier(str(tmp_path / "notify"), watchdog_usec=100_000))
         with running(service):
             messages(sock, "READY=1")
-            time.sleep(1.5)
-        received = messages(sock, "STOPPING=1")
-    assert sum(m == "WATCHDOG=1" for m in received) <= 1  # at most the ping for the one reading
+            pings = drain(sock, 1.0).count("WATCHDOG=1")
+    assert pings >= 3  # at every idle wake-up of the loop (POLL_S): the sensor is slow, not lost
+
+
+def test_watchdog_starves_once_a_sensor_is_silent_past_its_stale_limit(tmp_path: Path) -> None:
+    csv = write_history(tmp_path / "live.csv", live_rows(50), HEADER)
+    body = replay_body(csv, rate=0.001) + "\n[detector]\nstale_after_s = 0.3\n"
+    with datagram_listener(str(tmp_path / "notify"), timeout=0.05) as sock:
+        service = Service(write_config(tmp_path, body), Notifier(str(tmp_path / "notify"), watchdog_usec=100_000))
+        with running(service):
+            messages(sock, "READY=1")
+            before = drain(sock, 0.25)
+            time.sleep(0.3)
+            after = drain(sock, 1.0)
+    assert "WATCHDOG=1" in before and "WATCHDOG=1" not in after
 
 
 def test_sigterm_drains_flushes_checkpoints_and_exits_zero(tmp_path: Path) -> None:

@@ -133,11 +133,11 @@ class LibgpiodBackend:
         try:
             import gpiod
         except ImportError as exc:
-            raise EdgeError("the gpio sink needs libgpiod v2's Python bindings: pip install 'edge-anomaly[gpio]' "
-                            "(PyPI package gpiod>=2)") from exc
+            raise ConfigError("the gpio sink needs libgpiod v2's Python bindings: pip install 'edge-anomaly[gpio]' "
+                              "(PyPI package gpiod>=2)") from exc
         if not hasattr(gpiod, "request_lines"):
-            raise EdgeError(f"gpiod {getattr(gpiod, '__version__', '?')} is libgpiod v1's binding (as Debian's "
-                            "python3-libgpiod); the gpio sink needs gpiod>=2 from PyPI: pip install 'gpiod>=2'")
+            raise ConfigError(f"gpiod {getattr(gpiod, '__version__', '?')} is libgpiod v1's binding (as Debian's "
+                              "python3-libgpiod); the gpio sink needs gpiod>=2 from PyPI: pip install 'gpiod>=2'")
         return gpiod
 
     def chips(self) -> list[str]:
@@ -266,8 +266,9 @@ class GpioSink(Sink):
             return ConfigError(f"GPIO chip {chip} does not exist (chips here: {here}); chip numbers differ between "
                                f"Pi models, so prefer line = \"GPIO17\" (gpioinfo lists the names)")
         if code in (errno.EACCES, errno.EPERM):
-            return EdgeError(f"no permission to use GPIO {line}: add the user running edge-agent to group gpio "
-                             f"(usermod -aG gpio USER, or SupplementaryGroups=gpio in the systemd unit)")
+            # a ConfigError, as for I2C: restarting does not help, only a group or unit change does (exit 78)
+            return ConfigError(f"no permission to use GPIO {line}: add the user running edge-agent to group gpio "
+                               f"(usermod -aG gpio USER, or SupplementaryGroups=gpio in the systemd unit)")
         if code == errno.EBUSY:
             return EdgeError(f"GPIO {line} is in use by another program (gpioinfo shows its consumer)")
         if code in (errno.ENODEV, errno.ENOTTY):

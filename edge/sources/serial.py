@@ -8,6 +8,7 @@ to a cap, and reports the fault cleared when it is back.
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 from collections import Counter
@@ -62,6 +63,18 @@ def open_serial(port: str, baudrate: int) -> Any:
     return serial.Serial(port=port, baudrate=baudrate, timeout=0.1, exclusive=True)
 
 
+def open_hint(error_number: int | None) -> str:
+    """What to do about a port that does not open, by its errno."""
+    return {
+        errno.ENOENT: "; check the cable and the port path (ls -l /dev/serial/by-id/)",
+        errno.ENODEV: "; check the cable and the port path (ls -l /dev/serial/by-id/)",
+        errno.EACCES: "; the agent's user needs group dialout (the systemd unit has it)",
+        errno.EPERM: "; the service's DeviceAllow= does not cover this kind of device (systemctl edit edge-anomaly)",
+        errno.EAGAIN: "; another program holds the port (is edge-agent already running? systemctl stop edge-anomaly)",
+        errno.EBUSY: "; another program holds the port (is edge-agent already running? systemctl stop edge-anomaly)",
+    }.get(error_number or 0, "; check the cable, the port path and the baud rate")
+
+
 class SerialSource(Source):
     """One device on one serial port."""
 
@@ -80,20 +93,27 @@ class SerialSource(Source):
         self._backoff = config.reconnect_initial_s
         self._hello_asked = 0.0
         self._last_error = ""
+        self._errno: int | None = None
+        self._pending: list[Reading | SourceFault] = []
 
     def open(self) -> None:
-        """Try the port once; if it is not there yet, keep trying from ``read``."""
-        if self._port is None and not self._connect(time.monotonic()):
-            log.warning("serial %s for %s is not available yet; retrying", self.config.port, self.sensor)
+        """Try the port once; if it cannot be opened, say why (a source fault) and keep trying from ``read``."""
+        now = time.monotonic()
+        if self._port is None and not self._connect(now):
+            message = f"serial port {self.config.port} cannot be opened: {self._last_error}{open_hint(self._errno)}"
+            log.debug("%s; retrying", message)  # the log sink prints the fault
+            self._lost_at = now
+            self._pending.append(SourceFault(self.sensor, time.time(), f"{message}; retrying"))
 
     def _connect(self, now: float) -> bool:
         try:
             self._port = self._open_port(self.config.port, self.config.baudrate)
         except (OSError, ValueError) as exc:  # pyserial's SerialException is an OSError
+            self._errno = getattr(exc, "errno", None)
             self._retry_at = now + self._backoff
             self._backoff = min(self._backoff * 2, self.config.reconnect_max_s)
             self.counts["open_failures"] += 1
-            self._last_error = str(exc)
+            self._last_error = getattr(exc, "strerror", None) or str(exc)
             return False
         self._backoff = self.config.reconnect_initial_s
         self.decoder.reset()  # a partial frame from before is garbage now
@@ -114,11 +134,14 @@ class SerialSource(Source):
         self._retry_at = now + self._backoff
         self.counts["disconnects"] += 1
         self._close_port()
-        log.warning("serial %s for %s lost (%s); reconnecting", self.config.port, self.sensor, error)
+        log.debug("serial %s for %s lost (%s); reconnecting", self.config.port, self.sensor, error)
         return SourceFault(self.sensor, time.time(), f"serial port {self.config.port} lost ({error}); reconnecting")
 
     def read(self, timeout: float) -> list[Reading | SourceFault]:
         """What arrived within ``timeout``; reconnects a lost port when its back-off has passed."""
+        if self._pending:
+            pending, self._pending = self._pending, []
+            return pending
         now = time.monotonic()
         if self._port is None:
             if now < self._retry_at:
@@ -166,8 +189,8 @@ class SerialSource(Source):
                 return (f"device {hello.device_id!r} firmware {'.'.join(map(str, hello.firmware))}, "
                         f"channels match, one sample every {hello.sample_period_ms} ms")
         if self._port is None:
-            raise ConfigError(f"serial port {self.config.port} cannot be opened: {self._last_error}; "
-                              "check the cable, the port path and that the user is in group dialout")
+            raise ConfigError(f"serial port {self.config.port} cannot be opened: {self._last_error}"
+                              f"{open_hint(self._errno)}")
         raise ConfigError(f"no {'HELLO' if self.config.mode == 'framed' else 'line'} from {self.config.port} within "
                           f"{timeout:g} s; check baudrate {self.config.baudrate} and the firmware")
 

@@ -26,6 +26,9 @@ status_interval_s = 1.0
 [model]
 path = "/etc/edge-anomaly/model.onnx"
 
+[detector]
+stale_after_s = 5.0             # the simulator runs the 300 s model 6,000 times faster than real time
+
 [[sources]]
 type = "serial"
 sensor = "pump-1"
@@ -76,12 +79,12 @@ journalctl -u edge-anomaly -b --no-pager -o short-iso | grep -E "ALERT|CLEAR|FAU
 journalctl -u edge-anomaly -b EVENT=ALERT -o verbose -n 1 --no-pager \
     | grep -E "^    (MESSAGE|PRIORITY|EVENT|SENSOR|CHANNEL|ALERT_ID|SCORE|THRESHOLD|OBSERVED|EXPECTED|START|MODEL_SHA|_SYSTEMD_UNIT)="
 
-step "watchdog: the sensor stops sending; no readings scored means no WATCHDOG=1, so systemd restarts the agent"
+step "watchdog: the sensor stops; 5 s later it is stale and WATCHDOG=1 stops, so 10 s on systemd restarts the agent"
 systemctl stop edge-sim
 stopped=$SECONDS
 wait_until 60 sh -c '[ "$(systemctl show -p NRestarts --value edge-anomaly)" -ge 1 ]' || fail "no watchdog restart"
 echo "restarted $((SECONDS - stopped)) s after the sensor stopped"
-journalctl -u edge-anomaly -b --no-pager -o cat | grep -iE "watchdog|Main process exited|Scheduled restart" | head -5
+journalctl -u edge-anomaly -b --no-pager -o cat | grep -iE "stale|watchdog|Main process exited|Scheduled restart" | head -6
 wait_until 30 sh -c '[ "$(systemctl show -p SubState --value edge-anomaly)" = running ]' || fail "not back up"
 show
 

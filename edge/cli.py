@@ -1,4 +1,4 @@
-"""``edge-agent``: the gateway command (run, check, replay, status, sample-config, inspect)."""
+"""``edge-agent``: the gateway command (run, check, replay, status, reload, sample-config, inspect)."""
 
 from __future__ import annotations
 
@@ -108,8 +108,8 @@ def _sample_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _status(args: argparse.Namespace) -> int:
-    from edge.status import format_status, read_status, runtime_path_default
+def _read_status(args: argparse.Namespace) -> tuple[Path, dict]:
+    from edge.status import read_status, runtime_path_default
 
     if args.config:
         from edge.config import load_config
@@ -118,14 +118,49 @@ def _status(args: argparse.Namespace) -> int:
     else:
         folder = args.runtime_dir or runtime_path_default()
     try:
-        summary = read_status(folder)
+        return folder, read_status(folder)
     except FileNotFoundError as exc:
         raise ConfigError(f"no status file in {folder}: is edge-agent running? (pass --config or --runtime-dir "
                           "if it uses another runtime_dir)") from exc
     except (OSError, ValueError) as exc:
         raise ConfigError(f"status file in {folder} cannot be read: {exc}") from exc
+
+
+def _status(args: argparse.Namespace) -> int:
+    from edge.status import format_status
+
+    summary = _read_status(args)[1]
     print(json.dumps(summary, indent=1) if args.json else format_status(summary))
     return 0
+
+
+def _reload(args: argparse.Namespace) -> int:
+    """SIGHUP the agent and wait for its verdict in the status file (systemd's ExecReload= uses this)."""
+    import os
+    import signal
+    import time
+
+    folder, summary = _read_status(args)
+    pid = args.pid or int(summary.get("pid") or 0)
+    before = (summary.get("last_reload") or {}).get("count", 0)
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except OSError as exc:
+        raise EdgeError(f"cannot signal edge-agent (pid {pid}): {exc.strerror}") from exc
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        try:
+            reload = _read_status(args)[1].get("last_reload") or {}
+        except ConfigError:
+            continue  # the file is being replaced
+        if reload.get("count", 0) > before:
+            if not reload["ok"]:
+                raise EdgeError(f"reload failed, the previous configuration runs on: {reload['detail']}")
+            print(f"reloaded: {reload['detail']}")
+            return 0
+    raise EdgeError(f"edge-agent (pid {pid}) did not report the reload within {args.timeout:g} s; see its log "
+                    f"(status file in {folder})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,6 +194,15 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--runtime-dir", type=Path)
     status.add_argument("--json", action="store_true")
     status.set_defaults(run=_status)
+
+    reload = commands.add_parser("reload", help="make the running agent re-read config and model; wait for its verdict")
+    where = reload.add_mutually_exclusive_group()
+    where.add_argument("--config", type=Path, help="find the status file through this config's runtime_dir")
+    where.add_argument("--runtime-dir", type=Path, help="the folder of status.json (default $RUNTIME_DIRECTORY or "
+                                                         "/run/edge-anomaly)")
+    reload.add_argument("--pid", type=int, help="the agent's process (default: the pid in the status file)")
+    reload.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the verdict")
+    reload.set_defaults(run=_reload)
 
     sample = commands.add_parser("sample-config", help="print a commented example config of every plugin")
     sample.set_defaults(run=_sample_config)

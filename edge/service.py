@@ -22,7 +22,7 @@ from typing import Any
 from edge.checkpoint import read_checkpoint, restore_detectors, save_checkpoint
 from edge.config import AgentConfig, load_config
 from edge.errors import EdgeError
-from edge.events import Reading, SourceFault
+from edge.events import Reading, SourceFault, iso_time
 from edge.notify import Notifier
 from edge.pipeline import Pipeline, build_pipeline
 from edge.sources.base import Source
@@ -89,6 +89,7 @@ class Service:
         self._unfinished: set[str] = set()
         self.started = time.time()
         self.handled_since_ping = 0
+        self.last_reload: dict[str, Any] | None = None  # for `edge-agent reload`, through the status file
 
     def request_stop(self, *_: Any) -> None:
         """Stop at the next turn of the loop."""
@@ -184,7 +185,7 @@ class Service:
         pipeline = self.pipeline
         if pipeline is None:
             return
-        summary = status_summary(pipeline, self.started, self.config_path, state)
+        summary = status_summary(pipeline, self.started, self.config_path, state, self.last_reload)
         for sink in pipeline.sinks:
             sink.status(summary)
         try:
@@ -203,8 +204,8 @@ class Service:
         log.info("edge-agent started: model %s (%s, weights %s), sensors %s%s", pipeline.model.path,
                  pipeline.model.metadata.precision, pipeline.model.weights_sha256[:12], ", ".join(pipeline.detectors),
                  f"; state restored for {', '.join(restored)}" if restored else "")
+        self.write_status("running")  # before READY: `edge-agent status` and `reload` work once systemd says active
         self.notifier.ready(self.summary_line())
-        self.write_status("running")
         try:
             self._loop()
         finally:
@@ -277,7 +278,7 @@ class Service:
         except EdgeError as exc:
             log.error("reload failed, keeping the running configuration: %s", exc)
             self.notifier.ready(f"reload failed: {exc}")
-            return False
+            return self._reloaded(False, str(exc))
         states = {name: d.state() for name, d in old.detectors.items()}
         self._halt(old)
         restore_detectors(states, new.detectors, "the previous configuration")
@@ -292,8 +293,15 @@ class Service:
             restore_detectors(states, previous.detectors, "the previous configuration")
             self._start(previous)
             self.notifier.ready(f"reload failed: {exc}")
-            return False
-        log.info("reloaded: model %s (weights %s), sensors %s", new.model.path, new.model.weights_sha256[:12],
-                 ", ".join(new.detectors))
+            return self._reloaded(False, f"cannot open the new configuration: {exc}")
+        detail = f"model {new.model.path} (weights {new.model.weights_sha256[:12]}), sensors {', '.join(new.detectors)}"
+        log.info("reloaded: %s", detail)
         self.notifier.ready(self.summary_line())
-        return True
+        return self._reloaded(True, detail)
+
+    def _reloaded(self, ok: bool, detail: str) -> bool:
+        """Record a reload's outcome in the status file at once (``edge-agent reload`` waits for it)."""
+        count = (self.last_reload or {}).get("count", 0) + 1
+        self.last_reload = {"count": count, "at": iso_time(time.time()), "ok": ok, "detail": detail}
+        self.write_status("running")
+        return ok

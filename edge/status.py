@@ -22,7 +22,8 @@ def runtime_path_default() -> Path:
     return Path(os.environ.get("RUNTIME_DIRECTORY", "/run/edge-anomaly").split(":")[0])
 
 
-def status_summary(pipeline: Pipeline, started: float, config_path: Path | None, state: str) -> dict[str, Any]:
+def status_summary(pipeline: Pipeline, started: float, config_path: Path | None, state: str,
+                   last_reload: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything ``edge-agent status`` shows, as JSON-ready data."""
     model = pipeline.model
     sensors: dict[str, Any] = {}
@@ -62,6 +63,7 @@ def status_summary(pipeline: Pipeline, started: float, config_path: Path | None,
         "sensors": sensors,
         "sinks": {guard.sink.describe(): dict(guard.counts) for guard in pipeline.sinks},
         "last_alerts": alerts,
+        "last_reload": last_reload,
     }
 
 
@@ -105,6 +107,10 @@ def format_status(summary: dict[str, Any]) -> str:
             lines.append(f"  source   {source}")
     for name, counts in summary.get("sinks", {}).items():
         lines.append(f"sink {name}: " + " ".join(f"{k}={v}" for k, v in counts.items()))
+    reload = summary.get("last_reload")
+    if reload:
+        verdict = "ok" if reload["ok"] else "FAILED, the previous configuration runs on"
+        lines.append(f"last reload {reload['at']}: {verdict}: {reload['detail']}")
     alerts = summary.get("last_alerts", [])
     lines.append(f"last alerts: {'none' if not alerts else ''}")
     for alert in alerts[-10:]:

@@ -309,3 +309,28 @@ def test_a_source_that_raises_becomes_a_fault_and_is_retried() -> None:
     fault, received = items.get_nowait()
     assert isinstance(fault, SourceFault) and fault.message == "source failed: bus wedged" and received > 0
     assert pump.errors == 1 and type(items.get_nowait()).__name__ == "Finished"
+
+
+def test_reload_command_waits_for_the_verdict_and_fails_when_the_agent_keeps_the_old_config(tmp_path: Path,
+                                                                                            capsys) -> None:
+    csv = write_history(tmp_path / "live.csv", live_rows(2000), HEADER)
+    config = write_config(tmp_path, replay_body(csv, rate=20.0))
+    run_dir = str(tmp_path / "run")
+    with datagram_listener(str(tmp_path / "notify")) as sock:
+        env = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify")}
+        agent = subprocess.Popen([sys.executable, "-m", "edge.cli", "run", "--config", str(config)], env=env,
+                                 stderr=subprocess.PIPE, text=True)
+        try:
+            messages(sock, "READY=1")
+            assert main(["reload", "--runtime-dir", run_dir, "--timeout", "20"]) == 0
+            assert capsys.readouterr().out.startswith("reloaded: model ")
+            config.write_text(config.read_text() + "\n[bogus]\n")
+            assert main(["reload", "--runtime-dir", run_dir, "--timeout", "20"]) == 2
+            err = capsys.readouterr().err
+            assert "reload failed, the previous configuration runs on: " in err and "bogus" in err
+            assert agent.poll() is None  # still running, on the old configuration
+            assert main(["status", "--runtime-dir", run_dir]) == 0
+            assert "FAILED, the previous configuration runs on" in capsys.readouterr().out
+        finally:
+            agent.send_signal(signal.SIGTERM)
+            agent.communicate(timeout=20)

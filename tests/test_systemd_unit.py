@@ -90,7 +90,7 @@ def test_unit_has_what_the_runtime_needs_and_avoids_what_breaks_it() -> None:
     unit = unit_settings()
     assert unit["Type"] == ["notify"] and unit["NotifyAccess"] == ["main"] and unit["WatchdogSec"]
     assert unit["Restart"] == ["on-failure"] and unit["RestartPreventExitStatus"] == [str(EXIT_CONFIG)]
-    assert "-HUP $MAINPID" in unit["ExecReload"][0]
+    assert unit["ExecReload"] == ["/opt/edge-anomaly/venv/bin/edge-agent reload --pid $MAINPID"]  # waits for verdict
     assert unit["User"] == ["edge-anomaly"] and unit["SupplementaryGroups"] == ["dialout i2c gpio"]
     assert {"StateDirectory", "RuntimeDirectory", "ConfigurationDirectory"} <= set(unit)
     assert unit["ProtectSystem"] == ["strict"]

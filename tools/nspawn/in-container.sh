@@ -72,6 +72,13 @@ wait_until 20 sh -c 'journalctl -u edge-anomaly -b --no-pager | grep -q "reloade
 [ "$(systemctl show -p MainPID --value edge-anomaly)" = "$pid" ] || fail "reload changed the process"
 journalctl -u edge-anomaly -b --no-pager -o cat | grep -E "reloaded|started"
 echo "MainPID $pid before and after the reload"
+echo "--- a config with a typo: systemctl reload fails, the agent runs on with the old one"
+cp /etc/edge-anomaly/config.toml /root/config.good
+printf '\n[detector]\nstale_afterr = 5\n' >>/etc/edge-anomaly/config.toml
+systemctl reload edge-anomaly && fail "reload of a broken config reported success"
+[ "$(systemctl show -p MainPID --value edge-anomaly)" = "$pid" ] || fail "a refused reload changed the process"
+journalctl -u edge-anomaly -b --no-pager -o cat | grep -E "reload failed" | tail -2
+cp /root/config.good /etc/edge-anomaly/config.toml
 
 step "the spike: an ALERT in the journal, with its fields"
 wait_until 60 sh -c 'journalctl -u edge-anomaly -b EVENT=ALERT --no-pager -q | grep -q ALERT' || fail "no ALERT"

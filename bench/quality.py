@@ -41,7 +41,18 @@ from export.pipeline import ExportOptions, run_export  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "nab"
 Z_WINDOW = 100
-DETECTORS = ("product int8", "product fp32", "rolling z-score", "seed: raw forecast error")
+# the product's scorers: the stored calibration with slow adaptation (the default), and the anomaly likelihood
+SCORERS = {"": DetectorSection(), " likelihood": DetectorSection(scoring="likelihood")}
+PRODUCT = tuple(f"product {p}{s}" for s in SCORERS for p in ("int8", "fp32"))
+DETECTORS = (*PRODUCT, "rolling z-score", "seed: raw forecast error")
+
+
+def scorer_of(detector: str) -> DetectorSection:
+    return SCORERS[" likelihood" if detector.endswith("likelihood") else ""]
+
+
+def replay_config(model: Path, detector: str, threshold: float | None = None) -> AgentConfig:
+    return AgentConfig(None, AgentSection(), ModelSection(path=model, threshold=threshold), scorer_of(detector), (), ())
 
 
 @dataclass
@@ -107,23 +118,25 @@ def run_file(task: tuple[Path, str, list, Path]) -> FileRun:
     folder = work / name.replace("/", "__")
     folder.mkdir(parents=True, exist_ok=True)
     for precision in ("int8", "fp32"):
-        key = f"product {precision}"
         model = folder / f"{precision}.onnx"
         try:
             run_export(ExportOptions(data=path, out=model, train_rows=run.probation, precision=precision, quiet=True),
                        say=lambda _text: None)
         except DataError as exc:  # a constant prefix: no model can be made; it never alerts
             run.note = f"no model: {exc}".split(";")[0]
-            run.scores[key] = [0.0] * run.rows
-            run.shipped_alerts[key] = [False] * run.rows
+            for key in (k for k in PRODUCT if precision in k):
+                run.scores[key] = [0.0] * run.rows
+                run.shipped_alerts[key] = [False] * run.rows
             run.scores["seed: raw forecast error"] = [0.0] * run.rows
             continue
-        run.models[key] = model
-        summary = replay(model, path, folder / f"{precision}.csv", keep_trace=True, log_events=False)
-        trace = summary.trace
-        assert trace is not None and len(trace.scores) == run.rows
-        run.scores[key] = [s or 0.0 for s in trace.scores]
-        run.shipped_alerts[key] = list(trace.alerts)
+        for key in (k for k in PRODUCT if f" {precision}" in k):
+            run.models[key] = model
+            summary = replay(model, path, folder / f"{precision}.csv", config=replay_config(model, key),
+                             keep_trace=True, log_events=False)
+            trace = summary.trace
+            assert trace is not None and len(trace.scores) == run.rows
+            run.scores[key] = [s or 0.0 for s in trace.scores]
+            run.shipped_alerts[key] = list(trace.alerts)
         if precision == "int8":
             sd = load_model(model).metadata.norm_std[0]
             run.scores["seed: raw forecast error"] = [
@@ -178,10 +191,8 @@ def final_product(runs: Sequence[FileRun], detector: str, threshold: float, work
         if model is None:
             out[run.name] = [False] * run.rows
             continue
-        config = AgentConfig(None, AgentSection(), ModelSection(path=model, threshold=threshold), DetectorSection(),
-                             (), ())
-        summary = replay(model, _DATA_ROOT[0] / run.name, work / "final.csv", config=config, keep_trace=True,
-                         log_events=False)
+        summary = replay(model, _DATA_ROOT[0] / run.name, work / "final.csv",
+                         config=replay_config(model, detector, threshold), keep_trace=True, log_events=False)
         assert summary.trace is not None
         out[run.name] = alert_onsets(summary.trace.alerts)
     return out
@@ -247,7 +258,7 @@ def report(runs: Sequence[FileRun], work: Path) -> None:
                 standard_files, chosen = files, f"{threshold:.3g}"
         per_file[detector] = standard_files
         print(table_row(detector, standard_files, by_profile, chosen))
-    for detector in ("product int8", "product fp32"):
+    for detector in PRODUCT:
         shipped = {r.name: alert_onsets(r.shipped_alerts[detector]) for r in runs}
         by_profile = {p.name: normalised(corpus(runs, lambda r, d=shipped: d[r.name], p)) for p in PROFILES}
         files = corpus(runs, lambda r, d=shipped: d[r.name], PROFILES[0])

@@ -18,6 +18,7 @@ from edge.decision import DecisionSettings
 from edge.detector import DetectorSettings
 from edge.errors import ConfigError
 from edge.faults import FaultSettings
+from edge.likelihood import LikelihoodSettings
 from edge.metadata import ModelMetadata
 from edge.plugins import SINK_TYPES, SOURCE_TYPES, PluginSpec, load_spec
 from edge.scoring import AdaptationSettings
@@ -81,6 +82,9 @@ class DetectorSection:
     adapt: bool = True
     adapt_half_life_samples: float = 2000.0
     adapt_max_drift: float = 4.0
+    scoring: Literal["calibrated", "likelihood"] = "calibrated"
+    likelihood_window: int = 10
+    likelihood_half_life_samples: float = 1000.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.debounce_k <= self.debounce_n:
@@ -95,6 +99,8 @@ class DetectorSection:
             ("flatline_samples", self.flatline_samples >= 0, "0 (off) or more"),
             ("adapt_half_life_samples", self.adapt_half_life_samples > 0, "above 0"),
             ("adapt_max_drift", self.adapt_max_drift >= 1, "at least 1"),
+            ("likelihood_window", self.likelihood_window >= 1, "at least 1"),
+            ("likelihood_half_life_samples", self.likelihood_half_life_samples > 0, "above 0"),
         ]
         for name, ok, rule in checks:
             if not ok:
@@ -116,7 +122,9 @@ class DetectorSection:
         faults = FaultSettings(sample_period_s=period, max_gap_periods=self.max_gap_periods, stale_after_s=stale,
                                flatline_samples=self.flatline_samples)
         adaptation = AdaptationSettings(self.adapt, self.adapt_half_life_samples, self.adapt_max_drift)
-        return DetectorSettings(warmup=warmup, decision=decision, faults=faults, adaptation=adaptation)
+        likelihood = LikelihoodSettings(self.likelihood_window, self.likelihood_half_life_samples)
+        return DetectorSettings(warmup=warmup, decision=decision, faults=faults, adaptation=adaptation,
+                                scoring=self.scoring, likelihood=likelihood)
 
 
 @dataclass(frozen=True)

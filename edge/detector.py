@@ -18,6 +18,7 @@ from edge.decision import AlertPolicy, DecisionSettings
 from edge.events import Alert, Event, Reading, SourceFault
 from edge.faults import FaultMonitor, FaultSettings
 from edge.forecaster import StreamingForecaster
+from edge.likelihood import LikelihoodScorer, LikelihoodSettings
 from edge.model_file import LoadedModel
 from edge.scoring import AdaptationSettings, AdaptiveScorer
 
@@ -33,6 +34,8 @@ class DetectorSettings:
     decision: DecisionSettings
     faults: FaultSettings
     adaptation: AdaptationSettings = AdaptationSettings()
+    scoring: str = "calibrated"  # or "likelihood" (edge.likelihood)
+    likelihood: LikelihoodSettings = LikelihoodSettings()
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,9 @@ class Detector:
         self.settings = settings
         self.counters = Counters()
         self.forecaster = StreamingForecaster.from_model(model)
-        self.scorer = AdaptiveScorer(meta.calibration, settings.adaptation, settings.decision.clear_at)
+        self.scorer: AdaptiveScorer | LikelihoodScorer = (
+            LikelihoodScorer(meta.calibration, settings.likelihood) if settings.scoring == "likelihood"
+            else AdaptiveScorer(meta.calibration, settings.adaptation, settings.decision.clear_at))
         self.policy = AlertPolicy(settings.decision)
         self.faults = FaultMonitor(sensor, meta.channels, settings.faults)
         self._mean = [float(m) for m in meta.norm_mean]

@@ -73,6 +73,7 @@ class AdaptiveScorer:
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps."""
         return {
+            "kind": "calibrated",
             "mean_square": list(self._mean_square),
             "smoothing": self._scorer.smoothing_state,
             "learned": self.learned,
@@ -81,6 +82,8 @@ class AdaptiveScorer:
 
     def restore(self, state: dict[str, Any]) -> None:
         """Take back a :meth:`state`; raises ``ValueError`` if it does not fit this model."""
+        if state.get("kind", "calibrated") != "calibrated":
+            raise ValueError(f"saved scorer state is a {state.get('kind')} scorer's")
         mean_square = [float(m) for m in state["mean_square"]]
         if len(mean_square) != len(self._mean_square) or not all(math.isfinite(m) for m in mean_square):
             raise ValueError(f"saved scale has {len(mean_square)} channels, expected {len(self._mean_square)}")

@@ -95,14 +95,15 @@ def test_a_gap_in_time_rewarms_instead_of_alerting_on_the_resumed_stream(fixture
     assert not any(e.kind == "alert" for o in outcome for e in o.events)
 
 
-def test_restored_state_continues_exactly_as_if_never_stopped(fixture_model) -> None:
+@pytest.mark.parametrize("scoring", ["calibrated", "likelihood"])
+def test_restored_state_continues_exactly_as_if_never_stopped(fixture_model, scoring: str) -> None:
     stream = readings(live_rows(240))
-    straight = detector(fixture_model)
+    straight = detector(fixture_model, scoring=scoring)
     expected = [straight.score_one(r) for r in stream]
-    first = detector(fixture_model)
+    first = detector(fixture_model, scoring=scoring)
     for r in stream[:150]:
         first.score_one(r)
-    second = detector(fixture_model)
+    second = detector(fixture_model, scoring=scoring)
     second.restore(first.state())
     resumed = [second.score_one(r) for r in stream[150:]]
     assert [o.score for o in resumed] == [o.score for o in expected[150:]]

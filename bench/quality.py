@@ -120,7 +120,8 @@ def run_file(task: tuple[Path, str, list, Path]) -> FileRun:
     for precision in ("int8", "fp32"):
         model = folder / f"{precision}.onnx"
         try:
-            run_export(ExportOptions(data=path, out=model, train_rows=run.probation, precision=precision, quiet=True),
+            run_export(ExportOptions(data=path, out=model, train_rows=run.probation, precision=precision, quiet=True,
+                                     allow_repeated_times=True),
                        say=lambda _text: None)
         except DataError as exc:  # a constant prefix: no model can be made; it never alerts
             run.note = f"no model: {exc}".split(";")[0]

@@ -224,6 +224,9 @@ flatline_samples = 60           # this many identical readings in a row is a stu
 adapt = true                    # follow the recent error scale, learning only from non-anomalous samples
 adapt_half_life_samples = 2000.0
 adapt_max_drift = 4.0           # the scale stays within this factor of the calibrated one
+scoring = "calibrated"          # or "likelihood": rarity of the recent mean error under its own learned distribution
+likelihood_window = 10          # readings in that recent mean
+likelihood_half_life_samples = 1000.0  # how fast the learned distribution follows the data
 """
 
 

@@ -122,7 +122,7 @@ class FaultMonitor:
         if self._last_time is None:
             return None
         step = reading.timestamp - self._last_time
-        if step <= 0:
+        if step < 0:  # a repeated timestamp (a coarse clock, a daylight-saving hour) is another sample
             detail = f"timestamp went back {-step:g} s (clock reset or replayed data)"
         elif step > settings.max_gap_periods * settings.sample_period_s:
             detail = f"no data for {step:g} s (expected every {settings.sample_period_s:g} s)"

@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="train on the stretches between rows with missing values instead of refusing them",
     )
     p.add_argument(
+        "--allow-repeated-times",
+        action="store_true",
+        help="keep rows that repeat the previous timestamp as separate samples (a logger's coarse clock, a "
+             "daylight-saving hour) instead of refusing them",
+    )
+    p.add_argument(
         "--window",
         type=_positive_int,
         default=defaults.window,
@@ -116,6 +122,7 @@ def _options(args: argparse.Namespace) -> ExportOptions:
         train_rows=args.train_rows,
         validation_fraction=args.validation_fraction,
         allow_gaps=args.allow_gaps,
+        allow_repeated_times=args.allow_repeated_times,
         false_alarms_per_day=args.false_alarms_per_day,
         error_smoothing=args.error_smoothing,
         precision=args.precision,

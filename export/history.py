@@ -124,8 +124,13 @@ def load_history(
     timestamp_column: str | None = None,
     max_rows: int | None = None,
     fraction: float | None = None,
+    allow_repeated_times: bool = False,
 ) -> History:
-    """Read the header and the first ``max_rows`` (or ``fraction`` of the) data rows; nothing after them."""
+    """Read the header and the first ``max_rows`` (or ``fraction`` of the) data rows; nothing after them.
+
+    Rows that repeat the previous row's timestamp are refused unless ``allow_repeated_times`` (then
+    they are separate samples in file order); a timestamp earlier than the one before always is.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file; check --data")
@@ -155,7 +160,7 @@ def load_history(
             ) from None
         values.append([_parse_value(path, line, header[i].strip(), row[i]) for i in value_indices])
     timestamps = np.asarray(times, dtype=np.float64)
-    _check_order(path, timestamps)
+    _check_order(path, timestamps, allow_repeated_times)
     return History(
         path=path,
         channels=channels,
@@ -166,14 +171,15 @@ def load_history(
     )
 
 
-def _check_order(path: Path, timestamps: np.ndarray) -> None:
+def _check_order(path: Path, timestamps: np.ndarray, allow_repeated_times: bool = False) -> None:
     steps = np.diff(timestamps)
-    bad = np.flatnonzero(steps <= 0)
+    bad = np.flatnonzero(steps < 0 if allow_repeated_times else steps <= 0)
     if bad.size == 0:
         return
     row = int(bad[0]) + 1
     what = "repeats the timestamp of" if steps[bad[0]] == 0 else "is earlier than"
-    fix = "remove the duplicate rows" if steps[bad[0]] == 0 else "sort the file by time"
+    fix = ("remove the duplicate rows, or keep them as separate samples with --allow-repeated-times"
+           if steps[bad[0]] == 0 else "sort the file by time")
     raise DataError(f"{path} line {row + 2}: its timestamp {what} line {row + 1}; {fix}")
 
 

@@ -43,6 +43,7 @@ class ExportOptions:
     train_rows: int | None = None
     validation_fraction: float = 0.2
     allow_gaps: bool = False
+    allow_repeated_times: bool = False
     false_alarms_per_day: float = 1.0
     error_smoothing: float = 1.0
     precision: str = "int8"
@@ -130,7 +131,8 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
         raise ExportError(f"--precision {options.precision!r} is not one of int8, fp32")
     config = options.train
     history = load_history(options.data, columns=options.columns, timestamp_column=options.timestamp_column,
-                           max_rows=options.train_rows, fraction=options.train_fraction)
+                           max_rows=options.train_rows, fraction=options.train_fraction,
+                           allow_repeated_times=options.allow_repeated_times)
     segments = finite_segments(history, allow_gaps=options.allow_gaps)
     split = _split_row(history, options, segments)
     period = sample_period(history.timestamps)

@@ -83,3 +83,15 @@ def test_time_gaps_are_reported(tmp_path: Path, capsys) -> None:
     path = _bad(tmp_path, rows)
     assert export_main(["--data", str(path), "--out", str(tmp_path / "m.onnx"), *FAST_ARGS]) == 0
     assert "1 time gap(s) longer than 1.5 sample periods (longest 11 periods)" in capsys.readouterr().out
+
+
+def test_repeated_timestamps_are_kept_as_samples_on_request_and_time_going_back_never_is(tmp_path: Path) -> None:
+    rows = synthetic_rows(700)
+    repeated = rows[:300] + [(rows[299][0], r[1], r[2]) for r in rows[300:303]] + rows[303:]
+    path = _bad(tmp_path, repeated)
+    out = tmp_path / "m.onnx"
+    assert export_main(["--data", str(path), "--out", str(out), "--quiet", *FAST_ARGS]) == 2
+    assert export_main(["--data", str(path), "--out", str(out), "--quiet", "--allow-repeated-times", *FAST_ARGS]) == 0
+    backwards = _bad(tmp_path, rows[:300] + [rows[100]] + rows[301:])
+    assert export_main(["--data", str(backwards), "--out", str(out), "--quiet", "--allow-repeated-times",
+                        *FAST_ARGS]) == 2

@@ -67,6 +67,13 @@ def test_time_going_backwards_is_a_gap() -> None:
     assert kinds(back) == [("fault", "time_gap")] and "went back 50 s" in back.events[0].subject.detail
 
 
+def test_a_repeated_timestamp_is_another_sample_not_a_gap() -> None:
+    m = monitor()
+    m.check(reading(100.0))
+    again = m.check(reading(100.0, (21.0, 1.0)))
+    assert again.scorable and not again.resumed and kinds(again) == []
+
+
 def test_sequence_gap_counts_the_lost_readings_across_the_wrap() -> None:
     m = monitor()
     m.check(reading(0.0, sequence=65534))

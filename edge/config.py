@@ -85,6 +85,8 @@ class DetectorSection:
     scoring: Literal["calibrated", "likelihood"] = "calibrated"
     likelihood_window: int = 10
     likelihood_half_life_samples: float = 1000.0
+    seasonal_lag_s: float = 86400.0
+    seasonal_max_samples: int = 20000
 
     def __post_init__(self) -> None:
         if not 1 <= self.debounce_k <= self.debounce_n:
@@ -101,10 +103,17 @@ class DetectorSection:
             ("adapt_max_drift", self.adapt_max_drift >= 1, "at least 1"),
             ("likelihood_window", self.likelihood_window >= 1, "at least 1"),
             ("likelihood_half_life_samples", self.likelihood_half_life_samples > 0, "above 0"),
+            ("seasonal_lag_s", self.seasonal_lag_s >= 0, "0 (off) or more"),
+            ("seasonal_max_samples", self.seasonal_max_samples >= 0, "0 or more"),
         ]
         for name, ok, rule in checks:
             if not ok:
                 raise ValueError(f"{name} = {getattr(self, name)} must be {rule}")
+
+    def season_lag(self, period_s: float) -> int:
+        """Samples in one season at this sample period (rounded); 0 when off or too many to keep."""
+        lag = round(self.seasonal_lag_s / period_s) if self.seasonal_lag_s > 0 and period_s > 0 else 0
+        return lag if 2 <= lag <= self.seasonal_max_samples else 0
 
     def resolve(self, meta: ModelMetadata, threshold: float | None) -> DetectorSettings:
         """Settings for one sensor of this model (defaults come from the model)."""
@@ -122,7 +131,8 @@ class DetectorSection:
         faults = FaultSettings(sample_period_s=period, max_gap_periods=self.max_gap_periods, stale_after_s=stale,
                                flatline_samples=self.flatline_samples)
         adaptation = AdaptationSettings(self.adapt, self.adapt_half_life_samples, self.adapt_max_drift)
-        likelihood = LikelihoodSettings(self.likelihood_window, self.likelihood_half_life_samples)
+        likelihood = LikelihoodSettings(self.likelihood_window, self.likelihood_half_life_samples,
+                                        season_lag=self.season_lag(period))
         return DetectorSettings(warmup=warmup, decision=decision, faults=faults, adaptation=adaptation,
                                 scoring=self.scoring, likelihood=likelihood)
 
@@ -227,6 +237,8 @@ adapt_max_drift = 4.0           # the scale stays within this factor of the cali
 scoring = "calibrated"          # or "likelihood": rarity of the recent mean error under its own learned distribution
 likelihood_window = 10          # readings in that recent mean
 likelihood_half_life_samples = 1000.0  # how fast the learned distribution follows the data
+seasonal_lag_s = 86400.0        # likelihood also compares each reading with one season (a day) before; 0: off
+seasonal_max_samples = 20000    # ... unless a season is more readings than this (memory: 8 bytes each per channel)
 """
 
 

@@ -124,7 +124,7 @@ class Detector:
             return Scored(reading, "warmup", events=events)
         counters.scored += 1
         expected = tuple(p * d + m for p, m, d in zip(previous, self._mean, self._std))
-        score, channel_scores = self.scorer.score_one([a - b for a, b in zip(x, previous)])
+        score, channel_scores = self.scorer.score_one([a - b for a, b in zip(x, previous)], x)
         decision = self.policy.update(reading.timestamp, score)
         if decision.alerting:
             events.extend(self._track(reading, score, channel_scores, expected, decision.state))

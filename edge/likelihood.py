@@ -1,14 +1,20 @@
-"""Anomaly likelihood: how rare the recent forecast error is under its own slowly learned distribution.
+"""Anomaly likelihood: how rare the recent error is under its own slowly learned distribution.
 
 As Numenta's anomaly likelihood does for HTM, the score is not the error itself but the tail
 probability of its short-term average (the last ``window`` samples) under a Gaussian whose mean and
 variance follow the long-term average of that same quantity (an exponential average with
 ``half_life_samples``). A level that stays high long enough becomes normal; a change stands out
-however noisy the signal is. Per channel, on plain floats, O(window) memory and work.
+however noisy the signal is. Two errors are watched per channel:
 
-The scores use the calibration's scale: ``-log10(tail) / score_decades``, clipped to [0, 1], so a
-threshold means the same rarity as with :class:`edge.scoring.AdaptiveScorer`. The distribution starts
-from the calibration (the residual scale of held-out data), so no learning period is needed.
+- the LSTM's forecast error, whose distribution starts from the model's calibration (no learning period);
+- with ``season_lag`` samples (a day, from the model's sample period), the seasonal error: the reading
+  minus the reading one season ago. It catches a day that differs from the day before, which a
+  forecaster that sees the last ``window`` samples cannot; its distribution is learned from the stream
+  first (``season_learn_samples``), silently.
+
+Scores use the calibration's scale, ``-log10(tail) / score_decades`` clipped to [0, 1], so a threshold
+means the same rarity as with :class:`edge.scoring.AdaptiveScorer`. Plain floats, O(window) work per
+sample, O(season_lag) memory per channel.
 """
 
 from __future__ import annotations
@@ -30,10 +36,12 @@ _HALF_NORMAL_VAR = 1.0 - 2.0 / math.pi
 
 @dataclass(frozen=True)
 class LikelihoodSettings:
-    """The short averaging window and how fast the long-term distribution follows the data."""
+    """The short averaging window, how fast the long-term distribution follows, and the season."""
 
     window: int = 10
     half_life_samples: float = 1000.0
+    season_lag: int = 0  # samples in one season (0: no seasonal error)
+    season_learn_samples: int = 200
 
 
 def upper_tail_decades(z: float) -> float:
@@ -49,70 +57,112 @@ def upper_tail_decades(z: float) -> float:
     return -log_tail / math.log(10.0)
 
 
+class ErrorDistribution:
+    """One error stream: its recent mean, and the slowly learned distribution of that mean."""
+
+    def __init__(self, window: int, half_life_samples: float, scale: float | None, learn_samples: int = 0) -> None:
+        self.window = window
+        self.rate = 1.0 - math.pow(0.5, 1.0 / half_life_samples)
+        self.learn_samples = learn_samples
+        self.recent: deque[float] = deque(maxlen=window)
+        # seeded from a residual scale s: the mean of |r| for r ~ N(0, s^2), and its variance over the window
+        self.mean = 0.0 if scale is None else scale * _HALF_NORMAL_MEAN
+        self.var = 0.0 if scale is None else scale * scale * _HALF_NORMAL_VAR / window
+        self.floor = 1e-12 if scale is None else self.var * 1e-4
+        self.seen = 0 if scale is None else learn_samples
+
+    def score(self, error: float) -> float:
+        """-log10 of how rare the recent mean of ``|error|`` is (0 while still learning); then learn it."""
+        recent = self.recent
+        recent.append(abs(error))
+        average = sum(recent) / len(recent)  # summed afresh: a restored window gives the same bits
+        decades = 0.0
+        if self.seen >= self.learn_samples:
+            # a window still filling is a noisier average: widen the spread accordingly
+            spread = math.sqrt(max(self.var, self.floor) * self.window / len(recent))
+            decades = upper_tail_decades((average - self.mean) / spread)
+            rate = self.rate
+        else:
+            rate = 1.0 / (self.seen + 1)  # learning: the plain running mean and variance
+        delta = average - self.mean
+        self.mean += rate * delta
+        self.var = (1.0 - rate) * (self.var + rate * delta * delta)
+        self.seen += 1
+        return decades
+
+    def state(self) -> list[Any]:
+        return [self.mean, self.var, self.seen, list(self.recent)]
+
+    def restore(self, state: Sequence[Any]) -> None:
+        mean, var, seen, recent = float(state[0]), float(state[1]), int(state[2]), state[3]
+        if not (math.isfinite(mean) and math.isfinite(var)):
+            raise ValueError("saved error distribution is not finite")
+        self.mean, self.var, self.seen = mean, var, seen
+        self.recent.clear()
+        self.recent.extend(float(e) for e in recent[-self.window:])
+
+
 class LikelihoodScorer:
-    """``score_one(residual)`` → overall and per-channel scores; always learns (the distribution is slow)."""
+    """``score_one(residual, observed)`` → overall and per-channel scores; always learns."""
 
     def __init__(self, calibration: Calibration, settings: LikelihoodSettings) -> None:
         self.settings = settings
         self._decades = calibration.score_decades
         scales = [float(s) for s in calibration.residual_scale]
-        # the short average of |r| for r ~ N(0, s^2): mean s*sqrt(2/pi), variance s^2 (1 - 2/pi) / window
-        self._mean = [s * _HALF_NORMAL_MEAN for s in scales]
-        self._var = [s * s * _HALF_NORMAL_VAR / settings.window for s in scales]
-        self._floor = [v * 1e-4 for v in self._var]
-        self._rate = 1.0 - math.pow(0.5, 1.0 / settings.half_life_samples)
-        self._recent: list[deque[float]] = [deque(maxlen=settings.window) for _ in scales]
+        self._forecast = [ErrorDistribution(settings.window, settings.half_life_samples, s) for s in scales]
+        lag = settings.season_lag
+        self._seasonal = [ErrorDistribution(settings.window, settings.half_life_samples, None,
+                                            settings.season_learn_samples) for _ in scales] if lag else []
+        self._past: deque[list[float]] = deque(maxlen=lag) if lag else deque(maxlen=1)
+        self._correction = math.log10(len(scales) * (2 if lag else 1))  # Bonferroni over the streams watched
         self.learned = 0
         self.protected = 0  # this scorer learns from every sample; kept for the status counters
 
     @property
     def residual_scale(self) -> np.ndarray:
-        """The error level in use now, per channel, as a residual scale (normalised units)."""
-        return np.asarray(self._mean) / _HALF_NORMAL_MEAN
+        """The forecast-error level in use now, per channel, as a residual scale (normalised units)."""
+        return np.asarray([d.mean for d in self._forecast]) / _HALF_NORMAL_MEAN
 
     def reset(self) -> None:
-        """Forget the short window after a break in the stream; the learned distribution stays."""
-        for recent in self._recent:
-            recent.clear()
+        """After a break in the stream: forget the short windows and the last season (no longer aligned)."""
+        for distribution in self._forecast + self._seasonal:
+            distribution.recent.clear()
+        self._past.clear()
 
-    def score_one(self, residual: Sequence[float] | np.ndarray) -> tuple[float, list[float]]:
-        """Score one normalised residual vector, then learn from it."""
+    def score_one(self, residual: Sequence[float] | np.ndarray,
+                  observed: Sequence[float] | None = None) -> tuple[float, list[float]]:
+        """Score one normalised residual vector (and the normalised reading, for the season); then learn."""
         values = residual.tolist() if isinstance(residual, np.ndarray) else residual
-        rate, decades = self._rate, self._decades
-        per_channel, rarest = [], 0.0
-        for c, r in enumerate(values):
-            recent = self._recent[c]
-            recent.append(abs(r))
-            average = sum(recent) / len(recent)  # summed afresh: a restored window gives the same bits
-            mean, var = self._mean[c], self._var[c]
-            # a short window still filling is a noisier average: widen the spread accordingly
-            spread = math.sqrt(var * self.settings.window / len(recent))
-            tail = upper_tail_decades((average - mean) / spread)
-            rarest = max(rarest, tail)
-            per_channel.append(min(1.0, tail / decades))
-            delta = average - mean
-            self._mean[c] = mean + rate * delta
-            self._var[c] = max(self._floor[c], (1.0 - rate) * (var + rate * delta * delta))
+        rarity = [d.score(r) for d, r in zip(self._forecast, values)]
+        if self._seasonal and observed is not None:
+            past = self._past
+            if len(past) == past.maxlen:
+                rarity = [max(a, d.score(x - old)) for a, d, x, old in zip(rarity, self._seasonal, observed, past[0])]
+            past.append(list(observed))
         self.learned += 1
-        # the rarest channel, with a Bonferroni correction for looking at several
-        overall = max(0.0, rarest - math.log10(len(values))) / decades if values else 0.0
+        decades = self._decades
+        per_channel = [min(1.0, r / decades) for r in rarity]
+        overall = max(0.0, max(rarity, default=0.0) - self._correction) / decades
         return min(1.0, overall), per_channel
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps."""
-        return {"kind": "likelihood", "mean": list(self._mean), "var": list(self._var),
-                "recent": [list(r) for r in self._recent], "learned": self.learned}
+        return {"kind": "likelihood", "forecast": [d.state() for d in self._forecast],
+                "seasonal": [d.state() for d in self._seasonal], "past": list(self._past) if self._seasonal else [],
+                "learned": self.learned}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Take back a :meth:`state`; raises ``ValueError`` if it does not fit this model."""
         if state.get("kind") != "likelihood":
             raise ValueError("saved scorer state is not a likelihood scorer's")
-        mean, var = [float(m) for m in state["mean"]], [float(v) for v in state["var"]]
-        if len(mean) != len(self._mean) or len(var) != len(self._var) or \
-                not all(math.isfinite(x) for x in mean + var):
-            raise ValueError(f"saved distribution has {len(mean)} channels, expected {len(self._mean)}")
-        self._mean, self._var = mean, [max(f, v) for f, v in zip(self._floor, var)]
-        self.reset()
-        for c, errors in enumerate(state.get("recent", [])[:len(self._recent)]):
-            self._recent[c].extend(float(error) for error in errors[-self.settings.window:])
+        forecast, seasonal = state["forecast"], state.get("seasonal", [])
+        if len(forecast) != len(self._forecast) or len(seasonal) not in (0, len(self._seasonal)):
+            raise ValueError(f"saved distribution has {len(forecast)} channels, expected {len(self._forecast)}")
+        for distribution, saved in zip(self._forecast, forecast):
+            distribution.restore(saved)
+        for distribution, saved in zip(self._seasonal, seasonal):
+            distribution.restore(saved)
+        self._past.clear()
+        if self._seasonal and len(seasonal) == len(self._seasonal):
+            self._past.extend([float(v) for v in row] for row in state.get("past", [])[-self.settings.season_lag:])
         self.learned = int(state.get("learned", 0))

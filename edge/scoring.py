@@ -53,8 +53,10 @@ class AdaptiveScorer:
         """Forget the short-term smoothing after a break in the stream; the learned scale stays."""
         self._scorer.reset()
 
-    def score_one(self, residual: Sequence[float] | np.ndarray) -> tuple[float, list[float]]:
-        """Score one normalised residual vector, then learn from it unless it looks anomalous."""
+    def score_one(self, residual: Sequence[float] | np.ndarray,
+                  observed: Sequence[float] | None = None) -> tuple[float, list[float]]:
+        """Score one normalised residual vector, then learn from it unless it looks anomalous (``observed``,
+        the normalised reading, is for scorers that need it)."""
         values = residual.tolist() if isinstance(residual, np.ndarray) else residual
         overall, per_channel = self._scorer.score_one(values)
         rate = self._rate

@@ -84,3 +84,47 @@ def test_tail_decades_are_continuous_and_increasing(z: float) -> None:
         assert upper_tail_decades(z) == pytest.approx(-math.log10(0.5 * math.erfc(z / math.sqrt(2))), rel=1e-6)
     if z >= 30:  # the asymptotic form takes over without a jump
         assert upper_tail_decades(z) > upper_tail_decades(29.99)
+
+
+SEASONAL = LikelihoodSettings(window=10, half_life_samples=500.0, season_lag=50, season_learn_samples=100)
+
+
+def sine(n: int, period: int = 50, start: int = 0) -> list[list[float]]:
+    return [[math.sin(2 * math.pi * (start + i) / period), 0.5] for i in range(n)]
+
+
+def test_a_day_unlike_the_day_before_stands_out_even_when_the_forecast_keeps_up() -> None:
+    rng = np.random.default_rng(5)
+    scorer = LikelihoodScorer(calibration(), SEASONAL)
+    small = rng.normal(0, 0.1, size=(2000, 2))  # a forecaster that follows whatever comes
+    normal = [scorer.score_one(r, x)[1][0] for r, x in zip(small[:1000], sine(1000))]
+    flat = [scorer.score_one(r, [0.0, 0.5])[1][0] for r in small[1000:1050]]  # one season where the cycle stops
+    assert max(normal[200:]) < 0.4 and max(flat) == 1.0
+
+
+def test_nothing_seasonal_is_scored_until_a_season_and_the_learning_period_have_passed() -> None:
+    rng = np.random.default_rng(6)
+    with_season, without = LikelihoodScorer(calibration(), SEASONAL), LikelihoodScorer(calibration(), SETTINGS)
+    residuals = rng.normal(0, 0.1, size=(150, 2))
+    observed = rng.normal(0, 3.0, size=(150, 2)).tolist()  # wild, but not yet comparable with anything
+    a = [with_season.score_one(r, x)[1] for r, x in zip(residuals, observed)]
+    b = [without.score_one(r, x)[1] for r, x in zip(residuals, observed)]
+    assert a == b  # 50 samples to fill the season, then 100 to learn its error distribution silently
+
+
+def test_after_a_break_the_season_must_fill_again() -> None:
+    rng = np.random.default_rng(7)
+    scorer = LikelihoodScorer(calibration(), SEASONAL)
+    for r, x in zip(rng.normal(0, 0.1, size=(400, 2)), sine(400)):
+        scorer.score_one(r, x)
+    scorer.reset()
+    after = [scorer.score_one([0.0, 0.0], [5.0, 5.0])[1] for _ in range(49)]  # nothing a season ago to compare
+    assert max(max(channels) for channels in after) < 0.2
+
+
+@pytest.mark.parametrize(("period_s", "keys", "lag"), [
+    (300.0, {}, 288), (60.0, {}, 1440), (7.0, {}, 12343), (1.0, {}, 0), (1.0, {"seasonal_max_samples": 90000}, 86400),
+    (300.0, {"seasonal_lag_s": 0.0}, 0), (3600.0, {"seasonal_lag_s": 604800.0}, 168),
+])
+def test_the_season_in_samples_comes_from_the_sample_period(period_s: float, keys: dict, lag: int) -> None:
+    assert DetectorSection(scoring="likelihood", **keys).season_lag(period_s) == lag

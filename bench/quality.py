@@ -10,6 +10,7 @@ that threshold in its config, and its detections are its own alert onsets. Also 
 shipped (each model's own calibrated threshold, no sweep).
 
 Run: ``.venv/bin/python bench/quality.py [--data DIR] [--only NAME ...] [--plot DIR] [--jobs 2]``
+(``--plot DIR``: a PNG per file of the product's best scorer, see ``quality_plot.py``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ Z_WINDOW = 100
 SCORERS = {"": DetectorSection(), " likelihood": DetectorSection(scoring="likelihood")}
 PRODUCT = tuple(f"product {p}{s}" for s in SCORERS for p in ("int8", "fp32"))
 DETECTORS = (*PRODUCT, "rolling z-score", "seed: raw forecast error")
+PLOTTED = "product int8 likelihood"
 
 
 def scorer_of(detector: str) -> DetectorSection:
@@ -216,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="file names (or parts of them) to run")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--work", type=Path, help="keep models and replays here (default: a temporary folder)")
+    parser.add_argument("--plot", type=Path, help=f"write a PNG per file of {PLOTTED} here")
     args = parser.parse_args(argv)
     _DATA_ROOT.append(args.data)
     labels = json.loads((args.data / "labels.json").read_text())
@@ -227,13 +230,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         with Pool(args.jobs) as pool:
             runs = pool.map(run_file, tasks)
-        report(runs, work)
+        report(runs, work, args.plot)
     print(f"\n{len(runs)} files, {sum(r.rows for r in runs):,} rows, {time.perf_counter() - started:.0f} s "
           f"({args.jobs} jobs); command: .venv/bin/python bench/quality.py")
     return 0
 
 
-def report(runs: Sequence[FileRun], work: Path) -> None:
+def report(runs: Sequence[FileRun], work: Path, plot: Path | None = None) -> None:
     print("| file | rows | probation | windows | note | export + replay s |")
     print("|---|---:|---:|---:|---|---:|")
     for r in runs:
@@ -257,6 +260,11 @@ def report(runs: Sequence[FileRun], work: Path) -> None:
             by_profile[profile.name] = normalised(files)
             if profile.name == "standard":
                 standard_files, chosen = files, f"{threshold:.3g}"
+                if plot is not None and detector == PLOTTED:
+                    from quality_plot import plot_file
+
+                    for run in runs:
+                        plot_file(run, detector, threshold, detections[run.name], plot)
         per_file[detector] = standard_files
         print(table_row(detector, standard_files, by_profile, chosen))
     for detector in PRODUCT:

@@ -83,6 +83,7 @@ class DetectorSection:
     adapt_half_life_samples: float = 2000.0
     adapt_max_drift: float = 4.0
     scoring: Literal["calibrated", "likelihood"] = "calibrated"
+    likelihood_threshold: float = 0.8
     likelihood_window: int = 10
     likelihood_half_life_samples: float = 1000.0
     seasonal_lag_s: float = 86400.0
@@ -102,6 +103,7 @@ class DetectorSection:
             ("adapt_half_life_samples", self.adapt_half_life_samples > 0, "above 0"),
             ("adapt_max_drift", self.adapt_max_drift >= 1, "at least 1"),
             ("likelihood_window", self.likelihood_window >= 1, "at least 1"),
+            ("likelihood_threshold", 0 < self.likelihood_threshold <= 1, "in (0, 1]"),
             ("likelihood_half_life_samples", self.likelihood_half_life_samples > 0, "above 0"),
             ("seasonal_lag_s", self.seasonal_lag_s >= 0, "0 (off) or more"),
             ("seasonal_max_samples", self.seasonal_max_samples >= 0, "0 or more"),
@@ -117,7 +119,8 @@ class DetectorSection:
 
     def resolve(self, meta: ModelMetadata, threshold: float | None) -> DetectorSettings:
         """Settings for one sensor of this model (defaults come from the model)."""
-        threshold = meta.threshold if threshold is None else threshold
+        if threshold is None:  # the model's is calibrated for its own scorer; likelihood has a rarity of its own
+            threshold = self.likelihood_threshold if self.scoring == "likelihood" else meta.threshold
         warmup = meta.warmup if self.warmup is None else self.warmup
         if warmup < 1:
             raise ValueError(f"warmup {warmup} must be at least 1 reading")
@@ -236,6 +239,7 @@ adapt_half_life_samples = 2000.0
 adapt_max_drift = 4.0           # the scale stays within this factor of the calibrated one
 scoring = "calibrated"          # or "likelihood": rarity of the recent mean error under its own learned distribution
 likelihood_window = 10          # readings in that recent mean
+likelihood_threshold = 0.8      # its threshold unless [model] threshold is set (the model's is for "calibrated")
 likelihood_half_life_samples = 1000.0  # how fast the learned distribution follows the data
 seasonal_lag_s = 86400.0        # likelihood also compares each reading with one season (a day) before; 0: off
 seasonal_max_samples = 20000    # ... unless a season is more readings than this (memory: 8 bytes each per channel)

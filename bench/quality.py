@@ -271,7 +271,10 @@ def report(runs: Sequence[FileRun], work: Path, plot: Path | None = None) -> Non
         shipped = {r.name: alert_onsets(r.shipped_alerts[detector]) for r in runs}
         by_profile = {p.name: normalised(corpus(runs, lambda r, d=shipped: d[r.name], p)) for p in PROFILES}
         files = corpus(runs, lambda r, d=shipped: d[r.name], PROFILES[0])
-        print(table_row(f"{detector} as shipped", files, by_profile, "each model's own"))
+        default = scorer_of(detector)
+        shipped_threshold = f"{default.likelihood_threshold:g} (default)" if default.scoring == "likelihood" \
+            else "each model's own"
+        print(table_row(f"{detector} as shipped", files, by_profile, shipped_threshold))
     print()
     print("Per file (standard profile; raw NAB score, TP/FP/FN):")
     print("| file | " + " | ".join(DETECTORS) + " |")

@@ -88,6 +88,7 @@ class DetectorSection:
     likelihood_half_life_samples: float = 1000.0
     seasonal_lag_s: float = 86400.0
     seasonal_max_samples: int = 20000
+    spatial_margin: float = 0.2
 
     def __post_init__(self) -> None:
         if not 1 <= self.debounce_k <= self.debounce_n:
@@ -107,6 +108,7 @@ class DetectorSection:
             ("likelihood_half_life_samples", self.likelihood_half_life_samples > 0, "above 0"),
             ("seasonal_lag_s", self.seasonal_lag_s >= 0, "0 (off) or more"),
             ("seasonal_max_samples", self.seasonal_max_samples >= 0, "0 or more"),
+            ("spatial_margin", self.spatial_margin >= 0, "0 (off) or more"),
         ]
         for name, ok, rule in checks:
             if not ok:
@@ -135,7 +137,7 @@ class DetectorSection:
                                flatline_samples=self.flatline_samples)
         adaptation = AdaptationSettings(self.adapt, self.adapt_half_life_samples, self.adapt_max_drift)
         likelihood = LikelihoodSettings(self.likelihood_window, self.likelihood_half_life_samples,
-                                        season_lag=self.season_lag(period))
+                                        season_lag=self.season_lag(period), spatial_margin=self.spatial_margin)
         return DetectorSettings(warmup=warmup, decision=decision, faults=faults, adaptation=adaptation,
                                 scoring=self.scoring, likelihood=likelihood)
 
@@ -243,6 +245,7 @@ likelihood_threshold = 0.8      # its threshold unless [model] threshold is set 
 likelihood_half_life_samples = 1000.0  # how fast the learned distribution follows the data
 seasonal_lag_s = 86400.0        # likelihood also compares each reading with one season (a day) before; 0: off
 seasonal_max_samples = 20000    # ... unless a season is more readings than this (memory: 8 bytes each per channel)
+spatial_margin = 0.2            # likelihood: a reading beyond the range seen so far by this share of it is rare; 0: off
 """
 
 

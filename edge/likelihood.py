@@ -12,6 +12,10 @@ however noisy the signal is. Two errors are watched per channel:
   forecaster that sees the last ``window`` samples cannot; its distribution is learned from the stream
   first (``season_learn_samples``), silently.
 
+And, as Numenta's detector does, a reading beyond the range seen so far by more than ``spatial_margin``
+of that range is scored as rare as can be: a level the sensor has never shown. The range starts at the
+training data's mean +- 3 sd and grows with every reading.
+
 Scores use the calibration's scale, ``-log10(tail) / score_decades`` clipped to [0, 1], so a threshold
 means the same rarity as with :class:`edge.scoring.AdaptiveScorer`. Plain floats, O(window) work per
 sample, O(season_lag) memory per channel.
@@ -42,6 +46,7 @@ class LikelihoodSettings:
     half_life_samples: float = 1000.0
     season_lag: int = 0  # samples in one season (0: no seasonal error)
     season_learn_samples: int = 200
+    spatial_margin: float = 0.0  # share of the seen range a reading must go beyond (0: no range check)
 
 
 def upper_tail_decades(z: float) -> float:
@@ -115,6 +120,8 @@ class LikelihoodScorer:
                                             settings.season_learn_samples) for _ in scales] if lag else []
         self._past: deque[list[float]] = deque(maxlen=lag) if lag else deque(maxlen=1)
         self._correction = math.log10(len(scales) * (2 if lag else 1))  # Bonferroni over the streams watched
+        # normalised units: the training data's mean +- 3 sd
+        self._low, self._high = [-3.0] * len(scales), [3.0] * len(scales)
         self.learned = 0
         self.protected = 0  # this scorer learns from every sample; kept for the status counters
 
@@ -139,6 +146,14 @@ class LikelihoodScorer:
             if len(past) == past.maxlen:
                 rarity = [max(a, d.score(x - old)) for a, d, x, old in zip(rarity, self._seasonal, observed, past[0])]
             past.append(list(observed))
+        margin = self.settings.spatial_margin
+        if margin > 0 and observed is not None:
+            for c, x in enumerate(observed):
+                low, high = self._low[c], self._high[c]
+                reach = margin * (high - low)
+                if x > high + reach or x < low - reach:
+                    rarity[c] = 2.0 * self._decades  # never seen, by far: as rare as a score can say
+                self._low[c], self._high[c] = min(low, x), max(high, x)
         self.learned += 1
         decades = self._decades
         per_channel = [min(1.0, r / decades) for r in rarity]
@@ -149,7 +164,7 @@ class LikelihoodScorer:
         """What a checkpoint keeps."""
         return {"kind": "likelihood", "forecast": [d.state() for d in self._forecast],
                 "seasonal": [d.state() for d in self._seasonal], "past": list(self._past) if self._seasonal else [],
-                "learned": self.learned}
+                "range": [self._low, self._high], "learned": self.learned}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Take back a :meth:`state`; raises ``ValueError`` if it does not fit this model."""
@@ -165,4 +180,8 @@ class LikelihoodScorer:
         self._past.clear()
         if self._seasonal and len(seasonal) == len(self._seasonal):
             self._past.extend([float(v) for v in row] for row in state.get("past", [])[-self.settings.season_lag:])
+        if "range" in state:
+            low, high = ([float(v) for v in side] for side in state["range"])
+            if len(low) == len(high) == len(self._low):
+                self._low, self._high = low, high
         self.learned = int(state.get("learned", 0))

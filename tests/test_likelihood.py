@@ -136,3 +136,24 @@ def test_likelihood_has_its_own_default_threshold_and_model_threshold_still_over
     assert DetectorSection(scoring="likelihood").resolve(meta, None).decision.threshold == 0.8
     assert DetectorSection(scoring="likelihood", likelihood_threshold=0.6).resolve(meta, None).decision.threshold == 0.6
     assert DetectorSection(scoring="likelihood").resolve(meta, 0.7).decision.threshold == 0.7
+
+
+RANGED = LikelihoodSettings(window=10, half_life_samples=500.0, spatial_margin=0.2)
+
+
+def test_a_level_never_seen_before_is_as_rare_as_a_score_can_say_and_then_part_of_the_range() -> None:
+    scorer = LikelihoodScorer(calibration(), RANGED)
+    quiet = [scorer.score_one([0.0, 0.0], [x, 0.0])[1][0] for x in np.linspace(-2.5, 2.5, 200)]
+    first = scorer.score_one([0.0, 0.0], [5.0, 0.0])  # beyond 3 + 0.2 * 6
+    again = scorer.score_one([0.0, 0.0], [5.0, 0.0])  # the range now reaches 5
+    assert max(quiet) < 0.2 and first[1][0] == 1.0 and first[0] == 1.0 and again[1][0] < 0.2
+
+
+def test_the_range_is_kept_across_a_restore_and_off_with_a_zero_margin() -> None:
+    scorer = LikelihoodScorer(calibration(), RANGED)
+    scorer.score_one([0.0, 0.0], [6.0, 0.0])
+    copy = LikelihoodScorer(calibration(), RANGED)
+    copy.restore(scorer.state())
+    assert copy.score_one([0.0, 0.0], [6.5, 0.0])[1][0] < 0.2  # within 6 + 0.2 * 9
+    off = LikelihoodScorer(calibration(), SETTINGS)
+    assert off.score_one([0.0, 0.0], [50.0, 0.0])[1][0] < 0.2

@@ -42,15 +42,15 @@ from export.pipeline import ExportOptions, run_export  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "nab"
 Z_WINDOW = 100
-# the product's scorers: the stored calibration with slow adaptation (the default), and the anomaly likelihood
-SCORERS = {"": DetectorSection(), " likelihood": DetectorSection(scoring="likelihood")}
+# the product's scorers: the anomaly likelihood (the default), and the stored calibration with slow adaptation
+SCORERS = {" likelihood": DetectorSection(scoring="likelihood"), " calibrated": DetectorSection(scoring="calibrated")}
 PRODUCT = tuple(f"product {p}{s}" for s in SCORERS for p in ("int8", "fp32"))
 DETECTORS = (*PRODUCT, "rolling z-score", "seed: raw forecast error")
 PLOTTED = "product int8 likelihood"
 
 
 def scorer_of(detector: str) -> DetectorSection:
-    return SCORERS[" likelihood" if detector.endswith("likelihood") else ""]
+    return SCORERS[" likelihood" if detector.endswith("likelihood") else " calibrated"]
 
 
 def replay_config(model: Path, detector: str, threshold: float | None = None) -> AgentConfig:

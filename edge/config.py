@@ -82,7 +82,7 @@ class DetectorSection:
     adapt: bool = True
     adapt_half_life_samples: float = 2000.0
     adapt_max_drift: float = 4.0
-    scoring: Literal["calibrated", "likelihood"] = "calibrated"
+    scoring: Literal["calibrated", "likelihood"] = "likelihood"
     likelihood_threshold: float = 0.8
     likelihood_window: int = 10
     likelihood_half_life_samples: float = 1000.0
@@ -239,7 +239,7 @@ flatline_samples = 60           # this many identical readings in a row is a stu
 adapt = true                    # follow the recent error scale, learning only from non-anomalous samples
 adapt_half_life_samples = 2000.0
 adapt_max_drift = 4.0           # the scale stays within this factor of the calibrated one
-scoring = "calibrated"          # or "likelihood": rarity of the recent mean error under its own learned distribution
+scoring = "likelihood"          # rarity of the recent mean error under its learned distribution; or "calibrated"
 likelihood_window = 10          # readings in that recent mean
 likelihood_threshold = 0.8      # its threshold unless [model] threshold is set (the model's is for "calibrated")
 likelihood_half_life_samples = 1000.0  # how fast the learned distribution follows the data

@@ -6,7 +6,8 @@ variance follow the long-term average of that same quantity (an exponential aver
 ``half_life_samples``). A level that stays high long enough becomes normal; a change stands out
 however noisy the signal is. Two errors are watched per channel:
 
-- the LSTM's forecast error, whose distribution starts from the model's calibration (no learning period);
+- the LSTM's forecast error, whose distribution starts from the model's calibration (no learning period;
+  it weighs as much as 50 readings, so the sensor's own error level takes over soon);
 - with ``season_lag`` samples (a day, from the model's sample period), the seasonal error: the reading
   minus the reading one season ago. It catches a day that differs from the day before, which a
   forecaster that sees the last ``window`` samples cannot; its distribution is learned from the stream
@@ -36,6 +37,7 @@ from edge.calibration import Calibration
 _SQRT2 = math.sqrt(2.0)
 _HALF_NORMAL_MEAN = math.sqrt(2.0 / math.pi)  # E|r| for r ~ N(0, 1)
 _HALF_NORMAL_VAR = 1.0 - 2.0 / math.pi
+PRIOR_SAMPLES = 50
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,10 @@ class ErrorDistribution:
         self.mean = 0.0 if scale is None else scale * _HALF_NORMAL_MEAN
         self.var = 0.0 if scale is None else scale * scale * _HALF_NORMAL_VAR / window
         self.floor = 1e-12 if scale is None else self.var * 1e-4
-        self.seen = 0 if scale is None else learn_samples
+        self.seen = 0
+        # a seeded distribution counts as PRIOR_SAMPLES samples: the stream's own level replaces it within
+        # a few hundred readings, not a few half-lives (a model's live error is rarely its validation error)
+        self.prior = 0 if scale is None else PRIOR_SAMPLES
 
     def score(self, error: float) -> float:
         """-log10 of how rare the recent mean of ``|error|`` is (0 while still learning); then learn it."""
@@ -86,9 +91,8 @@ class ErrorDistribution:
             # a window still filling is a noisier average: widen the spread accordingly
             spread = math.sqrt(max(self.var, self.floor) * self.window / len(recent))
             decades = upper_tail_decades((average - self.mean) / spread)
-            rate = self.rate
-        else:
-            rate = 1.0 / (self.seen + 1)  # learning: the plain running mean and variance
+        # the plain running mean and variance while young, then the slow exponential average
+        rate = max(self.rate, 1.0 / (self.prior + self.seen + 1))
         delta = average - self.mean
         self.mean += rate * delta
         self.var = (1.0 - rate) * (self.var + rate * delta * delta)

@@ -20,7 +20,12 @@ def readings(rows, sensor: str = "pump-1") -> list[Reading]:
 
 
 def detector(model, threshold: float = 0.6, **settings) -> Detector:
-    """A detector with a threshold above what the fixture model's ordinary noise reaches."""
+    """A detector with a threshold above what the fixture model's ordinary noise reaches.
+
+    These tests are about the detector's mechanics on the calibrated scorer, for which their thresholds were
+    chosen; the likelihood scorer (the default) has its own tests in test_likelihood.py.
+    """
+    settings.setdefault("scoring", "calibrated")
     return Detector("pump-1", model, DetectorSection(**settings).resolve(model.metadata, threshold))
 
 

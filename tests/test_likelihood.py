@@ -132,8 +132,8 @@ def test_the_season_in_samples_comes_from_the_sample_period(period_s: float, key
 
 def test_likelihood_has_its_own_default_threshold_and_model_threshold_still_overrides(fixture_model) -> None:
     meta = fixture_model.metadata
-    assert DetectorSection().resolve(meta, None).decision.threshold == meta.threshold  # calibrated: the model's
-    assert DetectorSection(scoring="likelihood").resolve(meta, None).decision.threshold == 0.8
+    assert DetectorSection(scoring="calibrated").resolve(meta, None).decision.threshold == meta.threshold
+    assert DetectorSection().resolve(meta, None).decision.threshold == 0.8  # likelihood is the default
     assert DetectorSection(scoring="likelihood", likelihood_threshold=0.6).resolve(meta, None).decision.threshold == 0.6
     assert DetectorSection(scoring="likelihood").resolve(meta, 0.7).decision.threshold == 0.7
 

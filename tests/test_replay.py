@@ -69,7 +69,7 @@ def test_log_lines_name_sensor_channel_score_and_values(tmp_path: Path, capsys) 
     assert main(["replay", "--model", str(FIXTURE_MODEL), "--input", str(source), "--output", str(out)]) == 0
     err = capsys.readouterr().err
     alert = next(line for line in err.splitlines() if " ALERT pump-7/temperature score=" in line)
-    assert "(threshold 0.246)" in alert and "observed=" in alert and "expected=" in alert and "since" in alert
+    assert "(threshold 0.800)" in alert and "observed=" in alert and "expected=" in alert and "since" in alert
     assert "FAULT pump-7 nan: temperature is not a number; scoring paused" in err
     assert "FAULT pump-7 time_gap: no data for 3300 s (expected every 300 s)" in err
     assert "line 272: dropped, timestamp 'yesterday' cannot be read" in err
@@ -93,8 +93,8 @@ def test_a_file_without_the_models_channels_is_one_error(tmp_path: Path, capsys)
 
 def test_config_thresholds_apply_to_replay(tmp_path: Path) -> None:
     config = tmp_path / "agent.toml"
-    config.write_text(f'[model]\npath = "{FIXTURE_MODEL}"\nthreshold = 0.99\n\n[detector]\ndebounce_k = 3\n'
-                      'debounce_n = 4\n\n[[sources]]\ntype = "replay"\n'
+    config.write_text(f'[model]\npath = "{FIXTURE_MODEL}"\nthreshold = 0.99\n\n[detector]\nscoring = "calibrated"\n'
+                      'debounce_k = 3\ndebounce_n = 4\n\n[[sources]]\ntype = "replay"\n'
                       'sensor = "x"\npath = "x.csv"\n')
     out = replay(tmp_path, eventful_rows(), "strict", "--config", str(config))
     assert {r[4] for r in out[1:]} == {"0"}

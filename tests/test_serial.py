@@ -91,8 +91,8 @@ def test_lines_mode_reads_bulk_and_counts_bad_lines(tmp_path: Path) -> None:
 def test_framed_stream_reaches_the_detector_and_one_anomaly_raises_one_alert(tmp_path: Path, caplog) -> None:
     sim = simulator(tmp_path, anomalies=[Anomaly("spike", 250, 0, 30.0)])
     config = parse_config({
-        "model": {"path": str(FIXTURE_MODEL), "threshold": 0.6},
-        "detector": {"clear_samples": 2},
+        "model": {"path": str(FIXTURE_MODEL)},
+        "detector": {"clear_samples": 2},  # the default scorer (likelihood) at its own threshold
         "sources": [{"type": "serial", "sensor": "pump-1", "port": str(sim.link)}],
         "sinks": [{"type": "log"}],
     })

@@ -257,8 +257,7 @@ def test_two_sensors_share_the_model_but_not_their_state(tmp_path: Path) -> None
     second = replay_body(write_history(tmp_path / "b.csv", spiked, HEADER), 0.0, "pump-b")
     body = replay_body(write_history(tmp_path / "a.csv", rows, HEADER), 0.0, "pump-a") + second.split("[[sinks]]")[0]
     config = write_config(tmp_path, body)
-    config.write_text(config.read_text().replace("[model]\n", "[model]\nthreshold = 0.6\n"))
-    service = Service(config, Notifier())
+    service = Service(config, Notifier())  # the default scorer (likelihood) at its own threshold
     assert service.run() == 0
     a, b = service.pipeline.detectors["pump-a"], service.pipeline.detectors["pump-b"]
     assert a.forecaster is not b.forecaster and a.forecaster.state[0] is not b.forecaster.state[0]

@@ -62,6 +62,7 @@ class FileRun:
     """Everything measured on one file."""
 
     name: str
+    path: Path
     rows: int
     probation: int
     windows: list[tuple[int, int]]
@@ -115,7 +116,7 @@ def run_file(task: tuple[Path, str, list, Path]) -> FileRun:
     path, name, labels, work = task
     started = time.perf_counter()
     stamps, values = load_rows(path)
-    run = FileRun(name, len(values), probation_rows(len(values)), window_rows(stamps, labels), stamps, values)
+    run = FileRun(name, path, len(values), probation_rows(len(values)), window_rows(stamps, labels), stamps, values)
     run.scores["rolling z-score"] = rolling_z(values)
     folder = work / name.replace("/", "__")
     folder.mkdir(parents=True, exist_ok=True)
@@ -194,14 +195,11 @@ def final_product(runs: Sequence[FileRun], detector: str, threshold: float, work
         if model is None:
             out[run.name] = [False] * run.rows
             continue
-        summary = replay(model, _DATA_ROOT[0] / run.name, work / "final.csv",
+        summary = replay(model, run.path, work / "final.csv",
                          config=replay_config(model, detector, threshold), keep_trace=True, log_events=False)
         assert summary.trace is not None
         out[run.name] = alert_onsets(summary.trace.alerts)
     return out
-
-
-_DATA_ROOT: list[Path] = []  # --data, for the final replays
 
 
 def table_row(label: str, files: Sequence[FileScore], by_profile: dict[str, float], threshold: str) -> str:
@@ -220,7 +218,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, help="keep models and replays here (default: a temporary folder)")
     parser.add_argument("--plot", type=Path, help=f"write a PNG per file of {PLOTTED} here")
     args = parser.parse_args(argv)
-    _DATA_ROOT.append(args.data)
     labels = json.loads((args.data / "labels.json").read_text())
     names = [n for n in sorted(labels) if not args.only or any(part in n for part in args.only)]
     started = time.perf_counter()

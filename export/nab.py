@@ -58,6 +58,35 @@ class FileScore:
     delays: tuple[int, ...]  # rows from a window's start to its first detection, per detected window
 
 
+def row_values(rows: int, windows: Sequence[tuple[int, int]], probation: int,
+               profile: Profile = STANDARD) -> tuple[list[int], list[float]]:
+    """For every row, the window it lies in (-1: none) and what a detection there is worth.
+
+    Inside a window: the scaled-sigmoid reward of its position (only a window's first detection counts);
+    outside: the false-positive cost, less shortly after a window; 0 in the probationary period.
+    """
+    ordered = sorted(windows)
+    in_window = [-1] * rows
+    for index, (start, end) in enumerate(ordered):
+        for row in range(max(start, 0), min(end, rows - 1) + 1):
+            in_window[row] = index
+    worth = [0.0] * rows
+    previous: tuple[int, int] | None = None  # the last window reached at or before the current row
+    for row in range(rows):
+        window = in_window[row]
+        if window >= 0:
+            previous = start, end = ordered[window]
+            value = profile.tp * scaled_sigmoid(-(end - row + 1) / (end - start + 1)) / MAX_TP
+        elif previous is None:
+            value = -1.0 * profile.fp
+        else:
+            start, end = previous
+            value = scaled_sigmoid(abs(end - row) / max(end - start, 1)) * profile.fp
+        if row >= probation:
+            worth[row] = value
+    return in_window, worth
+
+
 def score_file(detections: Sequence[bool], windows: Sequence[tuple[int, int]], probation: int,
                profile: Profile = STANDARD) -> FileScore:
     """Score one file's per-row detections against its windows (row index pairs, inclusive).
@@ -67,36 +96,87 @@ def score_file(detections: Sequence[bool], windows: Sequence[tuple[int, int]], p
     (1, 0, 0, 0.917)
     """
     ordered = sorted(windows)
-    in_window = [-1] * len(detections)
-    for index, (start, end) in enumerate(ordered):
-        for row in range(max(start, 0), min(end, len(detections) - 1) + 1):
-            in_window[row] = index
+    in_window, worth = row_values(len(detections), ordered, probation, profile)
     detected: dict[int, int] = {}
     score, false_positives = 0.0, 0
-    previous: tuple[int, int] | None = None  # the last window that ended before the current row
     for row, fired in enumerate(detections):
-        window = in_window[row]
-        if window >= 0:
-            previous = ordered[window]
         if not fired or row < probation:
             continue
-        if window >= 0:
-            if window not in detected:
-                start, end = ordered[window]
-                detected[window] = row
-                score += profile.tp * scaled_sigmoid(-(end - row + 1) / (end - start + 1)) / MAX_TP
-        else:
+        window = in_window[row]
+        if window < 0:
             false_positives += 1
-            if previous is None:
-                score += -1.0 * profile.fp
-            else:
-                start, end = previous
-                score += scaled_sigmoid(abs(end - row) / max(end - start, 1)) * profile.fp
+            score += worth[row]
+        elif window not in detected:
+            detected[window] = row
+            score += worth[row]
     misses = len(ordered) - len(detected)
     score -= profile.fn * misses
     delays = tuple(row - ordered[window][0] for window, row in sorted(detected.items()))
     return FileScore(score, -profile.fn * len(ordered), profile.tp * len(ordered), len(detected),
                      false_positives, misses, delays)
+
+
+@dataclass(frozen=True)
+class ScoredFile:
+    """One corpus file as NAB's optimiser sees it: a detector's score per row, its windows and probation."""
+
+    name: str
+    scores: Sequence[float]
+    windows: Sequence[tuple[int, int]]
+    probation: int
+
+
+def detections_at(scores: Sequence[float], threshold: float) -> list[bool]:
+    """NAB's detections: every row whose anomaly score reaches the threshold."""
+    return [s >= threshold for s in scores]
+
+
+def corpus_scores(files: Sequence[ScoredFile], threshold: float, profile: Profile = STANDARD) -> list[FileScore]:
+    """Each file scored at one threshold for the whole corpus."""
+    return [score_file(detections_at(f.scores, threshold), f.windows, f.probation, profile) for f in files]
+
+
+def optimise_threshold(files: Sequence[ScoredFile], profile: Profile = STANDARD) -> tuple[float, float]:
+    """The one threshold for the whole corpus with the best normalised score, and that score.
+
+    As NAB's sweeper: every distinct score is tried as the threshold (rows at or above it detect), in one
+    pass over the rows sorted by score; the first such threshold with the best score wins.
+    """
+    null = sum(-profile.fn * len(f.windows) for f in files)
+    perfect = sum(profile.tp * len(f.windows) for f in files)
+    rows: list[tuple[float, int, float]] = []  # score, corpus-wide window id (-1: none), worth
+    window_base = 0
+    for f in files:
+        ordered = sorted(f.windows)
+        in_window, worth = row_values(len(f.scores), ordered, f.probation, profile)
+        for row in range(f.probation, len(f.scores)):
+            window = in_window[row]
+            rows.append((float(f.scores[row]), window_base + window if window >= 0 else -1, worth[row]))
+        window_base += len(ordered)
+    rows.sort(key=lambda r: -r[0])
+    best_in_window = [None] * window_base  # type: list[float | None]
+    raw = null
+    best = (0.0 if perfect == null else 100.0 * 0.0, math.inf)  # no detection at all: the null score
+    i = 0
+    while i < len(rows):
+        threshold = rows[i][0]
+        while i < len(rows) and rows[i][0] == threshold:
+            _, window, worth = rows[i]
+            if window < 0:
+                raw += worth
+            else:
+                held = best_in_window[window]
+                if held is None:
+                    raw += profile.fn + worth
+                    best_in_window[window] = worth
+                elif worth > held:
+                    raw += worth - held
+                    best_in_window[window] = worth
+            i += 1
+        score = 100.0 * (raw - null) / (perfect - null) if perfect != null else 0.0
+        if score > best[0]:
+            best = (score, threshold)
+    return best[1], best[0]
 
 
 def normalised(files: Sequence[FileScore]) -> float:

@@ -24,6 +24,7 @@ import numpy as np
 METHOD = "pot-exponential/1"
 _LN10 = math.log(10.0)
 _SECONDS_PER_DAY = 86_400.0
+MIN_TAIL_SCALE = 0.05  # statistics are in residual-scale units, where a normal error's tail scale is about 0.4
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,16 @@ class TailFit:
         return np.maximum(0.0, -math.log10(self.fraction) + (x - self.level) / (self.scale * _LN10))
 
 
-def fit_tail(values: np.ndarray, quantile: float = 0.9) -> TailFit:
-    """Fit the exponential tail above the ``quantile`` of ``values`` by maximum likelihood."""
+def fit_tail(values: np.ndarray, quantile: float = 0.9, min_scale: float = 0.0) -> TailFit:
+    """Fit the exponential tail above the ``quantile`` of ``values`` by maximum likelihood.
+
+    ``min_scale`` bounds the tail's scale from below (statistics that barely vary, as a constant
+    channel's, would otherwise make the smallest wobble look astronomically rare).
+    """
     values = np.asarray(values, dtype=np.float64)
     level = float(np.quantile(values, quantile))
     excess = values[values > level] - level
-    floor = max(1e-12, 1e-6 * abs(level))
+    floor = max(1e-12, 1e-6 * abs(level), min_scale)
     if excess.size == 0:
         return TailFit(level=level, scale=floor, fraction=1.0 / values.size)
     return TailFit(level=level, scale=max(float(excess.mean()), floor), fraction=excess.size / values.size)
@@ -173,14 +178,21 @@ def fit_calibration(
     smoothing: float = 1.0,
     score_decades: float = 10.0,
     tail_quantile: float = 0.9,
+    scale_floor: Sequence[float] | None = None,
 ) -> Calibration:
-    """Fit scales and tails on held-out ``[T, C]`` residuals; choose the threshold."""
+    """Fit scales and tails on held-out ``[T, C]`` residuals; choose the threshold.
+
+    ``scale_floor`` bounds each channel's residual scale from below (a channel that was constant in
+    training has a forecast error of only the quantisation's noise; its scale is its unit instead).
+    """
     residuals = np.asarray(residuals, dtype=np.float64)
     if residuals.ndim != 2 or not np.isfinite(residuals).all():
         raise ValueError("residuals must be a finite [samples, channels] array")
     if not 0.0 < smoothing <= 1.0:
         raise ValueError(f"smoothing {smoothing} must be in (0, 1]")
     scale = np.maximum(np.sqrt(np.mean(np.square(residuals), axis=0)), 1e-9)
+    if scale_floor is not None:
+        scale = np.maximum(scale, np.asarray(scale_floor, dtype=np.float64))
     provisional = Calibration(
         residual_scale=tuple(float(s) for s in scale),
         channel_tails=(),
@@ -198,8 +210,9 @@ def fit_calibration(
     per_channel = np.array([s[1] for s in stats])
     return Calibration(
         residual_scale=provisional.residual_scale,
-        channel_tails=tuple(fit_tail(per_channel[:, c], tail_quantile) for c in range(residuals.shape[1])),
-        overall_tail=fit_tail(overall, tail_quantile),
+        channel_tails=tuple(fit_tail(per_channel[:, c], tail_quantile, MIN_TAIL_SCALE)
+                            for c in range(residuals.shape[1])),
+        overall_tail=fit_tail(overall, tail_quantile, MIN_TAIL_SCALE),
         smoothing=smoothing,
         score_decades=score_decades,
         threshold=threshold_for(false_alarms_per_day, sample_period_s, score_decades),

@@ -78,7 +78,7 @@ class Detector:
             LikelihoodScorer(meta.calibration, settings.likelihood) if settings.scoring == "likelihood"
             else AdaptiveScorer(meta.calibration, settings.adaptation, settings.decision.clear_at))
         self.policy = AlertPolicy(settings.decision)
-        self.faults = FaultMonitor(sensor, meta.channels, settings.faults)
+        self.faults = FaultMonitor(sensor, meta.channels, settings.faults, meta.constant_channels)
         self._mean = [float(m) for m in meta.norm_mean]
         self._std = [float(d) for d in meta.norm_std]
         self.alert: Alert | None = None

@@ -40,8 +40,10 @@ class FaultCheck:
 class FaultMonitor:
     """Watches one sensor's stream; one instance per sensor."""
 
-    def __init__(self, sensor: str, channels: tuple[str, ...], settings: FaultSettings) -> None:
+    def __init__(self, sensor: str, channels: tuple[str, ...], settings: FaultSettings,
+                 constant: tuple[str, ...] = ()) -> None:
         self.sensor = sensor
+        self._may_flatline = [c not in constant for c in channels]  # a channel constant in training may stay so
         self.channels = channels
         self.settings = settings
         self.active: dict[FaultKind, Fault] = {}
@@ -138,7 +140,8 @@ class FaultMonitor:
         self._last_values = values
         for i, value in enumerate(values):
             self._flat_runs[i] = self._flat_runs[i] + 1 if previous is not None and previous[i] == value else 1
-        return tuple(c for c, run in zip(self.channels, self._flat_runs) if run >= limit)
+        return tuple(c for c, run, watched in zip(self.channels, self._flat_runs, self._may_flatline)
+                     if watched and run >= limit)
 
     def source_fault(self, message: str, time: float, cleared: bool) -> list[Event]:
         """A source reported losing (or regaining) its sensor."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 from edge.calibration import Calibration
@@ -58,6 +58,8 @@ class ModelMetadata:
     training_data: TrainingData
     created: str
     format_version: int = FORMAT_VERSION
+    # channels that never moved in the training rows: kept, and any departure from the constant is rare
+    constant_channels: tuple[str, ...] = ()
 
     def to_props(self) -> dict[str, str]:
         """Metadata entries without the two checksums (see :func:`with_checksums`)."""
@@ -86,6 +88,8 @@ class ModelMetadata:
         for field in fields(cls):
             key = PREFIX + field.name
             if key not in props:
+                if field.default is not MISSING:  # added after format 1 was first written
+                    continue
                 raise MetadataError(f"its metadata lacks {key!r}")
             values[field.name] = json.loads(props[key])
         try:
@@ -94,8 +98,9 @@ class ModelMetadata:
             data["train_rows"] = tuple(data["train_rows"])
             data["validation_rows"] = tuple(data["validation_rows"])
             values["training_data"] = TrainingData(**data)
-            for name in ("channels", "norm_mean", "norm_std"):
-                values[name] = tuple(values[name])
+            for name in ("channels", "norm_mean", "norm_std", "constant_channels"):
+                if name in values:
+                    values[name] = tuple(values[name])
             return cls(**values)
         except (TypeError, KeyError, ValueError) as exc:
             raise MetadataError(f"its metadata is malformed: {exc}") from exc

@@ -76,7 +76,7 @@ def replay(model: Path, input_csv: Path, output: Path, *, config: AgentConfig | 
     pipeline.open()
     try:
         with output.open("w", newline="") as handle:
-            _stream(pipeline, source, csv.writer(handle), summary)
+            _stream(pipeline, source, csv.writer(handle, delimiter=source.delimiter), summary)
     except OSError as exc:
         raise ConfigError(f"cannot write {output}: {exc.strerror or exc}") from exc
     finally:

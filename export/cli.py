@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edge.errors import EdgeError
+from edge.csv_dialect import delimiter_named
 from export.pipeline import ExportOptions, run_export
 from export.summary import format_summary
 from export.train import TrainConfig
@@ -45,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("model.onnx"), help="model file to write (default: model.onnx)")
     p.add_argument("--columns", help="comma-separated channels (default: every numeric column)")
     p.add_argument("--timestamp-column", help="default: a column named timestamp/time/datetime/date, else the first")
+    p.add_argument("--delimiter", choices=("auto", "comma", "semicolon", "tab"), default="auto",
+                   help="field separator (default: whichever of , ; and tab the header uses)")
     prefix = p.add_mutually_exclusive_group()
     prefix.add_argument(
         "--train-fraction", type=_fraction, help="use only this chronological share of the rows; the rest is never read"
@@ -118,6 +121,7 @@ def _options(args: argparse.Namespace) -> ExportOptions:
         out=args.out,
         columns=columns,
         timestamp_column=args.timestamp_column,
+        delimiter=delimiter_named(args.delimiter),
         train_fraction=args.train_fraction,
         train_rows=args.train_rows,
         validation_fraction=args.validation_fraction,

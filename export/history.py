@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.csv_dialect import detect_delimiter
 from edge.timestamps import MISSING, guess_timestamp_column, parse_timestamp
 from export.errors import DataError
 
@@ -88,7 +90,8 @@ def _choose_columns(
     numeric = [i for i, value in enumerate(first) if i != time_index and _is_number(value)]
     if not numeric:
         raise DataError(
-            f"{path}: no numeric column besides the timestamp {timestamp_column!r}; the columns are {names}"
+            f"{path}: no numeric column besides the timestamp {timestamp_column!r}; the columns are {names}; "
+            "if the file separates its fields otherwise, name the separator with --delimiter"
         )
     return time_index, numeric
 
@@ -125,8 +128,11 @@ def load_history(
     max_rows: int | None = None,
     fraction: float | None = None,
     allow_repeated_times: bool = False,
+    delimiter: str | None = None,
 ) -> History:
     """Read the header and the first ``max_rows`` (or ``fraction`` of the) data rows; nothing after them.
+
+    Fields are separated by ``delimiter``, or by whichever of ``,`` ``;`` and tab the header uses.
 
     Rows that repeat the previous row's timestamp are refused unless ``allow_repeated_times`` (then
     they are separate samples in file order); a timestamp earlier than the one before always is.
@@ -138,7 +144,13 @@ def load_history(
     if fraction is not None:
         max_rows = max(1, int(total * fraction))
     digest = hashlib.sha256()
-    reader = csv.reader(_raw_lines(path, digest, max_rows))
+    lines = _raw_lines(path, digest, max_rows)
+    header_line = next(lines, None)
+    if header_line is None:
+        raise DataError(f"{path}: the file is empty; check --data")
+    if delimiter is None:
+        delimiter = detect_delimiter(header_line)
+    reader = csv.reader(itertools.chain([header_line], lines), delimiter=delimiter)
     header = next(reader, None)
     first = next(reader, None)
     if header is None or first is None:

@@ -39,6 +39,7 @@ class ExportOptions:
     out: Path
     columns: tuple[str, ...] | None = None
     timestamp_column: str | None = None
+    delimiter: str | None = None  # None: detect , ; or tab from the header
     train_fraction: float | None = None
     train_rows: int | None = None
     validation_fraction: float = 0.2
@@ -77,32 +78,61 @@ class ExportResult:
     observed: np.ndarray
 
 
+def _split_at(rows: int, validation_fraction: float) -> int:
+    return rows - int(round(rows * validation_fraction))
+
+
+def minimum_rows(window: int, validation_fraction: float) -> int:
+    """The fewest gap-free rows that leave ``2 * window + 1`` to train and 50 scored rows to validate."""
+    rows = 2 * window + 2
+    while True:
+        split = _split_at(rows, validation_fraction)
+        if split >= 2 * window + 1 and rows - max(split, window) >= MIN_VALIDATION_SAMPLES:
+            return rows
+        rows += 1
+
+
 def _split_row(history: History, options: ExportOptions, segments: Sequence[Segment]) -> int:
-    window = options.train.window
-    split = history.rows - int(round(history.rows * options.validation_fraction))
-    needed = 2 * window + 1 + MIN_VALIDATION_SAMPLES + window
+    window, fraction = options.train.window, options.validation_fraction
+    split = _split_at(history.rows, fraction)
     usable = len(scored_rows(segments, split, history.rows, window))
-    if split < 2 * window + 1 or usable < MIN_VALIDATION_SAMPLES:
-        raise DataError(
-            f"{history.path}: {history.rows} rows were read, but --window {window} needs at least "
-            f"{needed} ({2 * window + 1} to train and {MIN_VALIDATION_SAMPLES} to validate after a "
-            f"{window}-row warm-up); read more rows (--train-rows/--train-fraction) or lower --window"
-        )
-    return split
+    if split >= 2 * window + 1 and usable >= MIN_VALIDATION_SAMPLES:
+        return split
+    needed = minimum_rows(window, fraction)
+    if split < 2 * window + 1:
+        problem = f"--window {window} needs {2 * window + 1} rows to train on and {split} are left"
+        fixes = [f"read at least {needed} rows (--train-rows/--train-fraction)", "lower --window"]
+    else:
+        problem = (f"validation (the last {fraction:g} of them, --validation-fraction) scores {usable} rows and "
+                   f"needs {MIN_VALIDATION_SAMPLES}")
+        fixes = [f"read at least {needed} rows (--train-rows/--train-fraction)"]
+        for wider in (f / 100 for f in range(int(fraction * 100) + 1, 51)):
+            split_wider = _split_at(history.rows, wider)
+            if (split_wider >= 2 * window + 1
+                    and len(scored_rows(segments, split_wider, history.rows, window)) >= MIN_VALIDATION_SAMPLES):
+                fixes.append(f"hold out more with --validation-fraction {wider:g}")
+                break
+    raise DataError(f"{history.path}: {history.rows} rows were read, but {problem}; {' or '.join(fixes)}")
 
 
-def _normalisation(history: History, split: int) -> tuple[np.ndarray, np.ndarray]:
+CONSTANT_SCALE = 1e-3  # a constant channel's unit: this share of its value (at least of 1)
+
+
+def _normalisation(history: History, split: int) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Per-channel mean and sd of the training rows, and the channels that never moved there.
+
+    A constant channel (a sensor that sat still while history was logged) is kept: its unit is a
+    thousandth of its value, so any departure from the constant is far outside what training saw.
+    """
     train = history.values[:split]
     mean = np.nanmean(train, axis=0)
     std = np.nanstd(train, axis=0)
+    constant = []
     for channel, (m, s) in enumerate(zip(mean, std)):
         if not s > 1e-9 * max(1.0, abs(m)):
-            raise DataError(
-                f"{history.path}: column {history.channels[channel]!r} is constant ({m:g}) in the training "
-                f"rows (lines 2-{history.line(split - 1)}); a forecaster learns nothing from it: leave it "
-                "out with --columns"
-            )
-    return mean, std
+            std[channel] = CONSTANT_SCALE * max(1.0, abs(m))
+            constant.append(history.channels[channel])
+    return mean, std, tuple(constant)
 
 
 def _ort_forecasts(path: Path, config: TrainConfig, series: np.ndarray, segments: Sequence[Segment]) -> np.ndarray:
@@ -132,16 +162,19 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
     config = options.train
     history = load_history(options.data, columns=options.columns, timestamp_column=options.timestamp_column,
                            max_rows=options.train_rows, fraction=options.train_fraction,
-                           allow_repeated_times=options.allow_repeated_times)
+                           allow_repeated_times=options.allow_repeated_times, delimiter=options.delimiter)
     segments = finite_segments(history, allow_gaps=options.allow_gaps)
     split = _split_row(history, options, segments)
     period = sample_period(history.timestamps)
-    mean, std = _normalisation(history, split)
+    mean, std, constant = _normalisation(history, split)
     series = (history.values - mean) / std
     say(f"read {history.rows} of {history.total_rows} rows of {history.path} "
         f"({len(history.channels)} channel(s): {', '.join(history.channels)}; one every {period:g} s); "
         f"training on lines 2-{history.line(split - 1)}, validating on lines "
         f"{history.line(split)}-{history.line(history.rows - 1)}")
+    if constant:
+        say(f"note: {', '.join(constant)} never changed in the training rows; kept, and any departure from "
+            "that value will score as rare")
     steps = np.diff(history.timestamps)
     long_steps = steps[steps > 1.5 * period]
     if long_steps.size:
@@ -163,7 +196,8 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
         def calibrate(path_name: str) -> Calibration:
             return fit_calibration(series[rows] - normalised[path_name][rows], sample_period_s=period,
                                    false_alarms_per_day=options.false_alarms_per_day,
-                                   smoothing=options.error_smoothing)
+                                   smoothing=options.error_smoothing,
+                                   scale_floor=[1.0 if c in constant else 0.0 for c in history.channels])
 
         # Parity: every path decides with the reference's calibration, so a model that forecasts
         # worse cannot hide behind a calibration fitted to its own errors.
@@ -179,7 +213,7 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
         shipped_name = f"onnxruntime {options.precision}"
         calibration = calibrate(shipped_name)
         shipped = _evaluate(calibration, series, normalised[shipped_name], runs, std, mean)
-        metadata = _metadata(options, history, split, period, mean, std, calibration)
+        metadata = _metadata(options, history, split, period, mean, std, calibration, constant)
         _write_atomically(paths[options.precision], options.out, metadata)
     model = load_model(options.out)
     sizes["shipped"] = options.out.stat().st_size
@@ -189,7 +223,7 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
 
 
 def _metadata(options: ExportOptions, history: History, split: int, period: float, mean: np.ndarray,
-              std: np.ndarray, calibration: Calibration) -> ModelMetadata:
+              std: np.ndarray, calibration: Calibration, constant: tuple[str, ...] = ()) -> ModelMetadata:
     config = options.train
     return ModelMetadata(
         channels=history.channels,
@@ -217,6 +251,7 @@ def _metadata(options: ExportOptions, history: History, split: int, period: floa
             validation_rows=(split, history.rows),
         ),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
+        constant_channels=constant,
     )
 
 

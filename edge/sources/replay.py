@@ -8,6 +8,7 @@ read is dropped, counted and logged with its line number.
 from __future__ import annotations
 
 import csv
+import itertools
 import logging
 import math
 import time
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from edge.csv_dialect import delimiter_named, detect_delimiter
 from edge.errors import ConfigError
 from edge.events import Reading, SourceFault
 from edge.plugins import PluginContext
@@ -31,6 +33,7 @@ sensor = "pump-1"               # the name alerts and logs use
 path = "/var/lib/edge-anomaly/replay.csv"
 # timestamp_column = "timestamp"  # default: a column named timestamp/time/datetime/date/ts, else the first
 # columns = ["temp", "vib"]     # the file's columns for the model's channels, in order (default: same names)
+delimiter = "auto"              # field separator: auto (, ; or tab, from the header), comma, semicolon, tab
 rate = 0.0                      # readings per second; 0 replays as fast as they can be scored
 """
 
@@ -42,9 +45,11 @@ class Config(SourceConfig):
     path: Path
     timestamp_column: str | None = None
     columns: list[str] | None = None
+    delimiter: str = "auto"
     rate: float = 0.0
 
     def __post_init__(self) -> None:
+        delimiter_named(self.delimiter)
         if self.rate < 0 or not math.isfinite(self.rate):
             raise ValueError(f"rate {self.rate} must be 0 (as fast as possible) or a positive number per second")
 
@@ -61,6 +66,7 @@ class ReplaySource(Source):
         self.sensor = config.sensor
         self.channels = context.channels
         self.header: list[str] = []
+        self.delimiter = ","
         self._handle: IO[str] | None = None
         self._records: Iterator[Record] | None = None
         self._finished = False
@@ -77,8 +83,11 @@ class ReplaySource(Source):
         except OSError as exc:
             raise ConfigError(f"replay source {self.sensor!r}: cannot open {path}: {exc.strerror or exc}; "
                               "check the source's path") from exc
-        reader = csv.reader(self._handle)
+        first = self._handle.readline()
+        delimiter = delimiter_named(self.config.delimiter) or detect_delimiter(first)
+        reader = csv.reader(itertools.chain([first], self._handle), delimiter=delimiter)
         self.header = [h.strip() for h in next(reader, [])]
+        self.delimiter = delimiter
         stamp, columns = self._match_columns()
         self._records = self._parse(reader, stamp, columns)
 

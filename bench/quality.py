@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import logging
 import math
 import os
 import sys
@@ -108,6 +109,7 @@ def config_for(model: Path, detector: DetectorSection) -> AgentConfig:
 def run_file(task: tuple[Path, str, list, Path]) -> FileRun:
     """Export int8 on the prefix, replay the file through it (default and calibrated), the baselines."""
     path, name, labels, work = task
+    logging.disable(logging.WARNING)  # the agent's own notices (operating point) are not the benchmark's output
     started = time.perf_counter()
     stamps, values = load_rows(path)
     run = FileRun(name, path, len(values), probation_rows(len(values)), window_rows(stamps, labels), values)

@@ -135,8 +135,9 @@ class ErrorScorer:
     def smoothing_state(self, value: Sequence[float] | None) -> None:
         self._mean_square = None if value is None else [float(v) for v in value]
 
-    def statistics_one(self, residual: Sequence[float] | np.ndarray) -> tuple[float, list[float]]:
-        """Update the smoothed squared error; return the overall and per-channel statistics."""
+    def peek(self, residual: Sequence[float] | np.ndarray) -> tuple[float, list[float], list[float]]:
+        """The overall and per-channel statistics with ``residual`` taken in, and the new smoothing state;
+        nothing is changed (:meth:`commit` takes the state)."""
         values = residual.tolist() if isinstance(residual, np.ndarray) else residual
         squared = [(r * k) ** 2 for r, k in zip(values, self._inverse_scale)]
         previous = self._mean_square
@@ -145,12 +146,20 @@ class ErrorScorer:
         else:
             alpha = self._alpha
             current = [alpha * s + (1.0 - alpha) * m for s, m in zip(squared, previous)]
-        self._mean_square = current
-        return math.sqrt(sum(current) / len(current)), [math.sqrt(m) for m in current]
+        return math.sqrt(sum(current) / len(current)), [math.sqrt(m) for m in current], current
 
-    def score_one(self, residual: Sequence[float] | np.ndarray) -> tuple[float, list[float]]:
-        """Overall score and per-channel scores, each in [0, 1]."""
-        overall, per_channel = self.statistics_one(residual)
+    def commit(self, smoothing: list[float]) -> None:
+        """Keep the smoothing state a :meth:`peek` returned."""
+        self._mean_square = smoothing
+
+    def statistics_one(self, residual: Sequence[float] | np.ndarray) -> tuple[float, list[float]]:
+        """Update the smoothed squared error; return the overall and per-channel statistics."""
+        overall, per_channel, current = self.peek(residual)
+        self._mean_square = current
+        return overall, per_channel
+
+    def scores_of(self, overall: float, per_channel: Sequence[float]) -> tuple[float, list[float]]:
+        """Statistics to the overall score and per-channel scores, each in [0, 1]."""
         decades = self._decades
         per = [
             min(1.0, max(0.0, offset + (x - level) * slope) / decades)
@@ -158,6 +167,10 @@ class ErrorScorer:
         ]
         level, offset, slope = self._overall
         return min(1.0, max(0.0, offset + (overall - level) * slope) / decades), per
+
+    def score_one(self, residual: Sequence[float] | np.ndarray) -> tuple[float, list[float]]:
+        """Overall score and per-channel scores, each in [0, 1]."""
+        return self.scores_of(*self.statistics_one(residual))
 
 
 def score_series(calibration: Calibration, residuals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

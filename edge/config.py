@@ -18,10 +18,12 @@ from edge.decision import DecisionSettings
 from edge.detector import DetectorSettings
 from edge.errors import ConfigError
 from edge.faults import FaultSettings
-from edge.likelihood import LikelihoodSettings
+from edge.condition import ConditionSettings
 from edge.metadata import ModelMetadata
 from edge.plugins import SINK_TYPES, SOURCE_TYPES, PluginSpec, load_spec
-from edge.scoring import AdaptationSettings
+from edge.scorers.calibrated import AdaptationSettings
+from edge.scorers.likelihood import LikelihoodSettings
+from edge.scorers.tails import TAILS
 from edge.status import runtime_path_default
 
 SECTIONS = ("agent", "model", "detector", "sources", "sinks")
@@ -77,18 +79,23 @@ class DetectorSection:
     clear_samples: int = 3
     cooldown_s: float = 0.0
     stale_after_s: float | None = None
-    max_gap_periods: float = 3.0
+    max_gap_periods: float = 6.0
     flatline_samples: int = 60
     adapt: bool = True
     adapt_half_life_samples: float = 2000.0
     adapt_max_drift: float = 4.0
     scoring: Literal["calibrated", "likelihood"] = "likelihood"
-    likelihood_threshold: float = 0.8
     likelihood_window: int = 10
     likelihood_half_life_samples: float = 1000.0
+    likelihood_tail: Literal["student3", "gaussian"] = "student3"
+    novelty_half_life_samples: float = 1000.0
     seasonal_lag_s: float = 86400.0
     seasonal_max_samples: int = 20000
     spatial_margin: float = 0.2
+    hold_sd: float = 1.5
+    reference_half_life_samples: float = 10000.0
+    regime_sd: float = 6.0
+    accept_after_s: float = 604800.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.debounce_k <= self.debounce_n:
@@ -104,8 +111,13 @@ class DetectorSection:
             ("adapt_half_life_samples", self.adapt_half_life_samples > 0, "above 0"),
             ("adapt_max_drift", self.adapt_max_drift >= 1, "at least 1"),
             ("likelihood_window", self.likelihood_window >= 1, "at least 1"),
-            ("likelihood_threshold", 0 < self.likelihood_threshold <= 1, "in (0, 1]"),
             ("likelihood_half_life_samples", self.likelihood_half_life_samples > 0, "above 0"),
+            ("likelihood_tail", self.likelihood_tail in TAILS, f"one of {', '.join(TAILS)}"),
+            ("novelty_half_life_samples", self.novelty_half_life_samples >= 0, "0 (off) or more"),
+            ("hold_sd", self.hold_sd >= 0, "0 (off) or more"),
+            ("reference_half_life_samples", self.reference_half_life_samples > 0, "above 0"),
+            ("regime_sd", self.regime_sd >= 0, "0 (off) or more"),
+            ("accept_after_s", self.accept_after_s >= 0, "0 (never) or more"),
             ("seasonal_lag_s", self.seasonal_lag_s >= 0, "0 (off) or more"),
             ("seasonal_max_samples", self.seasonal_max_samples >= 0, "0 or more"),
             ("spatial_margin", self.spatial_margin >= 0, "0 (off) or more"),
@@ -121,8 +133,8 @@ class DetectorSection:
 
     def resolve(self, meta: ModelMetadata, threshold: float | None) -> DetectorSettings:
         """Settings for one sensor of this model (defaults come from the model)."""
-        if threshold is None:  # the model's is calibrated for its own scorer; likelihood has a rarity of its own
-            threshold = self.likelihood_threshold if self.scoring == "likelihood" else meta.threshold
+        if threshold is None:  # both scorers state rarity on one scale: the model's threshold means the same
+            threshold = meta.threshold
         warmup = meta.warmup if self.warmup is None else self.warmup
         if warmup < 1:
             raise ValueError(f"warmup {warmup} must be at least 1 reading")
@@ -130,16 +142,21 @@ class DetectorSection:
         decision = DecisionSettings(
             threshold=threshold, k=self.debounce_k, n=self.debounce_n,
             clear_level=0.8 * threshold if self.clear_level is None else self.clear_level,
-            clear_samples=self.clear_samples, cooldown_s=self.cooldown_s,
+            clear_samples=self.clear_samples, cooldown_s=self.cooldown_s, accept_after_s=self.accept_after_s,
         )
         stale = max(10 * period, 30.0) if self.stale_after_s is None else self.stale_after_s
         faults = FaultSettings(sample_period_s=period, max_gap_periods=self.max_gap_periods, stale_after_s=stale,
                                flatline_samples=self.flatline_samples)
         adaptation = AdaptationSettings(self.adapt, self.adapt_half_life_samples, self.adapt_max_drift)
         likelihood = LikelihoodSettings(self.likelihood_window, self.likelihood_half_life_samples,
-                                        season_lag=self.season_lag(period), spatial_margin=self.spatial_margin)
+                                        season_lag=self.season_lag(period), spatial_margin=self.spatial_margin,
+                                        novelty_half_life_samples=self.novelty_half_life_samples,
+                                        tail=self.likelihood_tail)
+        condition = ConditionSettings(window=self.likelihood_window, hold_sd=self.hold_sd,
+                                      reference_half_life_samples=self.reference_half_life_samples,
+                                      regime_sd=self.regime_sd)
         return DetectorSettings(warmup=warmup, decision=decision, faults=faults, adaptation=adaptation,
-                                scoring=self.scoring, likelihood=likelihood)
+                                scoring=self.scoring, likelihood=likelihood, condition=condition)
 
 
 @dataclass(frozen=True)
@@ -224,7 +241,7 @@ log_level = "info"              # debug, info, warning, error
 
 [model]
 path = "/etc/edge-anomaly/model.onnx"   # written by edge-export; verified at every start and reload
-# threshold = 0.3               # override the model's alert threshold (score in [0, 1])
+# threshold = 0.3               # override the model's alert threshold (its --false-alarms-per-day; a level in [0, 1])
 
 [detector]
 # warmup = 32                   # readings that only feed the model after a start or a break (default: the model's)
@@ -234,18 +251,25 @@ debounce_n = 1
 clear_samples = 3               # ... for this many readings in a row
 cooldown_s = 0.0                # no new alert on a sensor for this long after one clears
 # stale_after_s = 60.0          # a sensor silent this long is a fault (default: 10 sample periods, at least 30 s)
-max_gap_periods = 3.0           # a step longer than this many sample periods is a gap (scoring re-warms)
+max_gap_periods = 6.0           # a gap up to this many periods (or lost frames, or readings with a missing value)
+                                # is bridged with the model's own forecasts; a longer one re-warms
 flatline_samples = 60           # this many identical readings in a row is a stuck sensor (0: off)
 adapt = true                    # follow the recent error scale, learning only from non-anomalous samples
 adapt_half_life_samples = 2000.0
 adapt_max_drift = 4.0           # the scale stays within this factor of the calibrated one
 scoring = "likelihood"          # rarity of the recent mean error under its learned distribution; or "calibrated"
-likelihood_window = 10          # readings in that recent mean
-likelihood_threshold = 0.8      # its threshold unless [model] threshold is set (the model's is for "calibrated")
+likelihood_window = 10          # readings in that recent mean (and in the condition's short mean)
 likelihood_half_life_samples = 1000.0  # how fast the learned distribution follows the data
+likelihood_tail = "student3"    # tail of rarity: Student's t with 3 degrees of freedom (heavy, as sensors are); or "gaussian"
+novelty_half_life_samples = 1000.0  # anomaly_score: only rarity the recent past did not already show; 0: the level itself
 seasonal_lag_s = 86400.0        # likelihood also compares each reading with one season (a day) before; 0: off
 seasonal_max_samples = 20000    # ... unless a season is more readings than this (memory: 8 bytes each per channel)
 spatial_margin = 0.2            # likelihood: a reading beyond the range seen so far by this share of it is rare; 0: off
+hold_sd = 1.5                   # an open alert holds while the recent readings sit this many sd (RMS over channels)
+                                # from the normal it was raised from; 0: it clears on the score alone
+reference_half_life_samples = 10000.0  # how slowly that normal follows the readings (only while no alert is open)
+regime_sd = 6.0                 # warn once when readings sit this many training sd away (another operating point)
+accept_after_s = 604800.0       # an alert open this long is closed, its condition accepted as the new normal (logged)
 """
 
 

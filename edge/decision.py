@@ -1,9 +1,12 @@
-"""From scores to alerts: debounce (k of the last n), hysteresis and cooldown. Pure logic.
+"""From levels to alerts: debounce (k of the last n), hysteresis, hold, cooldown, acceptance. Pure logic.
 
 An alert is raised when at least ``k`` of the last ``n`` scored samples reach the
 threshold, and cleared once ``clear_samples`` samples in a row stay below the lower
-``clear_level``. After it clears, no new alert starts on that sensor for ``cooldown_s``
-seconds (suppressed rises are counted).
+``clear_level`` while the condition is not held (``update(..., holding=True)``: the readings
+are still away from the normal the alert was raised from, see :mod:`edge.condition`). An alert
+still open after ``accept_after_s`` is closed as ``accepted``: the condition is taken as the new
+normal, by that stated rule. After an alert ends, no new alert starts on that sensor for
+``cooldown_s`` seconds (suppressed rises are counted).
 
 >>> policy = AlertPolicy(DecisionSettings(threshold=0.9, k=2, n=3, clear_level=0.5, clear_samples=2))
 >>> [policy.update(t, s).state for t, s in enumerate([0.95, 0.1, 0.92, 0.8, 0.4, 0.3])]
@@ -16,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Literal
 
-DecisionState = Literal["quiet", "raised", "active", "cleared"]
+DecisionState = Literal["quiet", "raised", "active", "cleared", "accepted"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class DecisionSettings:
     clear_level: float | None = None
     clear_samples: int = 1
     cooldown_s: float = 0.0
+    accept_after_s: float = 0.0  # 0: an alert is never accepted as the new normal by time alone
 
     def __post_init__(self) -> None:
         if not 1 <= self.k <= self.n:
@@ -66,6 +70,7 @@ class AlertPolicy:
         self._active = False
         self._calm = 0
         self._cooldown_until = float("-inf")
+        self._raised_at = 0.0
         self.suppressed = 0
 
     @property
@@ -73,23 +78,26 @@ class AlertPolicy:
         """An alert is open."""
         return self._active
 
-    def update(self, time: float, score: float) -> Decision:
-        """Take one score; say whether an alert was raised, goes on, or cleared."""
+    def update(self, time: float, score: float, holding: bool = False) -> Decision:
+        """Take one level; say whether an alert was raised, goes on, cleared or was accepted."""
         settings = self.settings
         above = score >= settings.threshold
         self._recent.append(above)
         if self._active:
-            self._calm = self._calm + 1 if score < settings.clear_at else 0
+            self._calm = self._calm + 1 if score < settings.clear_at and not holding else 0
             if self._calm >= settings.clear_samples:
                 self._end(time)
                 return Decision("cleared", above)
+            if settings.accept_after_s > 0 and time - self._raised_at >= settings.accept_after_s:
+                self._end(time)
+                return Decision("accepted", above)
             return Decision("active", above)
         if sum(self._recent) >= settings.k:
             if time < self._cooldown_until:
                 if above:
                     self.suppressed += 1
                 return Decision("quiet", above)
-            self._active, self._calm = True, 0
+            self._active, self._calm, self._raised_at = True, 0, time
             return Decision("raised", above)
         return Decision("quiet", above)
 

@@ -1,29 +1,39 @@
-"""One sensor's streaming detector: faults → forecaster → scorer → alert policy.
+"""One sensor's streaming detector: faults → forecaster → scorer → alert policy, one reading at a time.
 
-``score_one(reading)`` does O(1) work: one LSTM step, one scorer update, one decision.
-Warm-up is explicit: after a start, a restore that does not fit, or any break in the
-stream (a fault, a gap), the first ``warmup`` readings only feed the model's state and
-are never scored, so a resumed stream cannot alert on the model's own cold start.
+``score_one(reading)`` does O(1) work: one LSTM step, one scorer judgement and lesson, one decision.
+Warm-up is explicit: after a start, a restore that does not fit, or a long break in the stream (a stale or
+lost source, a long gap), the first ``warmup`` readings only feed the model's state and are never scored.
+A short break (up to ``max_gap_periods`` lost readings, or as many readings with a missing value) is
+bridged instead: the model steps on its own forecast for what is missing, so the state carries across.
+
+Two questions are answered per reading: the scorer's ``score`` (is this reading surprising now?) and the
+alert (is the machine in an abnormal condition?): raised when the scorer's level reaches the threshold,
+held while the readings stay away from the normal it was raised from (:mod:`edge.condition`).
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 
+from edge.condition import ConditionMonitor, ConditionSettings
 from edge.decision import AlertPolicy, DecisionSettings
 from edge.events import Alert, Event, Reading, SourceFault
 from edge.faults import FaultMonitor, FaultSettings
 from edge.forecaster import StreamingForecaster
-from edge.likelihood import LikelihoodScorer, LikelihoodSettings
 from edge.model_file import LoadedModel
-from edge.scoring import AdaptationSettings, AdaptiveScorer
+from edge.scorers import SCORERS, AdaptationSettings, Judgement, LikelihoodSettings, Protected
+
+log = logging.getLogger(__name__)
 
 SampleState = Literal["warmup", "scored", "fault"]
 _ID_NAMESPACE = uuid.UUID("6f1c2a4e-3b7d-4f0e-9a51-2d8e7c6b5a40")
+GLITCH_SD = 8.0  # a reading this many training sd from the median of the last three does not enter the state
 
 
 @dataclass(frozen=True)
@@ -34,13 +44,14 @@ class DetectorSettings:
     decision: DecisionSettings
     faults: FaultSettings
     adaptation: AdaptationSettings = AdaptationSettings()
-    scoring: str = "calibrated"  # or "likelihood" (edge.likelihood)
+    scoring: str = "likelihood"  # a key of edge.scorers.SCORERS
     likelihood: LikelihoodSettings = LikelihoodSettings()
+    condition: ConditionSettings = ConditionSettings()
 
 
 @dataclass(frozen=True)
 class Scored:
-    """The outcome of one reading."""
+    """The outcome of one reading: ``score`` is the anomaly score, ``level`` what alerts are decided on."""
 
     reading: Reading
     state: SampleState
@@ -49,6 +60,7 @@ class Scored:
     expected: tuple[float, ...] = ()
     alerting: bool = False
     events: list[Event] = field(default_factory=list)
+    level: float = 0.0
 
 
 @dataclass
@@ -61,6 +73,9 @@ class Counters:
     unscored_faulty: int = 0
     alerts: int = 0
     faults: int = 0
+    bridged: int = 0  # readings (or missing values) filled with the model's forecast
+    accepted: int = 0  # alerts closed by accepting their condition as the new normal
+    regime_warnings: int = 0
 
 
 class Detector:
@@ -68,15 +83,17 @@ class Detector:
 
     def __init__(self, sensor: str, model: LoadedModel, settings: DetectorSettings) -> None:
         meta = model.metadata
+        if settings.scoring not in SCORERS:
+            raise ValueError(f"scoring {settings.scoring!r} is not one of {', '.join(SCORERS)}")
         self.sensor = sensor
         self.channels = meta.channels
         self.model_sha256 = model.weights_sha256
         self.settings = settings
         self.counters = Counters()
         self.forecaster = StreamingForecaster.from_model(model)
-        self.scorer: AdaptiveScorer | LikelihoodScorer = (
-            LikelihoodScorer(meta.calibration, settings.likelihood) if settings.scoring == "likelihood"
-            else AdaptiveScorer(meta.calibration, settings.adaptation, settings.decision.clear_at))
+        self.scorer = SCORERS[settings.scoring](meta.calibration, settings)
+        self._protected = Protected(self.scorer, settings.decision.clear_at)
+        self.condition = ConditionMonitor(len(meta.channels), settings.condition)
         self.policy = AlertPolicy(settings.decision)
         self.faults = FaultMonitor(sensor, meta.channels, settings.faults, meta.constant_channels)
         self._mean = [float(m) for m in meta.norm_mean]
@@ -84,21 +101,54 @@ class Detector:
         self.alert: Alert | None = None
         self._forecast: list[float] | None = None
         self._seen = 0
+        self._recent_inputs: list[list[float]] = []
+        self._missing_streak = 0
+        self._regime_warned: set[int] = set()
 
     def _restart(self) -> None:
         self.forecaster.reset()
         self.scorer.reset()
+        self.condition.reset()
         self._forecast = None
         self._seen = 0
+        self._recent_inputs = []
+        self._missing_streak = 0
 
     def _pause(self, time: float) -> list[Event]:
         """Scoring stops: close an open alert (its end is now) and forget the stream's state."""
         events = []
         if self.policy.interrupt(time) and self.alert is not None:
-            events.append(Event("clear", replace(self.alert, end=time), time))
+            events.append(Event("clear", replace(self.alert, end=time, ended_by="interrupted"), time))
             self.alert = None
         self._restart()
         return events
+
+    def _step(self, x: list[float]) -> None:
+        """Feed one normalised reading to the model; a lone glitch is replaced by the recent median."""
+        recent = self._recent_inputs
+        state_input = x
+        if len(recent) >= 2:
+            medians = [sorted((a, b, v))[1] for a, b, v in zip(recent[-2], recent[-1], x)]
+            state_input = [m if abs(v - m) > GLITCH_SD else v for v, m in zip(x, medians)]
+        recent.append(x)
+        del recent[:-2]
+        self._forecast = self.forecaster.step_normalized(state_input).tolist()
+        self._seen += 1
+
+    def _bridge(self, x: list[float] | None = None, missing: tuple[int, ...] = ()) -> bool:
+        """Fill a lost reading (``x`` None) or the ``missing`` channels of ``x`` with the model's forecast."""
+        if self._forecast is None or self._missing_streak >= self.faults.bridge_limit:
+            return False
+        filled = list(self._forecast) if x is None else [
+            self._forecast[i] if i in missing else v for i, v in enumerate(x)]
+        self._step(filled)
+        self.scorer.bridge_one(filled)
+        self._missing_streak += 1
+        self.counters.bridged += 1
+        return True
+
+    def _normalise(self, values: tuple[float, ...]) -> list[float]:
+        return [(v - m) / d for v, m, d in zip(values, self._mean, self._std)]
 
     def score_one(self, reading: Reading, received: float | None = None) -> Scored:
         """Judge, score and decide on one reading."""
@@ -108,42 +158,83 @@ class Detector:
         events = check.events
         if events:
             counters.faults += sum(1 for e in events if e.kind == "fault")
-        if check.resumed or not check.scorable:
+        if check.resumed:
             events = self._pause(reading.timestamp) + events
+        for _ in range(check.missing):
+            if not self._bridge():
+                events = self._pause(reading.timestamp) + events
+                break
+        values = reading.values
+        bad = tuple(i for i, v in enumerate(values) if not math.isfinite(v))
         if not check.scorable:
             counters.unscored_faulty += 1
+            if not bad or not self._bridge(self._normalise(tuple(0.0 if i in bad else v
+                                                                 for i, v in enumerate(values))), bad):
+                events = self._pause(reading.timestamp) + events
             return Scored(reading, "fault", events=events)
-        observed = reading.values
-        x = [(v - m) / d for v, m, d in zip(observed, self._mean, self._std)]
+        self._missing_streak = 0
+        x = self._normalise(values)
         previous = self._forecast
         warm = previous is not None and self._seen >= self.settings.warmup
-        self._forecast = self.forecaster.step_normalized(x).tolist()
-        self._seen += 1
         if not warm or previous is None:
+            self._step(x)
+            self.condition.learn_one(x, normal=False)
             counters.warmup += 1
             return Scored(reading, "warmup", events=events)
         counters.scored += 1
+        residual = [a - b for a, b in zip(x, previous)]
+        judgement = self.scorer.score_one(residual, x)
+        was_open = self.policy.active
+        holding = was_open and self.condition.holding(x)
+        decision = self.policy.update(reading.timestamp, judgement.level, holding)
+        self._regime_check(x)
+        self._protected.learn_one(residual, x, judgement, alert_open=was_open or decision.alerting)
+        self.condition.learn_one(x, normal=not (was_open or decision.alerting))
+        self._step(x)
         expected = tuple(p * d + m for p, m, d in zip(previous, self._mean, self._std))
-        score, channel_scores = self.scorer.score_one([a - b for a, b in zip(x, previous)], x)
-        decision = self.policy.update(reading.timestamp, score)
         if decision.alerting:
-            events.extend(self._track(reading, score, channel_scores, expected, decision.state))
-        elif decision.state == "cleared" and self.alert is not None:
-            events.append(Event("clear", replace(self.alert, end=reading.timestamp), reading.timestamp))
+            events.extend(self._track(reading, judgement, expected, decision.state))
+        elif decision.state in ("cleared", "accepted") and self.alert is not None:
+            if decision.state == "accepted":
+                counters.accepted += 1
+                self.condition.rebase()
+                log.warning("sensor %s: alert %s has lasted %g s (accept_after_s); its readings are now taken as "
+                            "the new normal", self.sensor, self.alert.id, self.settings.decision.accept_after_s)
+            ended_by = "accepted as the new normal" if decision.state == "accepted" else "back to normal"
+            events.append(Event("clear", replace(self.alert, end=reading.timestamp, ended_by=ended_by),
+                                reading.timestamp))
             self.alert = None
-        return Scored(reading, "scored", score, tuple(channel_scores), expected, decision.alerting, events)
+        return Scored(reading, "scored", judgement.score, judgement.channel_scores, expected, decision.alerting,
+                      events, judgement.level)
 
-    def _track(self, reading: Reading, score: float, channel_scores: list[float], expected: tuple[float, ...],
+    def _regime_check(self, x: list[float]) -> None:
+        """Say once per channel, clearly, when readings sit far outside what the model was trained on."""
+        outside = [c for c in self.condition.outside_training(x) if c not in self._regime_warned]
+        if not outside:
+            return
+        self._regime_warned.update(outside)
+        self.counters.regime_warnings += 1
+        limit, window = self.settings.condition.regime_sd, self.settings.condition.window
+        short = self.condition.short_mean(x)
+        parts = [f"{self.channels[c]} averages {short[c] * self._std[c] + self._mean[c]:.4g} over the last {window} "
+                 f"readings, more than {limit:g} sd from the training mean {self._mean[c]:.4g} (sd {self._std[c]:.4g})"
+                 for c in outside]
+        log.warning("sensor %s: %s; the model was trained at another operating point and its scores mean little "
+                    "here: export a model from history of this operating point (said once per channel)",
+                    self.sensor, "; ".join(parts))
+
+    def _track(self, reading: Reading, judgement: Judgement, expected: tuple[float, ...],
                state: str) -> list[Event]:
         """Open an alert, or keep its peak up to date."""
-        if state == "active" and self.alert is not None and score <= self.alert.score:
+        level, channel_scores = judgement.level, judgement.channel_scores
+        if state == "active" and self.alert is not None and level <= self.alert.score:
             return []
         threshold = self.settings.decision.threshold
         picked = [i for i, s in enumerate(channel_scores) if s >= threshold] or [
             max(range(len(channel_scores)), key=channel_scores.__getitem__)]
         peak = {
             "channels": tuple(self.channels[i] for i in picked),
-            "score": score,
+            "score": level,
             "observed": tuple(float(reading.values[i]) for i in picked),
             "expected": tuple(expected[i] for i in picked),
         }
@@ -183,9 +274,11 @@ class Detector:
             "c": c.tolist(),
             "forecast": self._forecast,
             "seen": self._seen,
+            "recent_inputs": self._recent_inputs,
             "last_timestamp": self.faults.last_timestamp,
             "last_sequence": self.faults.last_sequence,
             "scorer": self.scorer.state(),
+            "condition": self.condition.state(),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -194,18 +287,25 @@ class Detector:
             raise ValueError("it was written for another model")
         h, c = (np.asarray(state[k], dtype=np.float32) for k in ("h", "c"))
         forecast = state.get("forecast")
+        channels = len(self.channels)
         if forecast is not None:
             forecast = [float(f) for f in forecast]
-            if len(forecast) != len(self.channels):
-                raise ValueError(f"saved forecast has {len(forecast)} channels, expected {len(self.channels)}")
+            if len(forecast) != channels:
+                raise ValueError(f"saved forecast has {len(forecast)} channels, expected {channels}")
+        recent = [[float(v) for v in row] for row in state.get("recent_inputs", [])][-2:]
+        if any(len(row) != channels for row in recent):
+            raise ValueError(f"saved inputs are not {channels} channels")
         seen = int(state["seen"]) if forecast is not None else 0
         previous = self.forecaster.state
         self.forecaster.state = (h, c)
         try:
             self.scorer.restore(state["scorer"])
+            if "condition" in state:
+                self.condition.restore(state["condition"])
         except (KeyError, TypeError, ValueError):
             self.forecaster.state = previous
             raise
         self._forecast = forecast
         self._seen = seen
+        self._recent_inputs = recent
         self.faults.resume_after(state.get("last_timestamp"), state.get("last_sequence"))

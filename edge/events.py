@@ -55,6 +55,13 @@ class Alert:
     expected: tuple[float, ...]
     end: float | None = None
     model_sha256: str = ""
+    ended_by: str = ""  # when ended: "back to normal", "accepted as the new normal" or "interrupted"
+
+    @property
+    def severity(self) -> str:
+        """How far the peak went past the threshold: minor, major or critical."""
+        ratio = self.score / self.threshold if self.threshold > 0 else 1.0
+        return "minor" if ratio < 1.25 else "major" if ratio < 1.6 else "critical"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """Sensor faults, told apart from anomalies: NaN, stale, flatline, gaps in time or sequence.
 
 Pure logic: a :class:`FaultMonitor` looks at each reading before it is scored and says
-whether it can be scored and whether the stream was broken just before it (then the
-model's state is stale and the detector re-warms). A fault whose ``end`` is set when it
+whether it can be scored, how many readings were lost just before it (a short gap, up to
+``max_gap_periods`` sample periods or lost frames, is bridged by the detector with the model's
+own forecasts, no fault raised) and whether the stream was broken (a longer gap, a stale or
+lost source: the model's state is stale and the detector re-warms). A fault whose ``end`` is set when it
 is reported (a gap) is over at once; the others stay active until a reading clears them.
 """
 
@@ -22,7 +24,7 @@ class FaultSettings:
     """When a stream counts as faulty."""
 
     sample_period_s: float
-    max_gap_periods: float = 3.0
+    max_gap_periods: float = 6.0
     stale_after_s: float = 60.0
     flatline_samples: int = 60
     sequence_modulus: int = SEQUENCE_MODULUS
@@ -35,6 +37,7 @@ class FaultCheck:
     scorable: bool
     resumed: bool
     events: list[Event] = field(default_factory=list)
+    missing: int = 0  # readings lost just before this one, short enough to bridge
 
 
 class FaultMonitor:
@@ -88,7 +91,7 @@ class FaultMonitor:
             if kind in self.active:
                 events.append(self._clear(kind, now))
                 resumed = True
-        gap = self._gap(reading)
+        gap, missing = self._gap(reading)
         if gap is not None:
             events.append(self._raise(gap, now))
             resumed = True
@@ -99,10 +102,9 @@ class FaultMonitor:
                 detail = f"{', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not a number"
                 events.append(self._raise(Fault(self.sensor, "nan", now, detail, bad), now))
             self._last_values = None
-            return FaultCheck(scorable=False, resumed=resumed, events=events)
-        if "nan" in self.active:
+            return FaultCheck(scorable=False, resumed=resumed, events=events, missing=missing)
+        if "nan" in self.active:  # the detector bridged the missing values, or re-warms after a long streak
             events.append(self._clear("nan", now))
-            resumed = True
         flat = self._flatline(reading.values)
         if flat and "flatline" not in self.active:
             limit = self.settings.flatline_samples
@@ -111,26 +113,35 @@ class FaultMonitor:
         elif not flat and "flatline" in self.active:
             events.append(self._clear("flatline", now))
             resumed = True
-        return FaultCheck(scorable=not flat, resumed=resumed, events=events)
+        return FaultCheck(scorable=not flat, resumed=resumed, events=events, missing=missing)
 
-    def _gap(self, reading: Reading) -> Fault | None:
+    @property
+    def bridge_limit(self) -> int:
+        """The most readings in a row the detector fills with forecasts before it re-warms instead."""
+        return max(0, int(self.settings.max_gap_periods) - 1)
+
+    def _gap(self, reading: Reading) -> tuple[Fault | None, int]:
+        """A gap to raise as a fault (it breaks the stream), or the count of lost readings to bridge."""
         settings = self.settings
         if self._last_sequence is not None and reading.sequence is not None:
             lost = (reading.sequence - self._last_sequence - 1) % settings.sequence_modulus
-            if lost:
+            if lost > self.bridge_limit:
                 detail = f"{lost} reading{'s' if lost != 1 else ''} lost (sequence {self._last_sequence} to " \
                          f"{reading.sequence})"
-                return Fault(self.sensor, "sequence_gap", reading.timestamp, detail, end=reading.timestamp)
+                return Fault(self.sensor, "sequence_gap", reading.timestamp, detail, end=reading.timestamp), 0
+            if lost:
+                return None, lost
         if self._last_time is None:
-            return None
-        step = reading.timestamp - self._last_time
+            return None, 0
+        step, period = reading.timestamp - self._last_time, settings.sample_period_s
         if step < 0:  # a repeated timestamp (a coarse clock, a daylight-saving hour) is another sample
             detail = f"timestamp went back {-step:g} s (clock reset or replayed data)"
-        elif step > settings.max_gap_periods * settings.sample_period_s:
-            detail = f"no data for {step:g} s (expected every {settings.sample_period_s:g} s)"
+        elif step > settings.max_gap_periods * period:
+            detail = f"no data for {step:g} s (expected every {period:g} s)"
         else:
-            return None
-        return Fault(self.sensor, "time_gap", self._last_time, detail, end=reading.timestamp)
+            missing = max(0, round(step / period) - 1) if period > 0 and step > 1.5 * period else 0
+            return None, 0 if reading.sequence is not None and self._last_sequence is not None else missing
+        return Fault(self.sensor, "time_gap", self._last_time, detail, end=reading.timestamp), 0
 
     def _flatline(self, values: tuple[float, ...]) -> tuple[str, ...]:
         limit = self.settings.flatline_samples

@@ -31,6 +31,8 @@ def plot_replay(summary: ReplaySummary, path: Path, title: str) -> None:
         axis.set_ylabel(name)
         axis.legend(loc="upper left", fontsize=7)
     score_axis = axes[-1]
+    score_axis.plot(times, [s if s is not None else float("nan") for s in trace.levels], lw=0.8, color="tab:gray",
+                    label="level (decides alerts)")
     score_axis.plot(times, [s if s is not None else float("nan") for s in trace.scores], lw=0.8, color="black",
                     label="anomaly score")
     score_axis.axhline(summary.threshold, color="red", ls="--", lw=0.8, label=f"threshold {summary.threshold:.3f}")

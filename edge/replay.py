@@ -2,7 +2,8 @@
 
 Each input row is read, scored and decided before the next is read, so row ``i``'s output
 depends on rows ``0..i`` only. The output repeats every input column and adds
-``anomaly_score`` (overall, in [0, 1]; 0 when not scored), ``alert`` (0/1), ``state``
+``anomaly_score`` (overall, in [0, 1]; 0 when not scored: how surprising the reading is now),
+``alert`` (0/1: an alert is open, raised on the scorer's level and held while the condition lasts), ``state``
 (``warmup``, ``scored``, ``fault``, or ``dropped`` for an unreadable row) and one
 ``score_<channel>`` column per channel.
 """
@@ -32,6 +33,7 @@ class ReplayTrace:
     values: list[tuple[float, ...]] = field(default_factory=list)
     expected: list[tuple[float, ...] | None] = field(default_factory=list)
     scores: list[float | None] = field(default_factory=list)
+    levels: list[float | None] = field(default_factory=list)
     alerts: list[bool] = field(default_factory=list)
 
 
@@ -109,4 +111,5 @@ def _stream(pipeline: Pipeline, source: ReplaySource, writer: Any, summary: Repl
             trace.values.append(reading.values)
             trace.expected.append(scored.expected or None)
             trace.scores.append(scored.score if scored.state == "scored" else None)
+            trace.levels.append(scored.level if scored.state == "scored" else None)
             trace.alerts.append(scored.alerting)

@@ -88,7 +88,9 @@ def test_config_that_contradicts_the_model_names_both(tmp_path: Path) -> None:
 def test_threshold_override_and_defaults_come_from_the_model(tmp_path: Path, fixture_model) -> None:
     default = build_pipeline(load_config(write_config(tmp_path, REPLAY)))
     decision = default.detectors["pump-1"].settings.decision
-    assert decision.threshold == 0.8 and decision.clear_at == pytest.approx(0.64)  # likelihood's own default
+    meta = fixture_model.metadata
+    assert decision.threshold == meta.threshold  # one rarity scale: the model's threshold for every scorer
+    assert decision.clear_at == pytest.approx(0.8 * meta.threshold)
     calibrated = write_config(tmp_path, REPLAY + '\n[detector]\nscoring = "calibrated"\n', "c.toml")
     decision = build_pipeline(load_config(calibrated)).detectors["pump-1"].settings.decision
     assert decision.threshold == fixture_model.metadata.threshold  # the calibrated scorer takes the model's

@@ -35,7 +35,8 @@ def test_every_reading_gets_the_same_state_and_alert_decision(both) -> None:
 
 def test_scores_agree_within_the_stated_tolerance(both) -> None:
     reference, here = both
-    assert np.max(np.abs(np.subtract(here["score"], reference["score"]))) <= SCORE_TOLERANCE
+    for key in ("score", "level"):
+        assert np.max(np.abs(np.subtract(here[key], reference[key]))) <= SCORE_TOLERANCE
     for ours, theirs in zip(here["channel_scores"], reference["channel_scores"]):
         assert np.allclose(ours, theirs, rtol=0, atol=SCORE_TOLERANCE)
 

@@ -69,8 +69,8 @@ def test_a_spike_raises_one_alert_naming_the_channel_with_observed_and_expected(
     assert len(clears) == 1 and clears[0].subject.end > alert.start
 
 
-def test_a_fault_closes_the_alert_pauses_scoring_and_rewarms(fixture_model) -> None:
-    rows = live_rows(120)
+def test_a_long_fault_closes_the_alert_pauses_scoring_and_rewarms(fixture_model) -> None:
+    rows = live_rows(140)
     d = detector(fixture_model, warmup=16)
     stream = readings(rows)
     for r in stream[:60]:
@@ -78,10 +78,14 @@ def test_a_fault_closes_the_alert_pauses_scoring_and_rewarms(fixture_model) -> N
     t, temp, vib = rows[60]
     spiked = d.score_one(Reading("pump-1", float(t), (temp + 40.0, vib)))
     assert [e.kind for e in spiked.events] == ["alert"]
-    nan = d.score_one(Reading("pump-1", float(rows[61][0]), (math.nan, rows[61][2])))
-    assert nan.state == "fault"
-    assert [(e.kind, getattr(e.subject, "kind", "alert")) for e in nan.events] == [("clear", "alert"), ("fault", "nan")]
-    after = [d.score_one(r) for r in stream[62:62 + 17]]
+    limit = d.faults.bridge_limit
+    nans = [d.score_one(Reading("pump-1", float(rows[61 + i][0]), (math.nan, rows[61 + i][2])))
+            for i in range(limit + 1)]
+    assert all(n.state == "fault" for n in nans)
+    assert [e.subject.kind for e in nans[0].events] == ["nan"]  # bridged: the alert stays open
+    assert d.counters.bridged == limit
+    assert [(e.kind, getattr(e.subject, "kind", "alert")) for e in nans[-1].events] == [("clear", "alert")]
+    after = [d.score_one(r) for r in stream[62 + limit:62 + limit + 17]]
     assert [e.kind for e in after[0].events] == ["fault_cleared"]
     assert [o.state for o in after] == ["warmup"] * 16 + ["scored"]
     assert d.counters.alerts == 1 and d.counters.faults == 1

@@ -32,7 +32,7 @@ def test_a_steady_stream_has_no_faults() -> None:
     assert all(c.scorable and not c.resumed and not c.events for c in checks)
 
 
-def test_nan_is_a_fault_until_a_finite_reading_resumes_the_stream() -> None:
+def test_nan_is_a_fault_until_a_finite_reading_ends_it() -> None:
     m = monitor()
     m.check(reading(0.0))
     first_nan = m.check(reading(10.0, (math.nan, 2.0)))
@@ -42,7 +42,7 @@ def test_nan_is_a_fault_until_a_finite_reading_resumes_the_stream() -> None:
     assert "temp is not a number" in first_nan.events[0].subject.detail
     assert m.check(reading(20.0, (math.inf, 2.0))).events == []  # one event per fault, not per reading
     back = m.check(reading(30.0, (1.5, 2.0)))
-    assert back.scorable and back.resumed
+    assert back.scorable and not back.resumed  # the detector bridged the values, or re-warmed if it could not
     assert kinds(back) == [("fault_cleared", "nan")]
     assert back.events[0].subject.start == 10.0 and back.events[0].subject.end == 30.0
 
@@ -79,9 +79,21 @@ def test_sequence_gap_counts_the_lost_readings_across_the_wrap() -> None:
     m.check(reading(0.0, sequence=65534))
     assert m.check(reading(10.0, sequence=65535)).events == []
     assert m.check(reading(20.0, sequence=0)).events == []  # 16-bit wrap is not a gap
-    gap = m.check(reading(30.0, sequence=3))
-    assert kinds(gap) == [("fault", "sequence_gap")] and gap.resumed
-    assert gap.events[0].subject.detail.startswith("2 readings lost")
+    short = m.check(reading(30.0, sequence=3))  # 2 lost: bridged by the detector, no fault
+    assert kinds(short) == [] and short.missing == 2 and not short.resumed
+    gap = m.check(reading(40.0, sequence=10))
+    assert kinds(gap) == [("fault", "sequence_gap")] and gap.resumed and gap.missing == 0
+    assert gap.events[0].subject.detail.startswith("6 readings lost")
+
+
+def test_a_short_time_gap_is_counted_for_bridging_and_a_long_one_breaks_the_stream() -> None:
+    m = monitor()
+    m.check(reading(0.0))
+    assert m.check(reading(10.0)).missing == 0
+    step = m.check(reading(40.0))  # two readings missing at one every 10 s
+    assert step.missing == 2 and not step.events and not step.resumed
+    long = m.check(reading(200.0))
+    assert kinds(long) == [("fault", "time_gap")] and long.resumed
 
 
 def test_flatline_pauses_scoring_until_the_value_moves() -> None:

@@ -69,7 +69,9 @@ def test_log_lines_name_sensor_channel_score_and_values(tmp_path: Path, capsys) 
     assert main(["replay", "--model", str(FIXTURE_MODEL), "--input", str(source), "--output", str(out)]) == 0
     err = capsys.readouterr().err
     alert = next(line for line in err.splitlines() if " ALERT pump-7/temperature score=" in line)
-    assert "(threshold 0.800)" in alert and "observed=" in alert and "expected=" in alert and "since" in alert
+    from edge.model_file import load_model
+
+    assert f"(threshold {load_model(FIXTURE_MODEL).metadata.threshold:.3f})" in alert and "observed=" in alert and "expected=" in alert and "since" in alert
     assert "FAULT pump-7 nan: temperature is not a number; scoring paused" in err
     assert "FAULT pump-7 time_gap: no data for 3300 s (expected every 300 s)" in err
     assert "line 272: dropped, timestamp 'yesterday' cannot be read" in err

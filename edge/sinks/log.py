@@ -59,11 +59,13 @@ def alert_line(event: Event) -> str:
     observed = ",".join(_number(v) for v in alert.observed)
     expected = ",".join(_number(v) for v in alert.expected)
     if event.kind == "alert":
-        return (f"ALERT {where} score={alert.score:.3f} (threshold {alert.threshold:.3f}) observed={observed} "
+        return (f"ALERT {where} score={alert.score:.3f} {alert.severity} (threshold {alert.threshold:.3f}) "
+                f"observed={observed} "
                 f"expected={expected} since {format_time(alert.start)} [id {alert.id}]")
     lasted = _duration((alert.end or alert.start) - alert.start)
-    return (f"CLEAR {where} after {lasted}, peak score={alert.score:.3f} (threshold {alert.threshold:.3f}) "
-            f"observed={observed} expected={expected} [id {alert.id}]")
+    ended = f" ({alert.ended_by})" if alert.ended_by else ""
+    return (f"CLEAR {where} after {lasted}{ended}, peak score={alert.score:.3f} {alert.severity} "
+            f"(threshold {alert.threshold:.3f}) observed={observed} expected={expected} [id {alert.id}]")
 
 
 def fault_line(event: Event) -> str:
@@ -72,7 +74,7 @@ def fault_line(event: Event) -> str:
     assert isinstance(fault, Fault)
     if event.kind == "fault_cleared":
         lasted = _duration((fault.end or fault.start) - fault.start)
-        return f"FAULT CLEARED {fault.sensor} {fault.kind} after {lasted}; scoring resumes after warm-up"
+        return f"FAULT CLEARED {fault.sensor} {fault.kind} after {lasted}; scoring resumes"
     if fault.end is not None:
         return f"FAULT {fault.sensor} {fault.kind}: {fault.detail}; scoring restarts with a warm-up"
     return f"FAULT {fault.sensor} {fault.kind}: {fault.detail}; scoring paused"

@@ -38,7 +38,15 @@ from edge.config import AgentConfig, AgentSection, DetectorSection, ModelSection
 from edge.model_file import load_model  # noqa: E402
 from edge.replay import replay  # noqa: E402
 from export.nab import (  # noqa: E402
-    PROFILES, STANDARD, FileScore, ScoredFile, corpus_scores, event_counts, normalised, optimise_threshold)
+    PROFILES,
+    STANDARD,
+    FileScore,
+    ScoredFile,
+    corpus_scores,
+    event_counts,
+    normalised,
+    optimise_threshold,
+)
 from export.pipeline import ExportOptions, run_export  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "nab"

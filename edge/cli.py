@@ -40,7 +40,18 @@ def _replay(args: argparse.Namespace) -> int:
     from edge.replay import replay
 
     setup_logging("stderr", "warning" if args.quiet else "info")
-    config = load_config(args.config) if args.config else None
+    config = load_config(args.config, for_replay=True) if args.config else None
+    if args.threshold is not None or args.scoring is not None:
+        from dataclasses import replace as replaced
+
+        from edge.config import AgentConfig, AgentSection, DetectorSection, ModelSection
+
+        if config is None:
+            config = AgentConfig(None, AgentSection(), ModelSection(path=args.model), DetectorSection(), (), ())
+        if args.threshold is not None:
+            config = replaced(config, model=replaced(config.model, threshold=args.threshold))
+        if args.scoring is not None:
+            config = replaced(config, detector=replaced(config.detector, scoring=args.scoring))
     summary = replay(args.model, args.input, args.output, config=config, keep_trace=args.plot is not None,
                      log_events=not args.quiet, sensor=args.sensor)
     if args.plot:
@@ -52,7 +63,8 @@ def _replay(args: argparse.Namespace) -> int:
         c = summary.counters
         print(f"replayed {summary.rows} rows of {args.input} in {summary.seconds:.2f} s ({rate:,.0f} rows/s): "
               f"{c.scored} scored, {c.warmup} warm-up, {c.unscored_faulty} faulty, {summary.dropped} dropped; "
-              f"{c.alerts} alert(s), {c.faults} sensor fault(s); wrote {args.output}"
+              f"{c.alerts} alert(s) at threshold {summary.threshold:.3f}, {c.faults} sensor fault(s), "
+              f"{c.bridged} value(s) bridged; wrote {args.output}"
               + (f" and {args.plot}" if args.plot else ""), file=sys.stderr)
     return 0
 
@@ -163,6 +175,13 @@ def _reload(args: argparse.Namespace) -> int:
                     f"(status file in {folder})")
 
 
+def _unit_threshold(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not in (0, 1]")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog=PROG, description="edge-anomaly gateway runtime")
@@ -183,7 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--input", type=Path, required=True)
     replay.add_argument("--output", type=Path, required=True)
     replay.add_argument("--plot", type=Path, help="draw signal, score, threshold and alerts into this PNG")
-    replay.add_argument("--config", type=Path, help="take [model] threshold and [detector] settings from here")
+    replay.add_argument("--config", type=Path, help="take [model] threshold and [detector] settings from here "
+                        "(its [[sources]] and [model] path are not needed)")
+    replay.add_argument("--threshold", type=_unit_threshold, help="alert threshold (default: the model's)")
+    replay.add_argument("--scoring", choices=("likelihood", "calibrated"), help="scorer (default: the config's)")
     replay.add_argument("--sensor", help="the sensor's name in event lines (default: the input file's stem)")
     replay.add_argument("--quiet", action="store_true", help="no event lines and no summary")
     replay.set_defaults(run=_replay)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 CLIP_SD = 6.0
+WINDOW_CLIP = 1000.0  # training sd: a value beyond enters the short window at this bound (sums stay exact)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class ConditionMonitor:
         self._sums = [0.0] * channels
 
     def short_mean(self, x: Sequence[float]) -> list[float]:
+        """The mean of the window with ``x`` taken in (nothing is changed)."""
+        x = [min(max(v, -WINDOW_CLIP), WINDOW_CLIP) for v in x]
         recent = self._recent
         if len(recent) == recent.maxlen:
             oldest = recent[0]
@@ -70,6 +73,7 @@ class ConditionMonitor:
 
     def learn_one(self, x: Sequence[float], normal: bool) -> None:
         """Take the reading into the window; into the reference only when ``normal``."""
+        x = [min(max(v, -WINDOW_CLIP), WINDOW_CLIP) for v in x]
         recent = self._recent
         if len(recent) == recent.maxlen:
             oldest = recent[0]

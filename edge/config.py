@@ -13,12 +13,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from edge.condition import ConditionSettings
 from edge.config_types import build_section
 from edge.decision import DecisionSettings
 from edge.detector import DetectorSettings
 from edge.errors import ConfigError
 from edge.faults import FaultSettings
-from edge.condition import ConditionSettings
 from edge.metadata import ModelMetadata
 from edge.plugins import SINK_TYPES, SOURCE_TYPES, PluginSpec, load_spec
 from edge.scorers.calibrated import AdaptationSettings
@@ -183,11 +183,17 @@ def _plugins(data: dict[str, Any], key: str, registry: dict[str, str], kind: str
     return tuple(load_spec(registry, kind, t, f"[[{key}]] #{i + 1}") for i, t in enumerate(tables))
 
 
-def parse_config(data: dict[str, Any], source_file: Path | None = None) -> AgentConfig:
-    """Validate a parsed TOML document."""
+def parse_config(data: dict[str, Any], source_file: Path | None = None, *, for_replay: bool = False) -> AgentConfig:
+    """Validate a parsed TOML document.
+
+    ``for_replay``: replay takes its model and input from the command line, so ``[model] path`` and
+    ``[[sources]]`` may be left out (the rest is checked as for the service).
+    """
     unknown = [k for k in data if k not in SECTIONS]
     if unknown:
         raise ConfigError(f"unknown section {unknown[0]!r}; allowed sections: {', '.join(SECTIONS)}")
+    if for_replay:
+        data = {**data, "model": {"path": "replay.onnx", **data.get("model", {})}}
     if "model" not in data:
         raise ConfigError("missing [model] section; it needs path = \"/path/to/model.onnx\"")
     base = source_file.parent if source_file else Path.cwd()
@@ -202,7 +208,7 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Agent
         sources=_plugins(data, "sources", SOURCE_TYPES, "source"),
         sinks=_plugins(data, "sinks", SINK_TYPES, "sink"),
     )
-    if not config.sources:
+    if not config.sources and not for_replay:
         raise ConfigError(f"no [[sources]]; add one, for example type = \"replay\" (types: {', '.join(SOURCE_TYPES)})")
     sensors = [s.config.sensor for s in config.sources]
     repeated = sorted({s for s in sensors if sensors.count(s) > 1})
@@ -211,7 +217,7 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None) -> Agent
     return config
 
 
-def load_config(path: str | Path) -> AgentConfig:
+def load_config(path: str | Path, *, for_replay: bool = False) -> AgentConfig:
     """Read and validate a config file; errors name the file."""
     path = Path(path)
     try:
@@ -221,7 +227,7 @@ def load_config(path: str | Path) -> AgentConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config {path} is not valid TOML: {exc}") from exc
     try:
-        return parse_config(data, path.resolve())
+        return parse_config(data, path.resolve(), for_replay=for_replay)
     except ConfigError as exc:
         raise ConfigError(f"config {path}: {exc}") from None
 
@@ -260,8 +266,8 @@ adapt_max_drift = 4.0           # the scale stays within this factor of the cali
 scoring = "likelihood"          # rarity of the recent mean error under its learned distribution; or "calibrated"
 likelihood_window = 10          # readings in that recent mean (and in the condition's short mean)
 likelihood_half_life_samples = 1000.0  # how fast the learned distribution follows the data
-likelihood_tail = "student3"    # tail of rarity: Student's t with 3 degrees of freedom (heavy, as sensors are); or "gaussian"
-novelty_half_life_samples = 1000.0  # anomaly_score: only rarity the recent past did not already show; 0: the level itself
+likelihood_tail = "student3"    # rarity's tail: Student's t, 3 degrees of freedom (heavy, like sensors); or "gaussian"
+novelty_half_life_samples = 1000.0  # anomaly_score: only rarity the recent past did not show; 0: the level itself
 seasonal_lag_s = 86400.0        # likelihood also compares each reading with one season (a day) before; 0: off
 seasonal_max_samples = 20000    # ... unless a season is more readings than this (memory: 8 bytes each per channel)
 spatial_margin = 0.2            # likelihood: a reading beyond the range seen so far by this share of it is rare; 0: off

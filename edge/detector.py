@@ -103,6 +103,7 @@ class Detector:
         self._seen = 0
         self._recent_inputs: list[list[float]] = []
         self._missing_streak = 0
+        self._accepting = False
         self._regime_warned: set[int] = set()
 
     def _restart(self) -> None:
@@ -184,11 +185,16 @@ class Detector:
         counters.scored += 1
         residual = [a - b for a, b in zip(x, previous)]
         judgement = self.scorer.score_one(residual, x)
+        if self._accepting and judgement.level < self.settings.decision.clear_at:
+            self._accepting = False  # the accepted condition has been learned: alerts are armed again
         was_open = self.policy.active
         holding = was_open and self.condition.holding(x)
-        decision = self.policy.update(reading.timestamp, judgement.level, holding)
+        decision = self.policy.update(reading.timestamp, 0.0 if self._accepting else judgement.level, holding)
         self._regime_check(x)
-        self._protected.learn_one(residual, x, judgement, alert_open=was_open or decision.alerting)
+        if self._accepting:  # learning the accepted condition as normal, by the stated rule
+            self.scorer.learn_one(residual, x, True)
+        else:
+            self._protected.learn_one(residual, x, judgement, alert_open=was_open or decision.alerting)
         self.condition.learn_one(x, normal=not (was_open or decision.alerting))
         self._step(x)
         expected = tuple(p * d + m for p, m, d in zip(previous, self._mean, self._std))
@@ -198,8 +204,11 @@ class Detector:
             if decision.state == "accepted":
                 counters.accepted += 1
                 self.condition.rebase()
+                self._accepting = True
                 log.warning("sensor %s: alert %s has lasted %g s (accept_after_s); its readings are now taken as "
-                            "the new normal", self.sensor, self.alert.id, self.settings.decision.accept_after_s)
+                            "the new normal and learned as such, with no new alert until the score is back below "
+                            "%.3f", self.sensor, self.alert.id, self.settings.decision.accept_after_s,
+                            self.settings.decision.clear_at)
             ended_by = "accepted as the new normal" if decision.state == "accepted" else "back to normal"
             events.append(Event("clear", replace(self.alert, end=reading.timestamp, ended_by=ended_by),
                                 reading.timestamp))

@@ -8,8 +8,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from edge.errors import EdgeError
 from edge.csv_dialect import delimiter_named
+from edge.errors import EdgeError
 from export.pipeline import ExportOptions, run_export
 from export.summary import format_summary
 from export.train import TrainConfig

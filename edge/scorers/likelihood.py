@@ -16,8 +16,9 @@ and not at all while the protection wrapper says the reading is not normal.
 
 ``level`` (what alerts are decided on) is the rarest of those, Bonferroni-corrected, over ``score_decades``.
 ``score`` (the ``anomaly_score``) is only the rarity that the recent past did not already show: the level
-minus a memory of recent levels that halves every ``novelty_half_life_samples`` readings. It is sharp at
-the onset of a change and back down once the change has been seen; the alert's hold is the job of
+minus a memory of the levels before the last ``window // 2`` readings, which halves every
+``novelty_half_life_samples`` readings. It is sharp at the onset of a change (its first readings are
+not yet in the memory) and back down once the change has been seen; the alert's hold is the job of
 :mod:`edge.condition`. Plain floats: O(window) work per reading, O(season_lag) memory per channel.
 """
 
@@ -145,6 +146,7 @@ class LikelihoodScorer:
         self._recent = [deque(maxlen=window) for _ in range(self._channels)]
         self._recent_seasonal = [deque(maxlen=window) for _ in range(self._channels)]
         self._last3: deque[list[float]] = deque(maxlen=3)
+        self._levels: deque[float] = deque(maxlen=max(1, window // 2))  # not yet in the novelty memory
         self._past: deque[list[float]] = deque(maxlen=max(1, self.settings.season_lag))
         self._pending = None
 
@@ -217,7 +219,10 @@ class LikelihoodScorer:
                 if normal:
                     self._seasonal[c].learn(sum(self._recent_seasonal[c]) / len(self._recent_seasonal[c]))
         self._advance(x)
-        self._memory = max(pending.level_decades, self._memory * self._novelty_keep)
+        levels = self._levels
+        aged = levels[0] if len(levels) == levels.maxlen else 0.0
+        levels.append(pending.level_decades)
+        self._memory = max(aged, self._memory * self._novelty_keep)
         self._pending = None
         if normal:
             self.learned += 1
@@ -244,6 +249,7 @@ class LikelihoodScorer:
                 "recent": [list(r) for r in self._recent], "recent_seasonal": [list(r) for r in self._recent_seasonal],
                 "last3": list(self._last3), "past": list(self._past) if self.settings.season_lag else [],
                 "range": [list(self._low), list(self._high)], "memory": self._memory,
+                "levels": list(self._levels),
                 "learned": self.learned, "protected": self.protected}
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -281,4 +287,5 @@ class LikelihoodScorer:
         self._last3.extend(last3)
         self._past.extend(past)
         self._low, self._high, self._memory = low, high, memory
+        self._levels.extend(finite(state.get("levels", []), "saved levels")[-self._levels.maxlen:])
         self.learned, self.protected = int(state.get("learned", 0)), int(state.get("protected", 0))

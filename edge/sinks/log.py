@@ -37,7 +37,7 @@ class Config:
 
 
 def _number(value: float) -> str:
-    return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.1f}"
+    return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.1f}" if abs(value) < 1e9 else f"{value:.4g}"
 
 
 def _duration(seconds: float) -> str:

@@ -1,0 +1,109 @@
+"""The anomaly-likelihood scorer: quiet on its own noise, sharp at a change, robust to what it learns from."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from edge.calibration import fit_calibration
+from edge.config import DetectorSection
+from edge.errors import ConfigError
+from edge.scorers.likelihood import LikelihoodScorer, LikelihoodSettings
+
+SETTINGS = LikelihoodSettings(window=10, half_life_samples=500.0)
+SEASONAL = LikelihoodSettings(window=10, half_life_samples=500.0, season_lag=50, season_learn_samples=100)
+
+
+def calibration():
+    rng = np.random.default_rng(0)
+    return fit_calibration(rng.normal(0, 0.1, size=(5000, 2)), sample_period_s=60.0, false_alarms_per_day=1.0)
+
+
+def feed(scorer: LikelihoodScorer, residuals, observed=None) -> list:
+    out = []
+    for i, r in enumerate(residuals):
+        x = [0.0, 0.0] if observed is None else observed[i]
+        j = scorer.score_one(list(r), x)
+        scorer.learn_one(list(r), x, j.level < 0.5)
+        out.append(j)
+    return out
+
+
+def sine(n: int, period: int = 50, start: int = 0) -> list[list[float]]:
+    return [[math.sin(2 * math.pi * (start + i) / period), 0.5] for i in range(n)]
+
+
+def test_noise_like_the_calibration_data_stays_below_a_one_a_day_threshold() -> None:
+    got = feed(LikelihoodScorer(calibration(), SETTINGS), np.random.default_rng(1).normal(0, 0.1, size=(20000, 2)))
+    threshold = calibration().threshold  # one false alarm a day at one reading a minute
+    assert np.mean([j.level >= threshold for j in got]) < 5 / 1440  # a handful of alerting readings a day at most
+
+
+def test_a_change_is_sharp_at_its_onset_then_explained_and_its_channel_named() -> None:
+    rng = np.random.default_rng(2)
+    scorer = LikelihoodScorer(calibration(), SETTINGS)
+    feed(scorer, rng.normal(0, 0.1, size=(2000, 2)))
+    burst = feed(scorer, rng.normal(0, 0.1, size=(60, 2)) + np.array([0.0, 3.0]))
+    assert max(j.score for j in burst[:5]) > 0.3  # surprising now
+    assert max(j.score for j in burst[20:]) < 0.05  # the same again is no news
+    assert min(j.level for j in burst[5:]) > 0.3  # though still rare: what alerts are held on
+    assert burst[10].channel_scores[1] > 0.3 > burst[10].channel_scores[0]
+
+
+def test_a_glitch_moves_neither_the_range_nor_the_error_distribution() -> None:
+    rng = np.random.default_rng(3)
+    clean, dirty = LikelihoodScorer(calibration(), SETTINGS), LikelihoodScorer(calibration(), SETTINGS)
+    residuals = rng.normal(0, 0.1, size=(500, 2))
+    observed = rng.normal(0, 1.0, size=(500, 2)).tolist()
+    feed(clean, residuals, observed)
+    glitched_r, glitched_x = residuals.copy(), [list(x) for x in observed]
+    glitched_r[200, 0], glitched_x[200][0] = 1e6, 1e6
+    assert feed(dirty, glitched_r, glitched_x)[200].level == 1.0
+    assert dirty.state()["range"] == clean.state()["range"]
+    assert np.allclose(dirty.residual_scale, clean.residual_scale, rtol=0.05)
+    probe = feed(clean, [[0.0, 0.0]], [[4.5, 0.0]])[0], feed(dirty, [[0.0, 0.0]], [[4.5, 0.0]])[0]
+    assert probe[0].channel_scores[0] == probe[1].channel_scores[0] == 1.0  # beyond the range in both
+
+
+def test_a_lasting_new_level_enters_the_range_after_two_readings() -> None:
+    scorer = LikelihoodScorer(calibration(), LikelihoodSettings(window=10, spatial_margin=0.2))
+    feed(scorer, np.zeros((100, 2)), [[0.0, 0.0]] * 100)
+    first = feed(scorer, np.zeros((3, 2)), [[6.0, 0.0]] * 3)
+    assert first[0].channel_scores[0] == 1.0 and scorer.state()["range"][1][0] == 6.0
+
+
+def test_a_day_unlike_the_day_before_stands_out_even_when_the_forecast_keeps_up() -> None:
+    rng = np.random.default_rng(5)
+    scorer = LikelihoodScorer(calibration(), SEASONAL)
+    small = rng.normal(0, 0.1, size=(1050, 2))  # a forecaster that follows whatever comes
+    normal = feed(scorer, small[:1000], sine(1000))
+    flat = feed(scorer, small[1000:], [[0.0, 0.5]] * 50)  # one season where the cycle stops
+    assert max(j.channel_scores[0] for j in normal[300:]) < 0.3 and max(j.channel_scores[0] for j in flat) > 0.4
+
+
+def test_nothing_seasonal_is_scored_until_a_season_and_the_learning_period_have_passed() -> None:
+    rng = np.random.default_rng(6)
+    with_season, without = LikelihoodScorer(calibration(), SEASONAL), LikelihoodScorer(calibration(), SETTINGS)
+    residuals = rng.normal(0, 0.1, size=(150, 2))
+    observed = rng.normal(0, 1.0, size=(150, 2)).tolist()
+    assert [j.channel_scores for j in feed(with_season, residuals, observed)] == \
+        [j.channel_scores for j in feed(without, residuals, observed)]
+
+
+@pytest.mark.parametrize(("period_s", "keys", "lag"), [
+    (300.0, {}, 288), (60.0, {}, 1440), (7.0, {}, 12343), (1.0, {}, 0), (1.0, {"seasonal_max_samples": 90000}, 86400),
+    (300.0, {"seasonal_lag_s": 0.0}, 0), (3600.0, {"seasonal_lag_s": 604800.0}, 168),
+])
+def test_the_season_in_samples_comes_from_the_sample_period(period_s: float, keys: dict, lag: int) -> None:
+    assert DetectorSection(**keys).season_lag(period_s) == lag
+
+
+def test_config_names_the_scorers_and_the_tails() -> None:
+    from edge.config import parse_config
+
+    with pytest.raises(ConfigError, match="calibrated.*likelihood"):
+        parse_config({"model": {"path": "m.onnx"}, "detector": {"scoring": "magic"}})
+    with pytest.raises(ConfigError, match="likelihood_tail"):
+        parse_config({"model": {"path": "m.onnx"}, "detector": {"likelihood_tail": "cauchy"}})

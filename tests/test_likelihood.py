@@ -67,11 +67,14 @@ def test_a_glitch_moves_neither_the_range_nor_the_error_distribution() -> None:
     assert probe[0].channel_scores[0] == probe[1].channel_scores[0] == 1.0  # beyond the range in both
 
 
-def test_a_lasting_new_level_enters_the_range_after_two_readings() -> None:
+def test_a_new_level_enters_the_range_only_once_learned_as_normal_and_then_from_two_readings() -> None:
     scorer = LikelihoodScorer(calibration(), LikelihoodSettings(window=10, spatial_margin=0.2))
     feed(scorer, np.zeros((100, 2)), [[0.0, 0.0]] * 100)
-    first = feed(scorer, np.zeros((3, 2)), [[6.0, 0.0]] * 3)
-    assert first[0].channel_scores[0] == 1.0 and scorer.state()["range"][1][0] == 6.0
+    protected = feed(scorer, np.zeros((20, 2)), [[6.0, 0.0]] * 20)  # judged anomalous: not learned
+    assert all(j.channel_scores[0] == 1.0 for j in protected) and scorer.state()["range"][1][0] == 3.0
+    for _ in range(2):  # accepted (the detector's rule, or a technician): learned as normal
+        scorer.learn_one([0.0, 0.0], [6.0, 0.0], True)
+    assert scorer.state()["range"][1][0] == 6.0
 
 
 def test_a_day_unlike_the_day_before_stands_out_even_when_the_forecast_keeps_up() -> None:

@@ -11,8 +11,9 @@ long-term average of that mean (``half_life_samples``). Per channel, three thing
   ``spatial_margin`` of its width is as rare as the score scale can say.
 
 Robust by construction: the range and the season learn from the median of the last three readings, so one
-glitch never enters them; a distribution learns a value clipped to ``clip_sd`` of its spread from its mean,
-and not at all while the protection wrapper says the reading is not normal.
+glitch never enters them; a distribution learns a value clipped to ``clip_sd`` of its spread from its mean;
+neither the range nor the distributions learn while the protection wrapper says the reading is not normal
+(a level beyond the range stays rare while an alert is open, until it is accepted as the new normal).
 
 ``level`` (what alerts are decided on) is the rarest of those, Bonferroni-corrected, over ``score_decades``.
 ``score`` (the ``anomaly_score``) is only the rarity that the recent past did not already show: the level
@@ -218,7 +219,7 @@ class LikelihoodScorer:
                 self._recent_seasonal[c].append(error)
                 if normal:
                     self._seasonal[c].learn(sum(self._recent_seasonal[c]) / len(self._recent_seasonal[c]))
-        self._advance(x)
+        self._advance(x, grow_range=normal)
         levels = self._levels
         aged = levels[0] if len(levels) == levels.maxlen else 0.0
         levels.append(pending.level_decades)
@@ -230,15 +231,17 @@ class LikelihoodScorer:
             self.protected += 1
 
     def bridge_one(self, observed: Sequence[float]) -> None:
-        """A reading that was not scored (filled with the forecast): keep the season and the range aligned."""
-        self._advance(finite(observed, "reading"))
+        """A reading that was not scored (filled with the forecast): keep the season aligned; the range learns
+        only from readings."""
+        self._advance(finite(observed, "reading"), grow_range=False)
         self._pending = None
 
-    def _advance(self, x: list[float]) -> None:
+    def _advance(self, x: list[float], grow_range: bool = True) -> None:
         filtered = self._filtered(x)
         self._last3.append(x)
-        for c, v in enumerate(filtered):
-            self._low[c], self._high[c] = min(self._low[c], v), max(self._high[c], v)
+        if grow_range:
+            for c, v in enumerate(filtered):
+                self._low[c], self._high[c] = min(self._low[c], v), max(self._high[c], v)
         if self.settings.season_lag:
             self._past.append(filtered)
 

@@ -102,14 +102,25 @@ def child_latency(model: Path, data: Path, samples: int) -> dict[str, Any]:
     step = time_each(lambda x: forecasts.append(forecaster.step_normalized(x).astype(np.float64)), xs)
 
     fresh = next(iter(build_pipeline(config, pipeline.model).detectors.values()))
-    scorer, policy, warmup = fresh.scorer, fresh.policy, fresh.settings.warmup
-    scored = [(readings[i].timestamp, xs[i] - forecasts[i - 1]) for i in range(warmup, len(xs))]
-    decide = time_each(lambda item: policy.update(item[0], scorer.score_one(item[1])[0]), scored)
+    warmup = fresh.settings.warmup
+    scored = [(readings[i].timestamp, (xs[i] - forecasts[i - 1]).tolist(), xs[i].tolist())
+              for i in range(warmup, len(xs))]
+    decide = time_each(lambda item: judge_and_decide(fresh, *item), scored)
     blocked = [m for m in ("torch", "onnx", "export") if m in sys.modules]
     assert not blocked, f"the gateway child imported {blocked}"
     return {"samples": len(readings), "handle": stats(handle), "step": stats(step), "decide": stats(decide),
             "decided": len(scored), "overhead": stats(overhead), "scored": detector.counters.scored,
             "alerts": detector.counters.alerts, "torch_imported": "torch" in sys.modules}
+
+
+def judge_and_decide(detector: Any, time: float, residual: list[float], x: list[float]) -> None:
+    """What the detector does per reading besides the LSTM step: score, hold, decide, learn (as Detector)."""
+    judgement = detector.scorer.score_one(residual, x)
+    policy, condition = detector.policy, detector.condition
+    was_open = policy.active
+    decision = policy.update(time, judgement.level, was_open and condition.holding(x))
+    detector._protected.learn_one(residual, x, judgement, was_open or decision.alerting)
+    condition.learn_one(x, not (was_open or decision.alerting))
 
 
 # --- child: the seed's way (torch eager, a whole window per sample) --------------------------------------
@@ -387,7 +398,8 @@ def report(r: Results, versions: dict[str, str], command: Sequence[str]) -> None
     print(f"- in process: the first {lat['samples']:,} readings of the same CSV, parsed beforehand, through "
           f"`pipeline.handle` of the replay pipeline ({lat['scored']:,} scored, {lat['alerts']} alert(s)); "
           f"LSTM step = `StreamingForecaster.step_normalized` on the same readings; scoring + decision = "
-          f"`scorer.score_one` + `policy.update` on the {lat['decided']:,} precomputed residuals after warm-up; "
+          f"scoring, holding, deciding and learning (`scorer.score_one`, `condition.holding`, `policy.update`, "
+          f"`learn_one`) on the {lat['decided']:,} precomputed residuals after warm-up; "
           f"timer and call overhead (included in every figure): median {lat['overhead']['median']:.2f} µs; "
           f"torch imported by that child: {'yes' if lat['torch_imported'] else 'no'}")
     how = ("GNU time's %M (maximum resident set size)" if TIME.exists() else

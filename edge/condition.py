@@ -73,22 +73,23 @@ class ConditionMonitor:
 
     def learn_one(self, x: Sequence[float], normal: bool) -> None:
         """Take the reading into the window; into the reference only when ``normal``."""
-        x = [min(max(v, -WINDOW_CLIP), WINDOW_CLIP) for v in x]
+        x = [float(v if -WINDOW_CLIP < v < WINDOW_CLIP else math.copysign(WINDOW_CLIP, v)) for v in x]
         recent = self._recent
         if len(recent) == recent.maxlen:
-            oldest = recent[0]
-            self._sums = [s - o + v for s, o, v in zip(self._sums, oldest, x)]
+            self._sums = [s - o + v for s, o, v in zip(self._sums, recent[0], x)]
         else:
             self._sums = [s + v for s, v in zip(self._sums, x)]
-        recent.append([float(v) for v in x])
+        recent.append(x)
         if normal:
-            rate = self._rate
-            for c, v in enumerate(x):
-                sd = math.sqrt(self.var[c])
-                v = min(max(v, self.mean[c] - CLIP_SD * sd), self.mean[c] + CLIP_SD * sd)
-                delta = v - self.mean[c]
-                self.mean[c] += rate * delta
-                self.var[c] = max((1.0 - rate) * (self.var[c] + rate * delta * delta), 1e-6)
+            rate, keep = self._rate, 1.0 - self._rate
+            means, variances = self.mean, self.var
+            for c, (v, mean, var) in enumerate(zip(x, means, variances)):
+                delta = v - mean
+                if delta * delta > CLIP_SD * CLIP_SD * var:  # clipped to the reference's +- 6 sd
+                    delta = math.copysign(CLIP_SD * math.sqrt(var), delta)
+                means[c] = mean + rate * delta
+                var = keep * (var + rate * delta * delta)
+                variances[c] = var if var > 1e-6 else 1e-6
 
     def rebase(self) -> None:
         """Accept the recent readings as the new normal (the reference mean moves to their mean)."""

@@ -16,14 +16,12 @@ aligned over a reading that could not be scored (a lost frame filled with the mo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 
-@dataclass(frozen=True)
-class Judgement:
+class Judgement(NamedTuple):
     """A scorer's verdict on one reading."""
 
     level: float

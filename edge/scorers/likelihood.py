@@ -40,6 +40,7 @@ from edge.scorers.tails import TAILS
 _HALF_NORMAL_MEAN = math.sqrt(2.0 / math.pi)  # E|r| for r ~ N(0, 1)
 _HALF_NORMAL_VAR = 1.0 - 2.0 / math.pi
 PRIOR_SAMPLES = 50
+ERROR_CLIP = 1e6  # normalised units: a larger error enters the windows at this (their running sums stay exact)
 
 
 @dataclass(frozen=True)
@@ -70,22 +71,30 @@ class ErrorDistribution:
         self.floor = 1e-12 if scale is None else self.var * 1e-4
         self.seen = 0
         self.prior = 0 if scale is None else PRIOR_SAMPLES
+        self.spread = math.sqrt(max(self.var, self.floor))
 
     def z(self, average: float, filled: int) -> float | None:
         """How many spreads ``average`` (of ``filled`` values) lies above the mean; None while learning."""
         if self.seen < self.learn_samples:
             return None
-        spread = math.sqrt(max(self.var, self.floor) * self.window / filled)  # a filling window is noisier
-        return (average - self.mean) / spread
+        if filled == self.window:
+            return (average - self.mean) / self.spread
+        return (average - self.mean) / (self.spread * math.sqrt(self.window / filled))  # a filling window is noisier
 
     def learn(self, average: float) -> None:
-        if self.seen >= max(self.learn_samples, 1) and self.var > 0.0:
-            average = min(average, self.mean + self.clip_sd * math.sqrt(self.var))
-        rate = max(self.rate, 1.0 / (self.prior + self.seen + 1))
-        delta = average - self.mean
-        self.mean += rate * delta
-        self.var = (1.0 - rate) * (self.var + rate * delta * delta)
-        self.seen += 1
+        seen, mean = self.seen, self.mean
+        if seen >= self.learn_samples and seen and self.var > 0.0:
+            cap = mean + self.clip_sd * self.spread
+            if average > cap:
+                average = cap
+        young = 1.0 / (self.prior + seen + 1)
+        rate = young if young > self.rate else self.rate
+        delta = average - mean
+        self.mean = mean + rate * delta
+        var = (1.0 - rate) * (self.var + rate * delta * delta)
+        self.var = var
+        self.seen = seen + 1
+        self.spread = math.sqrt(var if var > self.floor else self.floor)
 
     def state(self) -> list[float]:
         return [self.mean, self.var, self.seen]
@@ -95,24 +104,12 @@ class ErrorDistribution:
         if not (math.isfinite(mean) and math.isfinite(var) and var >= 0.0 and seen >= 0):
             raise ValueError("saved error distribution is not finite")
         self.mean, self.var, self.seen = mean, var, seen
+        self.spread = math.sqrt(max(self.var, self.floor))
 
 
-def _median3(values: Sequence[float]) -> float:
-    if len(values) < 3:
-        return values[-1]
-    a, b, c = values[-3], values[-2], values[-1]
-    return max(min(a, b), min(max(a, b), c))
-
-
-@dataclass
-class _Pending:
-    """What ``score_one`` worked out, for ``learn_one`` on the same reading."""
-
-    key: tuple[tuple[float, ...], tuple[float, ...]]
-    errors: list[float]
-    seasonal: list[float] | None
-    level_decades: float
-    judgement: Judgement
+# What ``score_one`` worked out, for ``learn_one`` on the same reading: the inputs (compared by identity, then
+# by value), the errors, the seasonal errors (None before a season has passed), the level in decades, the verdict.
+_Pending = tuple[Sequence[float], Sequence[float], list[float], "list[float] | None", float, Judgement]
 
 
 class LikelihoodScorer:
@@ -146,10 +143,12 @@ class LikelihoodScorer:
         window = self.settings.window
         self._recent = [deque(maxlen=window) for _ in range(self._channels)]
         self._recent_seasonal = [deque(maxlen=window) for _ in range(self._channels)]
+        self._sums = [0.0] * self._channels  # running sums of those windows (kept in the state: exact restores)
+        self._sums_seasonal = [0.0] * self._channels
         self._last3: deque[list[float]] = deque(maxlen=3)
         self._levels: deque[float] = deque(maxlen=max(1, window // 2))  # not yet in the novelty memory
         self._past: deque[list[float]] = deque(maxlen=max(1, self.settings.season_lag))
-        self._pending = None
+        self._pending: _Pending | None = None
 
     @property
     def residual_scale(self) -> np.ndarray:
@@ -160,69 +159,77 @@ class LikelihoodScorer:
         """After a break in the stream: forget the short windows and the last season (no longer aligned)."""
         self._clear_context()
 
-    def _filtered(self, observed: list[float]) -> list[float]:
-        """The median of the last three readings per channel, this one included."""
-        rows = [*list(self._last3)[-2:], observed]
-        return [_median3([row[c] for row in rows]) for c in range(self._channels)]
-
     def _evaluate(self, residual: Sequence[float], observed: Sequence[float]) -> _Pending:
-        r, x = finite(residual, "residual"), finite(observed, "reading")
-        key = (tuple(r), tuple(x))
-        if self._pending is not None and self._pending.key == key:
-            return self._pending
-        tail, decades = self._tail, self._decades
-        errors = [abs(v) for v in r]
-        rarity = []
-        for c, (distribution, error) in enumerate(zip(self._forecast, errors)):
-            recent = self._recent[c]
-            window = [*recent, error][-self.settings.window:]
-            z = distribution.z(sum(window) / len(window), len(window))
-            rarity.append(0.0 if z is None else tail(z))
+        pending = self._pending
+        if pending is not None and (pending[0] is residual or pending[0] == residual) and (
+                pending[1] is observed or pending[1] == observed):
+            return pending
+        total = sum(residual) + sum(observed)
+        if total - total != 0.0:
+            raise ValueError(f"residual {list(residual)} or reading {list(observed)} is not finite; "
+                             "a scorer takes only finite values")
+        tail, decades, window = self._tail, self._decades, self.settings.window
+        errors = [abs(v) if abs(v) < ERROR_CLIP else ERROR_CLIP for v in residual]
+        zs: list[float | None] = []
+        for d, recent, total_c, error in zip(self._forecast, self._recent, self._sums, errors):
+            n = len(recent)
+            if n == window:
+                zs.append(((total_c - recent[0] + error) / n - d.mean) / d.spread)
+            else:  # a filling window is a noisier average
+                zs.append(((total_c + error) / (n + 1) - d.mean) / (d.spread * math.sqrt(window / (n + 1))))
         seasonal = None
-        lag = self.settings.season_lag
-        if lag and len(self._past) == lag:
-            seasonal = [abs(v - old) for v, old in zip(x, self._past[0])]
-            for c, (distribution, error) in enumerate(zip(self._seasonal, seasonal)):
-                window = [*self._recent_seasonal[c], error][-self.settings.window:]
-                z = distribution.z(sum(window) / len(window), len(window))
-                if z is not None:
-                    rarity[c] = max(rarity[c], tail(z))
+        if self._seasonal and len(self._past) == self.settings.season_lag:
+            seasonal = [min(abs(v - old), ERROR_CLIP) for v, old in zip(observed, self._past[0])]
+            for c, (d, recent, total_c, error) in enumerate(
+                    zip(self._seasonal, self._recent_seasonal, self._sums_seasonal, seasonal)):
+                if d.seen < d.learn_samples:
+                    continue
+                n = len(recent)
+                if n == window:
+                    z = ((total_c - recent[0] + error) / n - d.mean) / d.spread
+                else:
+                    z = ((total_c + error) / (n + 1) - d.mean) / (d.spread * math.sqrt(window / (n + 1)))
+                if z > zs[c]:  # type: ignore[operator]
+                    zs[c] = z
+        rarity = [tail(z) if z > 0.0 else 0.0 for z in zs]  # type: ignore[operator]
         margin = self.settings.spatial_margin
         if margin > 0:
-            for c, v in enumerate(x):
-                low, high = self._low[c], self._high[c]
+            for c, (v, low, high) in enumerate(zip(observed, self._low, self._high)):
                 reach = margin * (high - low)
                 if v > high + reach or v < low - reach:
                     rarity[c] = max(rarity[c], decades)  # never seen, by far: as rare as the scale says
         overall = max(0.0, max(rarity) - self._correction)
         novel = max(0.0, overall - self._memory) if self._novelty_keep else overall
         judgement = Judgement(min(1.0, overall / decades), min(1.0, novel / decades),
-                              tuple(min(1.0, v / decades) for v in rarity))
-        self._pending = _Pending(key, errors, seasonal, overall, judgement)
+                              tuple([min(1.0, v / decades) for v in rarity]))
+        self._pending = (residual, observed, errors, seasonal, overall, judgement)
         return self._pending
 
     def score_one(self, residual: Sequence[float], observed: Sequence[float]) -> Judgement:
         """Judge one normalised residual vector and reading; nothing is learned."""
-        return self._evaluate(residual, observed).judgement
+        return self._evaluate(residual, observed)[5]
 
     def learn_one(self, residual: Sequence[float], observed: Sequence[float], normal: bool = True) -> None:
         """Take the reading into the windows, the season, the range and the memory; into the error
         distributions only when ``normal``."""
-        pending = self._evaluate(residual, observed)
-        x = list(pending.key[1])
-        for c, error in enumerate(pending.errors):
-            self._recent[c].append(error)
+        _, _, errors, seasonal, level, _ = self._evaluate(residual, observed)
+        x = [float(v) for v in observed]
+        window = self.settings.window
+        for c, (recent, error) in enumerate(zip(self._recent, errors)):
+            self._sums[c] += error - (recent[0] if len(recent) == window else 0.0)
+            recent.append(error)
             if normal:
-                self._forecast[c].learn(sum(self._recent[c]) / len(self._recent[c]))
-        if pending.seasonal is not None:
-            for c, error in enumerate(pending.seasonal):
-                self._recent_seasonal[c].append(error)
+                self._forecast[c].learn(self._sums[c] / len(recent))
+        if seasonal is not None:
+            for c, (recent, error) in enumerate(zip(self._recent_seasonal, seasonal)):
+                self._sums_seasonal[c] += error - (recent[0] if len(recent) == window else 0.0)
+                recent.append(error)
                 if normal:
-                    self._seasonal[c].learn(sum(self._recent_seasonal[c]) / len(self._recent_seasonal[c]))
+                    self._seasonal[c].learn(self._sums_seasonal[c] / len(recent))
         self._advance(x, grow_range=normal)
         levels = self._levels
         aged = levels[0] if len(levels) == levels.maxlen else 0.0
-        levels.append(pending.level_decades)
+        levels.append(level)
         self._memory = max(aged, self._memory * self._novelty_keep)
         self._pending = None
         if normal:
@@ -237,11 +244,16 @@ class LikelihoodScorer:
         self._pending = None
 
     def _advance(self, x: list[float], grow_range: bool = True) -> None:
-        filtered = self._filtered(x)
-        self._last3.append(x)
+        last3 = self._last3
+        if len(last3) >= 2:  # the median of the last three readings, this one included
+            a, b = last3[-2], last3[-1]
+            filtered = [max(min(p, q), min(max(p, q), v)) for p, q, v in zip(a, b, x)]
+        else:
+            filtered = x
+        last3.append(x)
         if grow_range:
-            for c, v in enumerate(filtered):
-                self._low[c], self._high[c] = min(self._low[c], v), max(self._high[c], v)
+            self._low = [v if v < low else low for v, low in zip(filtered, self._low)]
+            self._high = [v if v > high else high for v, high in zip(filtered, self._high)]
         if self.settings.season_lag:
             self._past.append(filtered)
 
@@ -250,6 +262,7 @@ class LikelihoodScorer:
         return {"kind": "likelihood", "forecast": [d.state() for d in self._forecast],
                 "seasonal": [d.state() for d in self._seasonal],
                 "recent": [list(r) for r in self._recent], "recent_seasonal": [list(r) for r in self._recent_seasonal],
+                "sums": list(self._sums), "sums_seasonal": list(self._sums_seasonal),
                 "last3": list(self._last3), "past": list(self._past) if self.settings.season_lag else [],
                 "range": [list(self._low), list(self._high)], "memory": self._memory,
                 "levels": list(self._levels),
@@ -288,6 +301,11 @@ class LikelihoodScorer:
         for target, saved in zip(self._recent + self._recent_seasonal, recent + recent_seasonal):
             target.extend(saved)
         self._last3.extend(last3)
+        sums = finite(state.get("sums", [sum(r) for r in recent]), "saved sums")
+        sums_seasonal = finite(state.get("sums_seasonal", [sum(r) for r in recent_seasonal]), "saved sums")
+        if len(sums) != channels or len(sums_seasonal) != channels:
+            raise ValueError(f"saved sums are not {channels} channels")
+        self._sums, self._sums_seasonal = sums, sums_seasonal
         self._past.extend(past)
         self._low, self._high, self._memory = low, high, memory
         self._levels.extend(finite(state.get("levels", []), "saved levels")[-self._levels.maxlen:])

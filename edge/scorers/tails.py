@@ -12,6 +12,7 @@ import math
 
 _SQRT2 = math.sqrt(2.0)
 _SQRT3 = math.sqrt(3.0)
+_LOG10_2 = math.log10(2.0)
 
 
 def gaussian_decades(z: float) -> float:
@@ -33,13 +34,16 @@ def student3_decades(z: float) -> float:
     (0.301, 2.973, 11.96)
     """
     if z <= 0.0:
-        return -math.log10(1.0 - _student3_tail(-z)) if z < 0.0 else math.log10(2.0)
-    return -math.log10(max(_student3_tail(z), 1e-300))
+        return -math.log10(1.0 - _student3_tail(-z)) if z < 0.0 else _LOG10_2
+    u = z / _SQRT3
+    if u > 30.0:  # atan(1/u) - u/(1+u^2) cancels; its series: 2/(3u^3) - 4/(5u^5)
+        return -math.log10(max((2.0 / (3.0 * u ** 3) - 0.8 / u ** 5) / math.pi, 1e-300))
+    return -math.log10((math.atan(1.0 / u) - u / (1.0 + u * u)) / math.pi)
 
 
 def _student3_tail(z: float) -> float:
     u = z / _SQRT3
-    if u > 30.0:  # atan(1/u) - u/(1+u^2) cancels; its series: 2/(3u^3) - 4/(5u^5)
+    if u > 30.0:
         return (2.0 / (3.0 * u ** 3) - 0.8 / u ** 5) / math.pi
     return (math.atan(1.0 / u) - u / (1.0 + u * u)) / math.pi if u > 0.0 else 0.5
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -96,6 +96,8 @@ class DetectorSection:
     reference_half_life_samples: float = 10000.0
     regime_sd: float = 6.0
     accept_after_s: float = 604800.0
+    channel_thresholds: dict[str, float] = field(default_factory=dict)
+    sensors: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-sensor overrides of any key above
 
     def __post_init__(self) -> None:
         if not 1 <= self.debounce_k <= self.debounce_n:
@@ -125,6 +127,22 @@ class DetectorSection:
         for name, ok, rule in checks:
             if not ok:
                 raise ValueError(f"{name} = {getattr(self, name)} must be {rule}")
+        for channel, value in self.channel_thresholds.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+                raise ValueError(f"channel_thresholds.{channel} = {value!r} must be a number in (0, 1]")
+
+    def for_sensor(self, sensor: str) -> tuple[DetectorSection, float | None]:
+        """This section with ``[detector.sensors.<sensor>]`` applied, and that table's ``threshold`` if set."""
+        override = dict(self.sensors.get(sensor, {}))
+        threshold = override.pop("threshold", None)
+        if not override:
+            return self, threshold
+        where = f"[detector.sensors.{sensor}]"
+        checked = build_section(DetectorSection, override, where)  # keys and types, as [detector]'s
+        try:
+            return replace(self, sensors={}, **{key: getattr(checked, key) for key in override}), threshold
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
 
     def season_lag(self, period_s: float) -> int:
         """Samples in one season at this sample period (rounded); 0 when off or too many to keep."""
@@ -155,8 +173,14 @@ class DetectorSection:
         condition = ConditionSettings(window=self.likelihood_window, hold_sd=self.hold_sd,
                                       reference_half_life_samples=self.reference_half_life_samples,
                                       regime_sd=self.regime_sd)
+        unknown = [c for c in self.channel_thresholds if c not in meta.channels]
+        if unknown:
+            raise ValueError(f"channel_thresholds names {unknown[0]!r}, which the model does not have; its channels: "
+                             f"{', '.join(meta.channels)}")
+        channel_thresholds = tuple(self.channel_thresholds.get(c) for c in meta.channels)
         return DetectorSettings(warmup=warmup, decision=decision, faults=faults, adaptation=adaptation,
-                                scoring=self.scoring, likelihood=likelihood, condition=condition)
+                                scoring=self.scoring, likelihood=likelihood, condition=condition,
+                                channel_thresholds=channel_thresholds if any(channel_thresholds) else ())
 
 
 @dataclass(frozen=True)
@@ -211,6 +235,19 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None, *, for_r
     if not config.sources and not for_replay:
         raise ConfigError(f"no [[sources]]; add one, for example type = \"replay\" (types: {', '.join(SOURCE_TYPES)})")
     sensors = [s.config.sensor for s in config.sources]
+    for name, table in config.detector.sensors.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"[detector.sensors.{name}] must be a table of [detector] keys")
+        if "sensors" in table:
+            raise ConfigError(f"[detector.sensors.{name}]: sensors cannot be nested")
+        threshold = table.get("threshold")
+        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                                      or not 0 < threshold <= 1):
+            raise ConfigError(f"[detector.sensors.{name}]: threshold = {threshold!r} must be a number in (0, 1]")
+        config.detector.for_sensor(name)
+        if config.sources and name not in sensors:
+            raise ConfigError(f"[detector.sensors.{name}]: no source has sensor = {name!r}; sensors: "
+                              f"{', '.join(sensors)}")
     repeated = sorted({s for s in sensors if sensors.count(s) > 1})
     if repeated:
         raise ConfigError(f"sensor name {repeated[0]!r} is used by more than one source; give each a unique sensor")
@@ -271,11 +308,16 @@ novelty_half_life_samples = 1000.0  # anomaly_score: only rarity the recent past
 seasonal_lag_s = 86400.0        # likelihood also compares each reading with one season (a day) before; 0: off
 seasonal_max_samples = 20000    # ... unless a season is more readings than this (memory: 8 bytes each per channel)
 spatial_margin = 0.2            # likelihood: a reading beyond the range seen so far by this share of it is rare; 0: off
+# channel_thresholds = { vibration = 0.4 }  # a channel's own threshold (the others keep the sensor's)
 hold_sd = 1.5                   # an open alert holds while the recent readings sit this many sd (RMS over channels)
                                 # from the normal it was raised from; 0: it clears on the score alone
 reference_half_life_samples = 10000.0  # how slowly that normal follows the readings (only while no alert is open)
 regime_sd = 6.0                 # warn once when readings sit this many training sd away (another operating point)
 accept_after_s = 604800.0       # an alert open this long is closed, its condition accepted as the new normal (logged)
+
+# [detector.sensors.pump-1]     # per-sensor overrides of any [detector] key, and its own threshold
+# threshold = 0.4
+# hold_sd = 2.0
 """
 
 

@@ -47,6 +47,7 @@ class DetectorSettings:
     scoring: str = "likelihood"  # a key of edge.scorers.SCORERS
     likelihood: LikelihoodSettings = LikelihoodSettings()
     condition: ConditionSettings = ConditionSettings()
+    channel_thresholds: tuple[float | None, ...] = ()  # per channel; None: the sensor's threshold
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,8 @@ class Detector:
             self._accepting = False  # the accepted condition has been learned: alerts are armed again
         was_open = self.policy.active
         holding = was_open and self.condition.holding(x)
-        decision = self.policy.update(reading.timestamp, 0.0 if self._accepting else judgement.level, holding)
+        level = self._decision_level(judgement)
+        decision = self.policy.update(reading.timestamp, 0.0 if self._accepting else level, holding)
         self._regime_check(x)
         if self._accepting:  # learning the accepted condition as normal, by the stated rule
             self.scorer.learn_one(residual, x, True)
@@ -216,6 +218,16 @@ class Detector:
         return Scored(reading, "scored", judgement.score, judgement.channel_scores, expected, decision.alerting,
                       events, judgement.level)
 
+    def _decision_level(self, judgement: Judgement) -> float:
+        """The level alerts are decided on: each channel against its own threshold where it has one."""
+        own = self.settings.channel_thresholds
+        if not own:
+            return judgement.level
+        threshold = self.settings.decision.threshold
+        offset = judgement.level - max(judgement.channel_scores)  # the scorer's correction for many channels
+        return min(1.0, max((score + offset) * threshold / (mine or threshold)
+                            for score, mine in zip(judgement.channel_scores, own)))
+
     def _regime_check(self, x: list[float]) -> None:
         """Say once per channel, clearly, when readings sit far outside what the model was trained on."""
         outside = [c for c in self.condition.outside_training(x) if c not in self._regime_warned]
@@ -239,7 +251,8 @@ class Detector:
         if state == "active" and self.alert is not None and level <= self.alert.score:
             return []
         threshold = self.settings.decision.threshold
-        picked = [i for i, s in enumerate(channel_scores) if s >= threshold] or [
+        own = self.settings.channel_thresholds or (None,) * len(channel_scores)
+        picked = [i for i, (s, mine) in enumerate(zip(channel_scores, own)) if s >= (mine or threshold)] or [
             max(range(len(channel_scores)), key=channel_scores.__getitem__)]
         peak = {
             "channels": tuple(self.channels[i] for i in picked),

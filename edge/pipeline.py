@@ -110,7 +110,7 @@ def build_pipeline(config: AgentConfig, model: LoadedModel | None = None) -> Pip
     model = model or load_model(model_path)
     meta = model.metadata
     try:
-        settings = config.detector.resolve(meta, config.model.threshold)
+        config.detector.resolve(meta, config.model.threshold)
     except ValueError as exc:
         raise ConfigError(f"[detector]: {exc}") from exc
     context = PluginContext(channels=meta.channels, sample_period_s=meta.sample_period_s,
@@ -122,6 +122,11 @@ def build_pipeline(config: AgentConfig, model: LoadedModel | None = None) -> Pip
         sensor = spec.config.sensor
         check_channels(spec.config.channels, model, sensor)
         sources.append(spec.build(context))
+        section, threshold = config.detector.for_sensor(sensor)
+        try:
+            settings = section.resolve(meta, config.model.threshold if threshold is None else threshold)
+        except ValueError as exc:
+            raise ConfigError(f"[detector.sensors.{sensor}]: {exc}") from exc
         detectors[sensor] = Detector(sensor, model, settings)
     sinks = [GuardedSink(spec.build(context), spec.delivery) for spec in config.sinks]
     return Pipeline(config, model, detectors, sources, sinks)

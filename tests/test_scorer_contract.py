@@ -30,7 +30,7 @@ class _Meta:
     """Just what DetectorSection.resolve reads."""
 
     def __init__(self) -> None:
-        self.threshold, self.warmup, self.sample_period_s = 0.3, 8, 60.0
+        self.threshold, self.warmup, self.sample_period_s, self.channels = 0.3, 8, 60.0, ("a", "b")
 
 
 def settings_for(**keys) -> DetectorSettings:

@@ -48,7 +48,7 @@ def test_a_channel_threshold_naming_no_channel_of_the_model_is_refused(tmp_path:
 def test_a_channel_with_a_lower_threshold_alerts_where_the_sensors_would_not(fixture_model) -> None:
     rows = [list(r) for r in live_rows(300, seed=41)]
     for i in range(200, 260):
-        rows[i][2] += 0.9  # vibration steps up by about 2.5 of its sd
+        rows[i][2] += 0.6  # vibration steps up by about 1.6 of its sd
     stream = [Reading("pump-1", float(t), (a, b)) for t, a, b in rows]
     meta = fixture_model.metadata
 

@@ -58,7 +58,7 @@ def test_one_glitch_is_alerted_and_blinds_nothing_after_it(fixture_model, glitch
     after = [s for s in spans[1:] if s[0] < 420 or s[0] > 490]
     assert after == []  # nothing false later, a season after the glitch included (row 538)
     same = [s for s in spans if 420 <= s[0] <= 480]
-    assert same and same[0][0] == drift[0][0] and same[0][2] == pytest.approx(drift[0][2], abs=0.05)
+    assert same and abs(same[0][0] - drift[0][0]) <= 2 and same[0][2] == pytest.approx(drift[0][2], abs=0.05)
     assert abs(same[0][1] - drift[0][1]) <= 3  # held through the drift as on clean data
 
 

@@ -4,7 +4,7 @@ As Numenta's anomaly likelihood does for HTM, rarity is not the error itself but
 short-term mean (the last ``window`` readings) under a distribution whose mean and variance follow the
 long-term average of that mean (``half_life_samples``). Per channel, three things are watched:
 
-- the LSTM's forecast error, its distribution seeded from the model's calibration (worth 50 readings);
+- the LSTM's forecast error, its distribution seeded from the model's calibration (worth 500 readings);
 - with ``season_lag`` (a day, in samples), the seasonal error: the reading against the one a season ago,
   learned from the stream first (``season_learn_samples``), silently;
 - the range seen so far (from the training data's mean +- 3 sd): a reading beyond it by more than
@@ -39,7 +39,7 @@ from edge.scorers.tails import TAILS
 
 _HALF_NORMAL_MEAN = math.sqrt(2.0 / math.pi)  # E|r| for r ~ N(0, 1)
 _HALF_NORMAL_VAR = 1.0 - 2.0 / math.pi
-PRIOR_SAMPLES = 50
+PRIOR_SAMPLES = 500
 ERROR_CLIP = 1e6  # normalised units: a larger error enters the windows at this (their running sums stay exact)
 
 

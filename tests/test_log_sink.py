@@ -37,7 +37,10 @@ def test_alert_and_clear_lines_say_what_where_and_why() -> None:
 
 def test_fault_lines_say_scoring_paused_or_restarted() -> None:
     nan = Fault("pump-1", "nan", START, "temperature is not a number", ("temperature",))
-    assert fault_line(Event("fault", nan, START)) == "FAULT pump-1 nan: temperature is not a number; scoring paused"
+    assert fault_line(Event("fault", nan, START)) == (
+        "FAULT pump-1 nan: temperature is not a number; the model's forecast fills it, scoring goes on")
+    stale = Fault("pump-1", "stale", START, "no reading for 90 s")
+    assert fault_line(Event("fault", stale, START)).endswith("; scoring paused")
     gap = Fault("pump-1", "time_gap", START, "no data for 600 s (expected every 60 s)", end=START + 600)
     assert fault_line(Event("fault", gap, START)).endswith("; scoring restarts with a warm-up")
     over = Fault("pump-1", "nan", START, "x", end=START + 75.0)

@@ -72,7 +72,7 @@ def test_log_lines_name_sensor_channel_score_and_values(tmp_path: Path, capsys) 
     from edge.model_file import load_model
 
     assert f"(threshold {load_model(FIXTURE_MODEL).metadata.threshold:.3f})" in alert and "observed=" in alert and "expected=" in alert and "since" in alert
-    assert "FAULT pump-7 nan: temperature is not a number; scoring paused" in err
+    assert "FAULT pump-7 nan: temperature is not a number; the model's forecast fills it, scoring goes on" in err
     assert "FAULT pump-7 time_gap: no data for 3300 s (expected every 300 s)" in err
     assert "line 272: dropped, timestamp 'yesterday' cannot be read" in err
     assert "replayed 310 rows" in err and "1 dropped" in err

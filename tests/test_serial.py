@@ -204,7 +204,7 @@ def test_the_service_turns_an_unplug_into_fault_events_and_keeps_scoring(tmp_pat
     from edge.notify import Notifier
     from edge.service import Service
 
-    sim = simulator(tmp_path, rows=900, rate=1500.0, faults=FaultPlan(unplug_every=300, unplug_ms=60))
+    sim = simulator(tmp_path, rows=1500, rate=200.0, faults=FaultPlan(unplug_every=300, unplug_ms=60))
     body = (f'[[sources]]\ntype = "serial"\nsensor = "pump-1"\nport = "{sim.link}"\nreconnect_initial_s = 0.01\n'
             'reconnect_max_s = 0.05\n\n[[sinks]]\ntype = "log"\n')
     service = Service(write_config(tmp_path, body), Notifier(), max_readings=450)

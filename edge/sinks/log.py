@@ -77,6 +77,8 @@ def fault_line(event: Event) -> str:
         return f"FAULT CLEARED {fault.sensor} {fault.kind} after {lasted}; scoring resumes"
     if fault.end is not None:
         return f"FAULT {fault.sensor} {fault.kind}: {fault.detail}; scoring restarts with a warm-up"
+    if fault.kind == "nan":  # the detector fills a short streak with the model's forecast
+        return f"FAULT {fault.sensor} {fault.kind}: {fault.detail}; the model's forecast fills it, scoring goes on"
     return f"FAULT {fault.sensor} {fault.kind}: {fault.detail}; scoring paused"
 
 

@@ -5,8 +5,9 @@ are the training data; ``edge-export`` trains an int8 model on them (all 8 senso
 streams the whole file with the default configuration, and the ``alert`` column of the rows after the first
 400 is judged point by point against the ``anomaly`` label, pooled over all files:
 F1 = TP / (TP + (FN + FP) / 2), FAR = FP / (FP + TN), MAR = FN / (FN + TP). Baselines from the same run: the
-calibrated scorer's alert column on the same model, and a plain z-score of each sensor against its 400
-training rows (alert while any sensor's mean over the last 10 rows is beyond 3 sd).
+calibrated scorer's alert column on the same model, a plain z-score of each sensor against its 400
+training rows (alert while any sensor's mean over the last 10 rows is beyond 3 sd), and the seed's way (alert
+while any channel's raw forecast error is beyond 3 of its residual sd).
 
 Run: ``.venv/bin/python bench/skab.py [--data ../shared/data/skab] [--jobs 2]``
 """
@@ -30,6 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edge.config import AgentConfig, AgentSection, DetectorSection, ModelSection  # noqa: E402
+from edge.model_file import load_model  # noqa: E402
 from edge.replay import replay  # noqa: E402
 from export.pipeline import ExportOptions, run_export  # noqa: E402
 
@@ -40,7 +42,8 @@ SENSORS = ("Accelerometer1RMS", "Accelerometer2RMS", "Current", "Pressure", "Tem
 PRODUCT = "product (default config)"
 CALIBRATED = "calibrated scorer"
 ZSCORE = "z-score vs training rows"
-DETECTORS = (PRODUCT, CALIBRATED, ZSCORE)
+SEED = "seed: raw forecast error"
+DETECTORS = (PRODUCT, CALIBRATED, ZSCORE, SEED)
 
 
 @dataclass
@@ -113,6 +116,11 @@ def run_file(task: tuple[Path, str, Path]) -> FileRun:
         summary = replay(model, path, folder / "replay.csv", config=config, keep_trace=True, log_events=False)
         assert summary.trace is not None and len(summary.trace.alerts) == len(labels)
         run.alerts[detector] = np.asarray(summary.trace.alerts, dtype=bool)
+        if detector == PRODUCT:  # the seed's way: any channel's raw forecast error beyond 3 of its residual sd
+            meta = load_model(model).metadata
+            scale = np.asarray(meta.calibration.residual_scale) * np.asarray(meta.norm_std)
+            run.alerts[SEED] = np.array([e is not None and bool(np.any(np.abs(np.subtract(v, e)) > 3 * scale))
+                                         for v, e in zip(values, summary.trace.expected)])
     run.seconds = time.perf_counter() - started
     return run
 

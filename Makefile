@@ -42,6 +42,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/soak.py
 	$(BIN)/python bench/mqtt_outage.py
 	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/skab.py
 
 # On demand, not in `test` (root, about a minute): boot Debian under systemd-nspawn, install the service
 # with systemd/install.sh and show READY, reload on SIGHUP, an alert in the journal and a watchdog restart.

@@ -42,7 +42,8 @@ def make_sink(state_dir: Path, **keys: Any) -> MqttSink:
 def alert(number: int, kind: str = "alert") -> Event:
     subject = Alert(id=f"a{number:05d}", sensor="pump-1", channels=("temperature",), start=1_700_000_000.0 + number,
                     score=0.97, threshold=0.9, observed=(81.25,), expected=(74.5,), model_sha256="ab" * 32,
-                    end=1_700_000_060.0 + number if kind == "clear" else None)
+                    end=1_700_000_060.0 + number if kind == "clear" else None,
+                    ended_by="back to normal" if kind == "clear" else "")
     return Event(kind, subject, subject.start)  # type: ignore[arg-type]
 
 
@@ -67,7 +68,8 @@ def test_payloads_follow_the_documented_schema() -> None:
     assert event_payload(clear, "gw1") == {
         "id": "a00003", "event": "clear", "gateway": "gw1", "sensor": "pump-1", "channels": ["temperature"],
         "score": 0.97, "threshold": 0.9, "observed": [81.25], "expected": [74.5],
-        "start": "2023-11-14T22:13:23.000Z", "end": "2023-11-14T22:14:23.000Z", "model_sha256": "ab" * 32}
+        "start": "2023-11-14T22:13:23.000Z", "end": "2023-11-14T22:14:23.000Z", "model_sha256": "ab" * 32,
+        "severity": "minor", "ended_by": "back to normal"}
     odd = Event("alert", Alert(id="x", sensor="s", channels=("a",), start=0.0, score=math.inf, threshold=0.9,
                                observed=(math.nan,), expected=(1.0,)))
     assert json.dumps(event_payload(odd, "gw1"), allow_nan=False)  # not-finite numbers become null

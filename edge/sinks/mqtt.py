@@ -18,7 +18,11 @@ Alert payload (``alert`` or ``clear``; the clear carries the alert's id, its ``e
 
     {"id": "5c0e9f3a1b2d4e6f", "event": "alert", "gateway": "gw-17", "sensor": "pump-1",
      "channels": ["bearing_temp_c"], "score": 0.998, "threshold": 0.99, "observed": [81.2],
-     "expected": [74.9], "start": "2026-03-17T12:03:10.000Z", "end": null, "model_sha256": "ab12…"}
+     "expected": [74.9], "start": "2026-03-17T12:03:10.000Z", "end": null, "model_sha256": "ab12…",
+     "severity": "minor", "ended_by": null}
+
+``severity`` grades the peak against the threshold (minor, major, critical); ``ended_by`` says how a clear
+ended: "back to normal", "accepted as the new normal" or "interrupted" (null on an alert).
 
 Fault payload (``fault`` or ``fault_cleared``; ``id`` is derived from gateway, sensor, kind and start)::
 
@@ -129,7 +133,8 @@ def event_payload(event: Event, gateway: str) -> dict[str, Any]:
                 "channels": list(subject.channels), "score": _number(subject.score),
                 "threshold": _number(subject.threshold), "observed": [_number(v) for v in subject.observed],
                 "expected": [_number(v) for v in subject.expected], "start": iso_time(subject.start),
-                "end": iso_time(subject.end), "model_sha256": subject.model_sha256}
+                "end": iso_time(subject.end), "model_sha256": subject.model_sha256, "severity": subject.severity,
+                "ended_by": subject.ended_by or None}
     fault_id = uuid.uuid5(_FAULT_NAMESPACE, f"{gateway}/{subject.sensor}/{subject.kind}/{subject.start!r}").hex[:16]
     return {"id": fault_id, "event": event.kind, "gateway": gateway, "sensor": subject.sensor,
             "fault": subject.kind, "detail": subject.detail, "channels": list(subject.channels),

@@ -156,7 +156,7 @@ def optimise_threshold(files: Sequence[ScoredFile], profile: Profile = STANDARD)
     rows.sort(key=lambda r: -r[0])
     best_in_window = [None] * window_base  # type: list[float | None]
     raw = null
-    best = (0.0 if perfect == null else 100.0 * 0.0, math.inf)  # no detection at all: the null score
+    best = (0.0, math.inf)  # no detection at all: the null detector's normalised score
     i = 0
     while i < len(rows):
         threshold = rows[i][0]

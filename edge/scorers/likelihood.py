@@ -73,13 +73,12 @@ class ErrorDistribution:
         self.prior = 0 if scale is None else PRIOR_SAMPLES
         self.spread = math.sqrt(max(self.var, self.floor))
 
-    def z(self, average: float, filled: int) -> float | None:
-        """How many spreads ``average`` (of ``filled`` values) lies above the mean; None while learning."""
-        if self.seen < self.learn_samples:
-            return None
-        if filled == self.window:
-            return (average - self.mean) / self.spread
-        return (average - self.mean) / (self.spread * math.sqrt(self.window / filled))  # a filling window is noisier
+    def z(self, recent: deque[float], total: float, value: float) -> float:
+        """How many spreads the window mean with ``value`` taken in lies above the mean (nothing changes)."""
+        n, window = len(recent), self.window
+        if n == window:
+            return ((total - recent[0] + value) / n - self.mean) / self.spread
+        return ((total + value) / (n + 1) - self.mean) / (self.spread * math.sqrt(window / (n + 1)))  # noisier
 
     def learn(self, average: float) -> None:
         seen, mean = self.seen, self.mean
@@ -168,30 +167,18 @@ class LikelihoodScorer:
         if total - total != 0.0:
             raise ValueError(f"residual {list(residual)} or reading {list(observed)} is not finite; "
                              "a scorer takes only finite values")
-        tail, decades, window = self._tail, self._decades, self.settings.window
+        tail, decades = self._tail, self._decades
         errors = [abs(v) if abs(v) < ERROR_CLIP else ERROR_CLIP for v in residual]
-        zs: list[float | None] = []
-        for d, recent, total_c, error in zip(self._forecast, self._recent, self._sums, errors):
-            n = len(recent)
-            if n == window:
-                zs.append(((total_c - recent[0] + error) / n - d.mean) / d.spread)
-            else:  # a filling window is a noisier average
-                zs.append(((total_c + error) / (n + 1) - d.mean) / (d.spread * math.sqrt(window / (n + 1))))
+        zs = [d.z(recent, total_c, error)
+              for d, recent, total_c, error in zip(self._forecast, self._recent, self._sums, errors)]
         seasonal = None
         if self._seasonal and len(self._past) == self.settings.season_lag:
             seasonal = [min(abs(v - old), ERROR_CLIP) for v, old in zip(observed, self._past[0])]
             for c, (d, recent, total_c, error) in enumerate(
                     zip(self._seasonal, self._recent_seasonal, self._sums_seasonal, seasonal)):
-                if d.seen < d.learn_samples:
-                    continue
-                n = len(recent)
-                if n == window:
-                    z = ((total_c - recent[0] + error) / n - d.mean) / d.spread
-                else:
-                    z = ((total_c + error) / (n + 1) - d.mean) / (d.spread * math.sqrt(window / (n + 1)))
-                if z > zs[c]:  # type: ignore[operator]
-                    zs[c] = z
-        rarity = [tail(z) if z > 0.0 else 0.0 for z in zs]  # type: ignore[operator]
+                if d.seen >= d.learn_samples:  # learned silently until then
+                    zs[c] = max(zs[c], d.z(recent, total_c, error))
+        rarity = [tail(z) if z > 0.0 else 0.0 for z in zs]
         margin = self.settings.spatial_margin
         if margin > 0:
             for c, (v, low, high) in enumerate(zip(observed, self._low, self._high)):
@@ -293,20 +280,22 @@ class LikelihoodScorer:
         memory = float(state.get("memory", 0.0))
         if len(low) != channels or len(high) != channels or not math.isfinite(memory):
             raise ValueError("saved range or memory does not fit this model")
-        for distribution, saved in zip(self._forecast, forecast):
-            distribution.restore(saved)
-        for distribution, saved in zip(self._seasonal, seasonal):
+        sums = finite(state.get("sums", [sum(r) for r in recent]), "saved sums")
+        sums_seasonal = finite(state.get("sums_seasonal", [sum(r) for r in recent_seasonal]), "saved sums")
+        if len(sums) != channels or len(sums_seasonal) != channels:
+            raise ValueError(f"saved sums are not {channels} channels")
+        levels = finite(state.get("levels", []), "saved levels")
+        checked = [ErrorDistribution(self.settings, None) for _ in forecast + seasonal]
+        for distribution, saved in zip(checked, forecast + seasonal):
+            distribution.restore(saved)  # raises on a bad one before anything here changes
+        for distribution, saved in zip(self._forecast + self._seasonal, forecast + seasonal):
             distribution.restore(saved)
         self._clear_context()
         for target, saved in zip(self._recent + self._recent_seasonal, recent + recent_seasonal):
             target.extend(saved)
         self._last3.extend(last3)
-        sums = finite(state.get("sums", [sum(r) for r in recent]), "saved sums")
-        sums_seasonal = finite(state.get("sums_seasonal", [sum(r) for r in recent_seasonal]), "saved sums")
-        if len(sums) != channels or len(sums_seasonal) != channels:
-            raise ValueError(f"saved sums are not {channels} channels")
         self._sums, self._sums_seasonal = sums, sums_seasonal
         self._past.extend(past)
         self._low, self._high, self._memory = low, high, memory
-        self._levels.extend(finite(state.get("levels", []), "saved levels")[-self._levels.maxlen:])
+        self._levels.extend(levels[-self._levels.maxlen:])
         self.learned, self.protected = int(state.get("learned", 0)), int(state.get("protected", 0))

@@ -1,23 +1,19 @@
-"""Convert the forecaster to a streaming ONNX graph, quantize it, and stamp its metadata."""
+"""Convert the forecaster to a streaming ONNX graph and stamp its metadata (int8: :mod:`export.quantize`)."""
 
 from __future__ import annotations
 
-import logging
 import warnings
 from pathlib import Path
 
 import onnx
 import torch
-from onnxruntime.quantization import QuantType, quantize_dynamic
 
 from edge.metadata import with_checksums
 from edge.model_file import INPUTS, OUTPUTS
 from edge.onnx_wire import read_model_bytes
-from export.errors import ExportError
 from export.forecaster import Forecaster
 
 OPSET = 17
-QUANTIZED_LSTM = "DynamicQuantizeLSTM"
 
 
 def export_fp32(model: Forecaster, path: Path) -> None:
@@ -44,23 +40,6 @@ def export_fp32(model: Forecaster, path: Path) -> None:
 def op_types(path: Path) -> list[str]:
     """The operator types of a model's graph, in order."""
     return [node.op_type for node in onnx.load(str(path), load_external_data=False).graph.node]
-
-
-def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
-    """Dynamic int8 quantization; fail unless every LSTM became ``DynamicQuantizeLSTM``."""
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # quantize_dynamic advises pre-processing on the root logger
-    try:
-        quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8)
-    finally:
-        root.setLevel(level)
-    ops = op_types(int8_path)
-    if QUANTIZED_LSTM not in ops or "LSTM" in ops:
-        raise ExportError(
-            f"int8 quantization left the LSTM in float (graph ops: {sorted(set(ops))}); "
-            "the int8 file would be no smaller or faster; use --precision fp32"
-        )
 
 
 def stamp_metadata(src: Path, dst: Path, props: dict[str, str], producer_version: str) -> str:

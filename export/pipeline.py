@@ -23,8 +23,9 @@ from edge.session import open_session
 from edge.version import __version__
 from export.errors import DataError, ExportError
 from export.history import History, finite_segments, load_history, sample_period
-from export.onnx_io import OPSET, export_fp32, quantize_int8, stamp_metadata
+from export.onnx_io import OPSET, export_fp32, stamp_metadata
 from export.parity import ParityRow, compare, gate_int8
+from export.quantize import quantize_weights_int8
 from export.sequences import Segment, forecast_rows, scored_rows
 from export.train import TrainConfig, TrainResult, torch_forecasts, train_forecaster
 
@@ -186,7 +187,7 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
     with tempfile.TemporaryDirectory(prefix="edge-export-") as tmp:
         paths = {"fp32": Path(tmp) / "fp32.onnx", "int8": Path(tmp) / "int8.onnx"}
         export_fp32(training.model, paths["fp32"])
-        quantize_int8(paths["fp32"], paths["int8"])
+        quantize_weights_int8(paths["fp32"], paths["int8"])
         sizes = {name: path.stat().st_size for name, path in paths.items()}
         normalised = {
             "torch fp32": torch_forecasts(training.model, series, segments),

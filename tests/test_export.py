@@ -14,9 +14,10 @@ from edge.model_file import load_model
 from export import pipeline
 from export.errors import ParityError
 from export.forecaster import Forecaster
-from export.onnx_io import export_fp32, quantize_int8
+from export.onnx_io import export_fp32
 from export.parity import ParityRow, gate_int8
 from export.pipeline import ExportOptions, run_export
+from export.quantize import quantize_weights_int8
 from export.train import TrainConfig
 
 pytestmark = pytest.mark.workstation  # needs torch or onnx: not part of a gateway's install
@@ -76,9 +77,9 @@ def test_export_refuses_an_int8_model_that_decides_differently(history_csv: Path
         torch.manual_seed(123)
         stranger = tmp_path / "stranger.onnx"
         export_fp32(Forecaster(2, FAST["hidden"], FAST["layers"]), stranger)
-        quantize_int8(stranger, int8_path)
+        quantize_weights_int8(stranger, int8_path)
 
-    monkeypatch.setattr(pipeline, "quantize_int8", quantize_a_different_model)
+    monkeypatch.setattr(pipeline, "quantize_weights_int8", quantize_a_different_model)
     out = tmp_path / "model.onnx"
     with pytest.raises(ParityError, match="int8 was not written"):
         run_export(_options(history_csv, out), say=lambda _t: None)

@@ -15,22 +15,26 @@ from hypothesis import strategies as st
 from edge.errors import ModelError
 from edge.metadata import PREFIX, ModelMetadata
 from edge.model_file import load_model, verify_model_bytes
-from export.onnx_io import QUANTIZED_LSTM, op_types
+from export.onnx_io import op_types
+from export.quantize import DEQUANTIZE, int8_weights
 
 pytestmark = pytest.mark.workstation  # needs torch or onnx: not part of a gateway's install
 
 
-def test_shipped_graph_holds_quantized_lstm(exported) -> None:
+def test_shipped_graph_stores_every_weight_matrix_as_int8(exported) -> None:
     ops = op_types(exported.model.path)
-    assert ops.count(QUANTIZED_LSTM) == 2 and "LSTM" not in ops
+    assert ops.count("LSTM") == 2 and "DynamicQuantizeLSTM" not in ops
+    assert ops.count(DEQUANTIZE) == 5  # W and R of both layers, the output layer
+    assert len(int8_weights(exported.model.path)) == 5
 
 
 def test_default_size_int8_is_three_times_smaller(tmp_path: Path) -> None:
     from export.forecaster import Forecaster
-    from export.onnx_io import export_fp32, quantize_int8
+    from export.onnx_io import export_fp32
+    from export.quantize import quantize_weights_int8
 
     export_fp32(Forecaster(input_dim=1), tmp_path / "fp32.onnx")
-    quantize_int8(tmp_path / "fp32.onnx", tmp_path / "int8.onnx")
+    quantize_weights_int8(tmp_path / "fp32.onnx", tmp_path / "int8.onnx")
     assert (tmp_path / "fp32.onnx").stat().st_size >= 3 * (tmp_path / "int8.onnx").stat().st_size
 
 

@@ -1,6 +1,8 @@
 """One sensor's streaming detector: faults → forecaster → scorer → alert policy, one reading at a time.
 
 ``score_one(reading)`` does O(1) work: one LSTM step, one scorer judgement and lesson, one decision.
+``score_block(readings)`` gives exactly the results of ``score_one`` on each in turn, with one LSTM call
+per run of plain readings (the weight-only int8 file computes the same in blocks as one at a time).
 Warm-up is explicit: after a start, a restore that does not fit, or a long break in the stream (a stale or
 lost source, a long gap), the first ``warmup`` readings only feed the model's state and are never scored.
 A short break (up to ``max_gap_periods`` lost readings, or as many readings with a missing value) is
@@ -16,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -24,7 +27,7 @@ import numpy as np
 from edge.condition import ConditionMonitor, ConditionSettings
 from edge.decision import AlertPolicy, DecisionSettings
 from edge.events import Alert, Event, Reading, SourceFault
-from edge.faults import FaultMonitor, FaultSettings
+from edge.faults import FaultCheck, FaultMonitor, FaultSettings
 from edge.forecaster import StreamingForecaster
 from edge.model_file import LoadedModel
 from edge.scorers import SCORERS, AdaptationSettings, Judgement, LikelihoodSettings, Protected
@@ -99,6 +102,7 @@ class Detector:
         self.faults = FaultMonitor(sensor, meta.channels, settings.faults, meta.constant_channels)
         self._mean = [float(m) for m in meta.norm_mean]
         self._std = [float(d) for d in meta.norm_std]
+        self._mean_array, self._std_array = np.array(self._mean), np.array(self._std)
         self.alert: Alert | None = None
         self._forecast: list[float] | None = None
         self._seen = 0
@@ -125,8 +129,8 @@ class Detector:
         self._restart()
         return events
 
-    def _step(self, x: list[float]) -> None:
-        """Feed one normalised reading to the model; a lone glitch is replaced by the recent median."""
+    def _filtered(self, x: list[float]) -> list[float]:
+        """The model's input for ``x``: a lone glitch is replaced by the median of it and the two before."""
         recent = self._recent_inputs
         state_input = x
         if len(recent) >= 2:
@@ -134,8 +138,22 @@ class Detector:
             state_input = [m if abs(v - m) > GLITCH_SD else v for v, m in zip(x, medians)]
         recent.append(x)
         del recent[:-2]
-        self._forecast = self.forecaster.step_normalized(state_input).tolist()
+        return state_input
+
+    def _step(self, x: list[float]) -> None:
+        """Feed one normalised reading to the model now."""
+        self._advance(self.forecaster.step_normalized(self._filtered(x)).tolist())
+
+    def _advance(self, forecast: list[float]) -> None:
+        self._forecast = forecast
         self._seen += 1
+
+    def _feed(self, x: list[float], forecast: list[float] | None) -> None:
+        """``x`` enters the model: stepped now, or already stepped in its block (``forecast``)."""
+        if forecast is None:
+            self._step(x)
+        else:
+            self._advance(forecast)
 
     def _bridge(self, x: list[float] | None = None, missing: tuple[int, ...] = ()) -> bool:
         """Fill a lost reading (``x`` None) or the ``missing`` channels of ``x`` with the model's forecast."""
@@ -153,10 +171,40 @@ class Detector:
         return [(v - m) / d for v, m, d in zip(values, self._mean, self._std)]
 
     def score_one(self, reading: Reading, received: float | None = None) -> Scored:
-        """Judge, score and decide on one reading."""
+        """Judge, score and decide on one reading: a block of one."""
+        return self.score_block((reading,), None if received is None else (received,))[0]
+
+    def score_block(self, readings: Sequence[Reading], received: Sequence[float | None] | None = None) -> list[Scored]:
+        """Judge, score and decide on readings in order, exactly as :meth:`score_one` on each in turn.
+
+        Each run of plain readings (no fault, no gap, no break) goes through the model in one call:
+        their inputs do not depend on its forecasts. A reading that needs the model's forecast first (one to
+        bridge) or breaks the stream is taken on its own. ``received`` is each one's arrival time.
+        """
+        arrivals = received if received is not None else (None,) * len(readings)
+        checks = [self.faults.check(reading, arrival) for reading, arrival in zip(readings, arrivals)]
+        outcomes: list[Scored] = []
+        start, count = 0, len(readings)
+        while start < count:
+            end = start
+            while end < count and checks[end].scorable and not checks[end].resumed and not checks[end].missing:
+                end += 1
+            if end == start:
+                outcomes.append(self._score_irregular(readings[start], checks[start]))
+                start += 1
+                continue
+            run = readings[start:end]
+            xs = ((np.array([r.values for r in run], dtype=np.float64) - self._mean_array) / self._std_array).tolist()
+            forecasts = self.forecaster.step_block_normalized(np.array([self._filtered(x) for x in xs]))
+            outcomes.extend(self._score_scorable(reading, check, x, forecast)
+                            for reading, check, x, forecast in zip(run, checks[start:end], xs, forecasts.tolist()))
+            start = end
+        return outcomes
+
+    def _score_irregular(self, reading: Reading, check: FaultCheck) -> Scored:
+        """A reading after a break or a loss, or one that cannot be scored: stepped on its own."""
         counters = self.counters
         counters.readings += 1
-        check = self.faults.check(reading, received)
         events = check.events
         if events:
             counters.faults += sum(1 for e in events if e.kind == "fault")
@@ -174,12 +222,26 @@ class Detector:
                                                                  for i, v in enumerate(values))), bad):
                 events = self._pause(reading.timestamp) + events
             return Scored(reading, "fault", events=events)
+        check.events = events
+        return self._score_scorable(reading, check, self._normalise(values), None, counted=True)
+
+    def _score_scorable(self, reading: Reading, check: FaultCheck, x: list[float], forecast: list[float] | None,
+                        counted: bool = False) -> Scored:
+        """Warm up on, or score and decide on, one scorable reading ``x`` (normalised).
+
+        ``forecast`` is the model's output after ``x`` when the block already computed it; None: step now.
+        """
+        counters = self.counters
+        events = check.events
+        if not counted:
+            counters.readings += 1
+            if events:
+                counters.faults += sum(1 for e in events if e.kind == "fault")
         self._missing_streak = 0
-        x = self._normalise(values)
         previous = self._forecast
         warm = previous is not None and self._seen >= self.settings.warmup
         if not warm or previous is None:
-            self._step(x)
+            self._feed(x, forecast)
             self.condition.learn_one(x, normal=False)
             counters.warmup += 1
             return Scored(reading, "warmup", events=events)
@@ -198,7 +260,7 @@ class Detector:
         else:
             self._protected.learn_one(residual, x, judgement, alert_open=was_open or decision.alerting)
         self.condition.learn_one(x, normal=not (was_open or decision.alerting))
-        self._step(x)
+        self._feed(x, forecast)
         expected = tuple(p * d + m for p, m, d in zip(previous, self._mean, self._std))
         if decision.alerting:
             events.extend(self._track(reading, judgement, expected, decision.state))

@@ -1,0 +1,137 @@
+"""Blocks are an optimisation only: a stream cut into blocks gives exactly what one reading at a time gives."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import live_rows
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from edge.config import DetectorSection
+from edge.detector import Detector, Scored
+from edge.events import Event, Reading, SourceFault
+from edge.forecaster import StreamingForecaster
+from edge.scorers import SCORERS
+
+PERIOD = 300.0
+ROWS = live_rows(240)
+
+
+def test_the_shipped_model_forecasts_the_same_in_blocks_as_one_at_a_time(fixture_model) -> None:
+    stream = np.random.default_rng(3).normal(size=(300, len(fixture_model.metadata.channels))).astype(np.float32)
+    stepped = StreamingForecaster.from_model(fixture_model)
+    one_by_one = np.array([stepped.step_normalized(x) for x in stream])
+    for size in (2, 7, 64, 300):
+        blocked = StreamingForecaster.from_model(fixture_model)
+        pieces = [blocked.step_block_normalized(stream[i:i + size]) for i in range(0, len(stream), size)]
+        assert np.array_equal(np.concatenate(pieces), one_by_one), f"blocks of {size}"
+        assert all(np.array_equal(a, b) for a, b in zip(blocked.state, stepped.state))
+
+
+# One change to the clean stream at a row: what a gateway meets.
+CHANGES = ("nan", "glitch", "shift", "short_gap", "long_gap", "back_in_time", "stuck", "lost_frames",
+           "lost_many", "source_fault")
+
+
+@st.composite
+def streams(draw: st.DrawFn) -> tuple[list[Reading | SourceFault], list[int]]:
+    """A stream of the fixture's sensor with faults, gaps, NaN and breaks, and a partition of it into blocks."""
+    changes = draw(st.dictionaries(st.integers(0, len(ROWS) - 1), st.sampled_from(CHANGES), max_size=12))
+    items: list[Reading | SourceFault] = []
+    shift, offset, sequence, stuck = 0.0, 0.0, 0, 0
+    for row, (stamp, temperature, vibration) in enumerate(ROWS):
+        change = changes.get(row)
+        time = float(stamp) + offset
+        values = (temperature + shift, vibration)
+        if change == "nan":
+            values = (math.nan, vibration)
+        elif change == "glitch":
+            values = (temperature - 1e3, vibration)
+        elif change == "shift":
+            shift += 15.0
+        elif change == "short_gap":
+            offset += 2 * PERIOD
+        elif change == "long_gap":
+            offset += 20 * PERIOD
+        elif change == "back_in_time":
+            offset -= 3 * PERIOD
+        elif change == "stuck":
+            stuck = 8
+        elif change == "lost_frames":
+            sequence += 2
+        elif change == "lost_many":
+            sequence += 40
+        elif change == "source_fault":
+            items.append(SourceFault("pump-1", time - 1.0, "unplugged"))
+            items.append(SourceFault("pump-1", time - 0.5, "replugged", cleared=True))
+        if stuck:
+            stuck -= 1
+            values = (20.0, 1.0)
+        items.append(Reading("pump-1", time, values, sequence=sequence, row=row))
+        sequence += 1
+    cuts = draw(st.lists(st.integers(1, len(items) - 1), max_size=30, unique=True))
+    return items, sorted(cuts)
+
+
+def _detector(model, scoring: str) -> Detector:
+    section = DetectorSection(scoring=scoring, flatline_samples=6, clear_samples=2, warmup=8)
+    return Detector("pump-1", model, section.resolve(model.metadata, 0.5))
+
+
+def _one_at_a_time(detector: Detector, items: list[Reading | SourceFault]) -> tuple[list[Scored], list[Event]]:
+    outcomes, source_events = [], []
+    for item in items:
+        if isinstance(item, SourceFault):
+            source_events.extend(detector.source_fault(item))
+        else:
+            outcomes.append(detector.score_one(item, item.timestamp + 0.25))
+    return outcomes, source_events
+
+
+def _in_blocks(detector: Detector, items: list[Reading | SourceFault], cuts: list[int]) -> tuple[list[Scored],
+                                                                                               list[Event]]:
+    outcomes, source_events = [], []
+    for start, end in zip([0, *cuts], [*cuts, len(items)]):
+        block: list[Reading] = []
+        for item in items[start:end]:
+            if isinstance(item, SourceFault):  # a source's report is not a reading: it ends the block
+                if block:
+                    outcomes.extend(detector.score_block(block, [r.timestamp + 0.25 for r in block]))
+                    block = []
+                source_events.extend(detector.source_fault(item))
+            else:
+                block.append(item)
+        if block:
+            outcomes.extend(detector.score_block(block, [r.timestamp + 0.25 for r in block]))
+    return outcomes, source_events
+
+
+@pytest.mark.parametrize("scoring", sorted(SCORERS))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=streams())
+def test_any_partition_into_blocks_gives_exactly_one_at_a_time(fixture_model, scoring: str, case) -> None:
+    items, cuts = case
+    single, blocked = _detector(fixture_model, scoring), _detector(fixture_model, scoring)
+    expected, expected_source_events = _one_at_a_time(single, items)
+    got, got_source_events = _in_blocks(blocked, items, cuts)
+    assert got == expected  # states, scores, levels, forecasts, alert decisions and every event, per reading
+    assert got_source_events == expected_source_events
+    assert blocked.counters == single.counters
+    assert blocked.faults.counts == single.faults.counts
+    assert blocked.alert == single.alert
+    assert blocked.state() == single.state()
+
+
+def test_the_partition_test_meets_every_path(fixture_model) -> None:
+    """The stream the property test draws from does reach alerts, faults, bridges and warm-ups."""
+    items = [Reading("pump-1", float(t), (a + (30.0 if 120 <= i < 160 else 0.0), b), sequence=i, row=i)
+             for i, (t, a, b) in enumerate(ROWS)]
+    items[60] = Reading("pump-1", items[60].timestamp, (math.nan, 1.0), sequence=60)
+    del items[90:92]  # two lost frames: bridged
+    detector = _detector(fixture_model, "likelihood")
+    outcomes = detector.score_block(items)
+    assert {o.state for o in outcomes} == {"warmup", "scored", "fault"}
+    assert detector.counters.alerts >= 1 and detector.counters.bridged >= 3

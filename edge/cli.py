@@ -37,7 +37,7 @@ def _inspect(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from edge.config import load_config
     from edge.logs import setup_logging
-    from edge.replay import replay
+    from edge.replay import DEFAULT_BLOCK, replay
 
     setup_logging("stderr", "warning" if args.quiet else "info")
     config = load_config(args.config, for_replay=True) if args.config else None
@@ -53,7 +53,8 @@ def _replay(args: argparse.Namespace) -> int:
         if args.scoring is not None:
             config = replaced(config, detector=replaced(config.detector, scoring=args.scoring))
     summary = replay(args.model, args.input, args.output, config=config, keep_trace=args.plot is not None,
-                     log_events=not args.quiet, sensor=args.sensor)
+                     log_events=not args.quiet, sensor=args.sensor,
+                     block=DEFAULT_BLOCK if args.block is None else args.block)
     if args.plot:
         from edge.plot import plot_replay
 
@@ -208,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--scoring", choices=("likelihood", "calibrated"), help="scorer (default: the config's)")
     replay.add_argument("--sensor", help="the sensor's name in event lines (default: the input file's stem)")
     replay.add_argument("--quiet", action="store_true", help="no event lines and no summary")
+    replay.add_argument("--block", type=int, help="rows per LSTM call (default: edge.replay.DEFAULT_BLOCK, 4096; "
+                        "1: one row per call); every output column is the same for any block")
     replay.set_defaults(run=_replay)
 
     status = commands.add_parser("status", help="print the running agent's state")

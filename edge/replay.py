@@ -1,7 +1,7 @@
 """``edge-agent replay``: a CSV through the very pipeline the service runs, as fast as it can.
 
-Each input row is read, scored and decided before the next is read, so row ``i``'s output
-depends on rows ``0..i`` only. The output repeats every input column and adds
+Rows are scored in blocks (``--block``, one LSTM call per block) with exactly the results of one row at a
+time, so row ``i``'s output depends on rows ``0..i`` only. The output repeats every input column and adds
 ``anomaly_score`` (overall, in [0, 1]; 0 when not scored: how surprising the reading is now),
 ``alert`` (0/1: an alert is open, raised on the scorer's level and held while the condition lasts), ``state``
 (``warmup``, ``scored``, ``fault``, or ``dropped`` for an unreadable row) and one
@@ -11,18 +11,20 @@ depends on rows ``0..i`` only. The output repeats every input column and adds
 from __future__ import annotations
 
 import csv
+import itertools
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from edge.config import AgentConfig, AgentSection, DetectorSection, ModelSection
-from edge.detector import Counters
+from edge.detector import Counters, Scored
 from edge.errors import ConfigError
 from edge.model_file import load_model
 from edge.pipeline import Pipeline, build_pipeline
 from edge.plugins import SINK_TYPES, SOURCE_TYPES, PluginSpec, load_spec
-from edge.sources.replay import ReplaySource
+from edge.sources.replay import Record, ReplaySource
 
 
 @dataclass
@@ -64,9 +66,18 @@ def replay_config(model: Path, input_csv: Path, base: AgentConfig | None = None,
     return replace(base, model=replace(base.model, path=model.resolve()), sources=(source,), sinks=sinks)
 
 
+DEFAULT_BLOCK = 4096
+
+
 def replay(model: Path, input_csv: Path, output: Path, *, config: AgentConfig | None = None,
-           keep_trace: bool = False, log_events: bool = True, sensor: str | None = None) -> ReplaySummary:
-    """Replay ``input_csv`` through ``model`` and write ``output``."""
+           keep_trace: bool = False, log_events: bool = True, sensor: str | None = None,
+           block: int = DEFAULT_BLOCK) -> ReplaySummary:
+    """Replay ``input_csv`` through ``model`` and write ``output``, scoring ``block`` rows per call.
+
+    Blocks change only the speed: every output column is the same for any ``block`` (1: one reading per call).
+    """
+    if block < 1:
+        raise ConfigError(f"--block {block}: give 1 (one reading per call) or more")
     pipeline = build_pipeline(replay_config(model, input_csv, config, sensor, log_events), load_model(model))
     source = pipeline.sources[0]
     assert isinstance(source, ReplaySource)
@@ -78,7 +89,7 @@ def replay(model: Path, input_csv: Path, output: Path, *, config: AgentConfig | 
     pipeline.open()
     try:
         with output.open("w", newline="") as handle:
-            _stream(pipeline, source, csv.writer(handle, delimiter=source.delimiter), summary)
+            _stream(pipeline, source, csv.writer(handle, delimiter=source.delimiter), summary, block)
     except OSError as exc:
         raise ConfigError(f"cannot write {output}: {exc.strerror or exc}") from exc
     finally:
@@ -87,29 +98,38 @@ def replay(model: Path, input_csv: Path, output: Path, *, config: AgentConfig | 
     return summary
 
 
-def _stream(pipeline: Pipeline, source: ReplaySource, writer: Any, summary: ReplaySummary) -> None:
-    unscored = ["0.000000"] * len(summary.channels)
+def _stream(pipeline: Pipeline, source: ReplaySource, writer: Any, summary: ReplaySummary, block: int) -> None:
     writer.writerow([*source.header, "anomaly_score", "alert", "state", *(f"score_{c}" for c in summary.channels)])
+    records = source.records()
+    while chunk := list(itertools.islice(records, block)):
+        scored = iter(pipeline.handle_block([reading for _, reading in chunk if reading is not None]))
+        writer.writerows(_rows(chunk, scored, summary, len(source.header)))
+
+
+def _rows(chunk: list[Record], scored: Iterator[Scored], summary: ReplaySummary,
+          width: int) -> Iterator[list[Any]]:
+    """The output rows of one chunk of input records, in order; each row's fields padded to ``width``."""
+    channels = summary.channels
+    unscored = ["0.000000"] * len(channels)
     trace = summary.trace
-    width = len(source.header)
-    for fields, reading in source.records():
+    for fields, reading in chunk:
         summary.rows += 1
-        fields = (fields + [""] * width)[:width] if len(fields) != width else fields
+        if len(fields) != width:
+            fields = (fields + [""] * width)[:width]
         if reading is None:
             summary.dropped += 1
-            writer.writerow([*fields, "", 0, "dropped", *[""] * len(summary.channels)])
+            yield [*fields, "", 0, "dropped", *[""] * len(channels)]
             continue
-        scored = pipeline.handle(reading)
-        assert scored is not None
-        if scored.state == "scored":
-            scores = [f"{s:.6f}" for s in scored.channel_scores]
-            writer.writerow([*fields, f"{scored.score:.6f}", int(scored.alerting), "scored", *scores])
+        outcome = next(scored)
+        if outcome.state == "scored":
+            yield [*fields, f"{outcome.score:.6f}", int(outcome.alerting), "scored",
+                   *[f"{s:.6f}" for s in outcome.channel_scores]]
         else:
-            writer.writerow([*fields, "0.000000", 0, scored.state, *unscored])
+            yield [*fields, "0.000000", 0, outcome.state, *unscored]
         if trace is not None:
             trace.timestamps.append(reading.timestamp)
             trace.values.append(reading.values)
-            trace.expected.append(scored.expected or None)
-            trace.scores.append(scored.score if scored.state == "scored" else None)
-            trace.levels.append(scored.level if scored.state == "scored" else None)
-            trace.alerts.append(scored.alerting)
+            trace.expected.append(outcome.expected or None)
+            trace.scores.append(outcome.score if outcome.state == "scored" else None)
+            trace.levels.append(outcome.level if outcome.state == "scored" else None)
+            trace.alerts.append(outcome.alerting)

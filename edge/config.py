@@ -41,11 +41,15 @@ class AgentSection:
     counters_log_interval_s: float = 3600.0
     log_target: Literal["auto", "journal", "stderr"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    max_block_delay_ms: float = 5.0  # how long a reading may wait for others to be scored with it in one block
 
     def __post_init__(self) -> None:
         for name in ("status_interval_s", "checkpoint_interval_s", "counters_log_interval_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be above 0 seconds")
+        if not 0 <= self.max_block_delay_ms <= 1000:
+            raise ValueError(f"max_block_delay_ms {self.max_block_delay_ms} must be from 0 (score what has "
+                             "arrived, wait for nothing) to 1000")
 
     def state_path(self) -> Path:
         """``state_dir``, else systemd's ``$STATE_DIRECTORY``, else /var/lib/edge-anomaly."""
@@ -281,6 +285,8 @@ checkpoint_interval_s = 60.0    # how often detector state is saved (and always 
 counters_log_interval_s = 3600.0  # how often counters are logged
 log_target = "auto"             # auto: journald when systemd connected stderr to it; or "journal", "stderr"
 log_level = "info"              # debug, info, warning, error
+max_block_delay_ms = 5.0        # a reading waits at most this long for others to be scored with it in one
+                                # LSTM call (results are the same as one at a time); 0: score what has arrived
 
 [model]
 path = "/etc/edge-anomaly/model.onnx"   # written by edge-export; verified at every start and reload

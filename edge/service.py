@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 10_000
 POLL_S = 0.25
+MAX_BLOCK = 1024  # readings scored in one block at most
 
 
 @dataclass(frozen=True)
@@ -134,24 +135,60 @@ class Service:
 
     def _drain(self, pipeline: Pipeline) -> None:
         while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
+            items = self._collect(None, 0.0)
+            if not items:
                 return
-            self._handle(pipeline, item)
+            self._handle(pipeline, items)
 
-    def _handle(self, pipeline: Pipeline, item: Any) -> None:
-        if isinstance(item, Finished):
-            self._unfinished.discard(item.source.sensor)
-            log.info("source %s finished: %s", item.source.describe(), item.source.counters())
-        else:
+    def _collect(self, first: Any, delay_s: float) -> list[Any]:
+        """``first`` and what else is queued, waiting at most ``delay_s`` for more, up to ``MAX_BLOCK`` items."""
+        items = [] if first is None else [first]
+        deadline = time.monotonic() + delay_s
+        while len(items) < MAX_BLOCK:
+            wait = deadline - time.monotonic()
+            try:
+                items.append(self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return items
+
+    def _handle(self, pipeline: Pipeline, items: list[Any]) -> None:
+        """Score queued items: each sensor's readings in order, as blocks between its source's reports.
+
+        Sensors are independent, so each one's readings are taken together; within a sensor the order of
+        readings and source faults is kept, and each block is scored exactly as one reading at a time.
+        """
+        per_sensor: dict[str, list[tuple[Reading | SourceFault, float]]] = {}
+        finished: list[Finished] = []
+        for item in items:
+            if isinstance(item, Finished):
+                finished.append(item)
+                continue
             got, received = item
-            if isinstance(got, Reading) and self.max_readings is not None and self.readings >= self.max_readings:
-                return  # --max-readings: readings queued after the last one asked for are left unscored
-            pipeline.handle(got, received)
             if isinstance(got, Reading):
-                self.handled_since_ping += 1
+                if self.max_readings is not None and self.readings >= self.max_readings:
+                    continue  # --max-readings: readings queued after the last one asked for are left unscored
                 self.readings += 1
+            per_sensor.setdefault(got.sensor, []).append(item)
+        for entries in per_sensor.values():
+            block: list[Reading] = []
+            arrivals: list[float | None] = []
+            for got, received in entries:
+                if isinstance(got, Reading):
+                    block.append(got)
+                    arrivals.append(received)
+                    continue
+                if block:
+                    pipeline.handle_block(block, arrivals)
+                    self.handled_since_ping += len(block)
+                    block, arrivals = [], []
+                pipeline.handle(got, received)
+            if block:
+                pipeline.handle_block(block, arrivals)
+                self.handled_since_ping += len(block)
+        for done in finished:
+            self._unfinished.discard(done.source.sensor)
+            log.info("source %s finished: %s", done.source.describe(), done.source.counters())
 
     def summary_line(self) -> str:
         """The one-line STATUS= and log summary."""
@@ -232,11 +269,11 @@ class Service:
             pipeline = self.pipeline
             assert pipeline is not None
             try:
-                item = self._queue.get(timeout=POLL_S)
+                first = self._queue.get(timeout=POLL_S)
             except queue.Empty:
-                item = None
-            if item is not None:
-                self._handle(pipeline, item)
+                first = None
+            if first is not None:
+                self._handle(pipeline, self._collect(first, agent.max_block_delay_ms / 1000.0))
                 if not self._unfinished:
                     log.info("every source has finished; stopping")
                     return

@@ -209,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--scoring", choices=("likelihood", "calibrated"), help="scorer (default: the config's)")
     replay.add_argument("--sensor", help="the sensor's name in event lines (default: the input file's stem)")
     replay.add_argument("--quiet", action="store_true", help="no event lines and no summary")
-    replay.add_argument("--block", type=int, help="rows per LSTM call (default: edge.replay.DEFAULT_BLOCK, 4096; "
+    replay.add_argument("--block", type=int, help="rows per LSTM call (default: edge.replay.DEFAULT_BLOCK, 256; "
                         "1: one row per call); every output column is the same for any block")
     replay.set_defaults(run=_replay)
 

@@ -45,9 +45,10 @@ class Finished:
 class SourcePump(threading.Thread):
     """Reads one source into the queue until stopped or the source is finished."""
 
-    def __init__(self, source: Source, sink: queue.Queue[Any], stop: threading.Event) -> None:
+    def __init__(self, source: Source, sink: queue.Queue[Any], stop: threading.Event, gather_s: float = 0.0) -> None:
         super().__init__(name=f"source-{source.sensor}", daemon=True)
         self.source, self.queue, self.stop = source, sink, stop
+        self.gather_s = gather_s  # after a read that brought something, wait this long and take what is buffered
         self.errors = 0
 
     def run(self) -> None:
@@ -64,8 +65,17 @@ class SourcePump(threading.Thread):
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
                 continue
+            received = time.monotonic()
             for item in items:
-                self.queue.put((item, time.monotonic()))
+                self.queue.put((item, received))
+            if items and self.gather_s > 0 and not self.stop.wait(self.gather_s):
+                try:
+                    more = self.source.read_buffered()
+                except Exception:  # noqa: BLE001 - the next read reports it as a source failure
+                    more = []
+                received = time.monotonic()
+                for item in more:
+                    self.queue.put((item, received))
             if self.source.finished:
                 self.queue.put(Finished(self.source))
                 return
@@ -117,7 +127,8 @@ class Service:
         self.pipeline = pipeline
         self._pumps_stop = threading.Event()
         self._queue = queue.Queue(QUEUE_LIMIT)
-        self._pumps = [SourcePump(s, self._queue, self._pumps_stop) for s in pipeline.sources]
+        gather_s = pipeline.config.agent.max_block_delay_ms / 1000.0
+        self._pumps = [SourcePump(s, self._queue, self._pumps_stop, gather_s) for s in pipeline.sources]
         self._unfinished = {s.sensor for s in pipeline.sources}
         for pump in self._pumps:
             pump.start()
@@ -141,7 +152,10 @@ class Service:
             self._handle(pipeline, items)
 
     def _collect(self, first: Any, delay_s: float) -> list[Any]:
-        """``first`` and what else is queued, waiting at most ``delay_s`` for more, up to ``MAX_BLOCK`` items."""
+        """``first`` and what else is queued, waiting at most ``delay_s`` for more, up to ``MAX_BLOCK`` items.
+
+        The main loop waits for nothing: the source threads gather (``max_block_delay_ms``), where frames arrive.
+        """
         items = [] if first is None else [first]
         deadline = time.monotonic() + delay_s
         while len(items) < MAX_BLOCK:
@@ -273,7 +287,7 @@ class Service:
             except queue.Empty:
                 first = None
             if first is not None:
-                self._handle(pipeline, self._collect(first, agent.max_block_delay_ms / 1000.0))
+                self._handle(pipeline, self._collect(first, 0.0))
                 if not self._unfinished:
                     log.info("every source has finished; stopping")
                     return

@@ -88,6 +88,28 @@ def test_lines_mode_reads_bulk_and_counts_bad_lines(tmp_path: Path) -> None:
     assert src.counters()["bad_lines"] == 2
 
 
+def test_read_buffered_takes_what_the_port_holds_and_never_waits(tmp_path: Path) -> None:
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    src = source(tmp_path, os.ttyname(slave), mode="lines")
+    src.open()
+    try:
+        began = time.monotonic()
+        assert src.read_buffered() == []  # nothing there: back at once
+        assert time.monotonic() - began < 0.05
+        os.write(master, b"20.5,1.25\n21,1.5\n22,1.75\n")
+        deadline = time.monotonic() + 3
+        while src._port.in_waiting < 27 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [r.values for r in src.read_buffered()] == [(20.5, 1.25), (21.0, 1.5), (22.0, 1.75)]
+        assert src.read_buffered() == []
+    finally:
+        src.close()
+        os.close(master)
+        os.close(slave)
+    assert src.read_buffered() == []  # closed: nothing, no error
+
+
 def test_framed_stream_reaches_the_detector_and_one_anomaly_raises_one_alert(tmp_path: Path, caplog) -> None:
     sim = simulator(tmp_path, anomalies=[Anomaly("spike", 250, 0, 30.0)])
     config = parse_config({

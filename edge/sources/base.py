@@ -33,6 +33,10 @@ class Source(ABC):
     def read(self, timeout: float) -> list[Reading | SourceFault]:
         """Whatever arrived within ``timeout`` seconds (possibly nothing)."""
 
+    def read_buffered(self) -> list[Reading | SourceFault]:
+        """What is already buffered, without waiting (a serial port's received bytes); default: nothing."""
+        return []
+
     @property
     def finished(self) -> bool:
         """No more readings will ever come (the end of a replayed file)."""

@@ -169,6 +169,16 @@ class SerialSource(Source):
             return [Reading(self.sensor, arrival, values) for values in self.lines.feed(data)]
         return self.session.take(self.decoder.feed(data), arrival) + self._maybe_ask_hello(now)
 
+    def read_buffered(self) -> list[Reading | SourceFault]:
+        """The frames in the port's receive buffer now, without waiting for more."""
+        if self._port is None or self._pending:
+            return []
+        try:
+            waiting = self._port.in_waiting
+        except (OSError, ValueError):
+            return []  # the next read reports the loss
+        return self.read(0.0) if waiting else []
+
     def _maybe_ask_hello(self, now: float) -> list[Reading | SourceFault]:
         if self.config.mode == "framed" and self.session.hello is None and \
                 now - self._hello_asked >= self.config.hello_interval_s:

@@ -1,0 +1,241 @@
+"""Live benchmark: simulated firmware → pseudo-terminals → serial sources → the service, scoring in blocks.
+
+Trains the default int8 model with ``edge-export`` (a subprocess: this process never imports torch) on the
+bundled pump history, writes new rows of the same pump, and runs two scenarios, each for ``--seconds``:
+
+- one sensor at 1 kHz (``--period-ms 1``);
+- eight sensors at 100 Hz each, sharing the model.
+
+Each sensor is one ``python -m firmware_bridge.sim --csv`` child on its own pty, streaming the new rows as
+real frames in real time. The service (:class:`edge.service.Service`, the code ``edge-agent run`` runs) runs in
+this process with the serial sources and a log sink, each scenario once per ``max_block_delay_ms`` asked
+for (``--delays``; 0 scores what has arrived and waits for nothing). Measured after ``--settle`` seconds:
+
+- CPU as % of one core: this process's user + system time from ``/proc/self/stat`` (the service's main
+  thread and its source threads; the simulators are other processes and not counted);
+- latency per reading from its hand-over by the source thread (decoded, stamped on the monotonic clock
+  by the service's pump) to its decision (``Pipeline.handle_block`` returned), p50 / p99 / max;
+- readings decided per second and the mean block size (readings per LSTM call);
+- this process's peak RSS (``VmHWM``) at the end of all scenarios.
+
+Run: ``.venv/bin/python bench/live.py [--seconds 60] [--delays 0,5]`` (quick: ``--seconds 10``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from machine import cpu_model
+
+from edge.notify import Notifier
+from edge.pipeline import Pipeline
+from edge.service import Service
+
+ROOT = Path(__file__).resolve().parents[1]
+HISTORY = ROOT / "examples" / "pump_history.csv"
+BIN = Path(sys.executable).parent
+GOAL_CPU_1KHZ = 1.0  # % of one core
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Sensors, each streaming at ``1000 / period_ms`` readings per second."""
+
+    name: str
+    sensors: int
+    period_ms: int
+
+
+SCENARIOS = (Scenario("1 sensor at 1 kHz", 1, 1), Scenario("8 sensors at 100 Hz each", 8, 10))
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="measured time per run (60)")
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds before measuring (3)")
+    parser.add_argument("--delays", default="0,5", help="max_block_delay_ms values to run, comma-separated (0,5)")
+    return parser.parse_args(argv)
+
+
+def cpu_seconds() -> float:
+    """This process's user + system CPU time, all threads, from /proc."""
+    fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def peak_rss_mib() -> float:
+    """``VmHWM`` of this process, MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def write_rows(out: Path, rows: int) -> None:
+    """``rows`` new rows of the pump process (examples/make_pump_history.py, seed 8)."""
+    spec = importlib.util.spec_from_file_location("make_pump_history", ROOT / "examples" / "make_pump_history.py")
+    assert spec is not None and spec.loader is not None
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    start = generator.START + generator.PERIOD * generator.ROWS
+    with out.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(generator.HEADER)
+        writer.writerows(generator.generate_rows(rows, 8, start))
+
+
+class LatencyProbe:
+    """Wraps ``Pipeline.handle_block``: per reading, monotonic time from hand-over to decision."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.blocks = 0
+        self.measuring = False
+        self._original = Pipeline.handle_block
+
+    def __enter__(self) -> LatencyProbe:
+        probe = self
+
+        def timed(pipeline: Pipeline, readings: Sequence[Any], received: Sequence[float | None] | None = None):
+            outcomes = probe._original(pipeline, readings, received)
+            if probe.measuring and received is not None:
+                done = time.monotonic()
+                probe.latencies.extend(done - r for r in received if r is not None)
+                probe.blocks += 1
+            return outcomes
+
+        Pipeline.handle_block = timed  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        Pipeline.handle_block = self._original  # type: ignore[method-assign]
+
+
+def config_text(tmp: Path, model: Path, links: list[Path], delay_ms: float) -> str:
+    """An agent config: one serial source per link, a log sink, dirs under ``tmp``."""
+    text = (f"[agent]\nstate_dir = {json.dumps(str(tmp / 'state'))}\nruntime_dir = {json.dumps(str(tmp / 'run'))}\n"
+            f'log_target = "stderr"\nlog_level = "warning"\nmax_block_delay_ms = {delay_ms}\n\n'
+            f"[model]\npath = {json.dumps(str(model))}\n\n")
+    for i, link in enumerate(links):
+        text += f'[[sources]]\ntype = "serial"\nsensor = "pump-{i}"\nport = {json.dumps(str(link))}\n\n'
+    return text + '[[sinks]]\ntype = "log"\n'
+
+
+def start_simulators(tmp: Path, scenario: Scenario, rows: Path, channels: str) -> tuple[list[subprocess.Popen],
+                                                                                       list[Path]]:
+    sims, links = [], []
+    for i in range(scenario.sensors):
+        link = tmp / f"tty-{scenario.period_ms}-{i}"
+        sims.append(subprocess.Popen(
+            [sys.executable, "-m", "firmware_bridge.sim", "--link", str(link), "--csv", str(rows), "--channels",
+             channels, "--units", "degC,mm/s,A", "--period-ms", str(scenario.period_ms), "--seed", str(i),
+             "--device-id", f"sim-{i}"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+        links.append(link)
+    for sim in sims:
+        assert sim.stdout is not None
+        sim.stdout.readline()  # "simulator: ... on /dev/pts/N": the link exists
+    return sims, links
+
+
+def run_scenario(tmp: Path, model: Path, rows: Path, channels: str, scenario: Scenario, delay_ms: float,
+                 seconds: float, settle: float) -> dict[str, Any]:
+    folder = tmp / f"{scenario.sensors}x{scenario.period_ms}-{delay_ms:g}"
+    folder.mkdir()
+    sims, links = start_simulators(folder, scenario, rows, channels)
+    config = folder / "agent.toml"
+    config.write_text(config_text(folder, model, links, delay_ms))
+    service = Service(config, Notifier())
+    try:
+        with LatencyProbe() as probe:
+            thread = threading.Thread(target=service.run, daemon=True)
+            thread.start()
+            time.sleep(settle)
+            assert service.pipeline is not None, "the service did not start"
+            detectors = list(service.pipeline.detectors.values())
+            readings0, calls0 = sum(d.counters.readings for d in detectors), sum(d.forecaster.calls for d in detectors)
+            probe.measuring = True
+            cpu0, wall0 = cpu_seconds(), time.monotonic()
+            time.sleep(seconds)
+            cpu1, wall1 = cpu_seconds(), time.monotonic()
+            probe.measuring = False
+            readings = sum(d.counters.readings for d in detectors) - readings0
+            calls = sum(d.forecaster.calls for d in detectors) - calls0
+            faults = sum(d.counters.faults for d in detectors)
+            service.request_stop()
+            thread.join(timeout=30)
+    finally:
+        for sim in sims:
+            sim.terminate()
+        for sim in sims:
+            sim.wait(timeout=10)
+    latencies = np.asarray(probe.latencies) * 1e3
+    elapsed = wall1 - wall0
+    return {"scenario": scenario.name, "delay_ms": delay_ms, "cpu_pct": 100.0 * (cpu1 - cpu0) / elapsed,
+            "rate": readings / elapsed, "expected_rate": scenario.sensors * 1000.0 / scenario.period_ms,
+            "p50_ms": float(np.percentile(latencies, 50)), "p99_ms": float(np.percentile(latencies, 99)),
+            "max_ms": float(latencies.max()), "per_call": readings / calls if calls else 0.0, "faults": faults}
+
+
+def train(tmp: Path) -> tuple[Path, Path, str]:
+    """The model (edge-export, a subprocess), the rows to stream and their channel names."""
+    model, rows = tmp / "model.onnx", tmp / "live.csv"
+    subprocess.run([BIN / "edge-export", "--data", HISTORY, "--out", model, "--quiet"], check=True,
+                   stdout=subprocess.DEVNULL)
+    write_rows(rows, 100_000)
+    with HISTORY.open() as handle:
+        channels = ",".join(next(csv.reader(handle))[1:])
+    return model, rows, channels
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    delays = [float(d) for d in args.delays.split(",")]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="edge-bench-live-") as name:
+        tmp = Path(name)
+        print("[bench/live] training the default model with edge-export", file=sys.stderr, flush=True)
+        model, rows, channels = train(tmp)
+        for scenario in SCENARIOS:
+            for delay in delays:
+                print(f"[bench/live] {scenario.name}, max_block_delay_ms = {delay:g}, {args.seconds:g} s",
+                      file=sys.stderr, flush=True)
+                results.append(run_scenario(tmp, model, rows, channels, scenario, delay, args.seconds, args.settle))
+    print("| scenario | max_block_delay_ms | readings/s decided (sent) | CPU, % of one core | latency p50 / p99 / "
+          "max, ms | readings per LSTM call | goal | met? |")
+    print("|---|---:|---:|---:|---:|---:|---|---|")
+    for r in results:
+        one_khz = r["scenario"].startswith("1 sensor")
+        goal = f"CPU ≤ {GOAL_CPU_1KHZ:g} %" if one_khz else ""
+        met = ("met" if r["cpu_pct"] <= GOAL_CPU_1KHZ else "**not met**") if one_khz else ""
+        print(f"| {r['scenario']} | {r['delay_ms']:g} | {r['rate']:,.0f} ({r['expected_rate']:,.0f}) | "
+              f"{r['cpu_pct']:.1f} | {r['p50_ms']:.2f} / {r['p99_ms']:.2f} / {r['max_ms']:.1f} | "
+              f"{r['per_call']:.1f} | {goal} | {met} |")
+    print()
+    print(f"- peak RSS of this process (the service, its sources, the probe; no torch): {peak_rss_mib():.1f} MiB")
+    print(f"- sensor faults raised over all runs: {sum(r['faults'] for r in results)}")
+    print(f"- machine: {platform.platform()}, {cpu_model()}, {os.cpu_count()} CPUs; Python "
+          f"{platform.python_version()}")
+    command = [sys.executable, *sys.argv] if argv is None else [sys.executable, sys.argv[0], *argv]
+    print(f"- command: {shlex.join(command)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -39,6 +39,9 @@ test-aarch64: debian-deps
 bench: $(VENV)/.installed
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/quantization.py
+	$(BIN)/python bench/rss_floor.py
+	$(BIN)/python bench/live.py
 	$(BIN)/python bench/soak.py
 	$(BIN)/python bench/mqtt_outage.py
 	$(BIN)/python bench/quality.py

@@ -10,6 +10,7 @@ config and model; swap only if it builds and opens, else keep the running one).
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import signal
 import threading
@@ -30,7 +31,7 @@ from edge.status import status_summary, write_status
 
 log = logging.getLogger(__name__)
 
-QUEUE_LIMIT = 10_000
+QUEUE_LIMIT = 10_000  # entries: each one read's (reading or fault, arrival) pairs, or a Finished
 POLL_S = 0.25
 MAX_BLOCK = 1024  # readings scored in one block at most
 
@@ -49,6 +50,8 @@ class SourcePump(threading.Thread):
         super().__init__(name=f"source-{source.sensor}", daemon=True)
         self.source, self.queue, self.stop = source, sink, stop
         self.gather_s = gather_s  # after a read that brought something, wait this long and take what is buffered
+        self._last_read = -math.inf
+        self._gathered = False  # the last wait found readings buffered: they come faster than it
         self.errors = 0
 
     def run(self) -> None:
@@ -61,21 +64,26 @@ class SourcePump(threading.Thread):
                 self.errors += 1
                 log.error("source %s failed: %s; retrying in %.1f s", self.source.describe(), exc, backoff)
                 fault = SourceFault(self.source.sensor, time.time(), f"source failed: {exc}")
-                self.queue.put((fault, time.monotonic()))
+                self.queue.put([(fault, time.monotonic())])
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
                 continue
             received = time.monotonic()
-            for item in items:
-                self.queue.put((item, received))
-            if items and self.gather_s > 0 and not self.stop.wait(self.gather_s):
+            batch = [(item, received) for item in items]
+            # gather only when readings come faster than the wait: a slow sensor's reading goes at once
+            frequent = len(items) > 1 or self._gathered or received - self._last_read < self.gather_s
+            if items:
+                self._last_read = received
+            if items and frequent and self.gather_s > 0 and not self.stop.wait(self.gather_s):
                 try:
                     more = self.source.read_buffered()
                 except Exception:  # noqa: BLE001 - the next read reports it as a source failure
                     more = []
+                self._gathered = bool(more)
                 received = time.monotonic()
-                for item in more:
-                    self.queue.put((item, received))
+                batch.extend((item, received) for item in more)
+            if batch:
+                self.queue.put(batch)  # one entry, so the main loop scores them as one block
             if self.source.finished:
                 self.queue.put(Finished(self.source))
                 return
@@ -152,19 +160,27 @@ class Service:
             self._handle(pipeline, items)
 
     def _collect(self, first: Any, delay_s: float) -> list[Any]:
-        """``first`` and what else is queued, waiting at most ``delay_s`` for more, up to ``MAX_BLOCK`` items.
+        """The items of ``first`` and of what else is queued, waiting at most ``delay_s`` for more, up to about
+        ``MAX_BLOCK`` items.
 
         The main loop waits for nothing: the source threads gather (``max_block_delay_ms``), where frames arrive.
         """
-        items = [] if first is None else [first]
+        items: list[Any] = []
+        entry = first
         deadline = time.monotonic() + delay_s
-        while len(items) < MAX_BLOCK:
+        while True:
+            if entry is not None:
+                if isinstance(entry, Finished):
+                    items.append(entry)
+                else:
+                    items.extend(entry)
+            if len(items) >= MAX_BLOCK:
+                return items
             wait = deadline - time.monotonic()
             try:
-                items.append(self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait())
+                entry = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
             except queue.Empty:
-                break
-        return items
+                return items
 
     def _handle(self, pipeline: Pipeline, items: list[Any]) -> None:
         """Score queued items: each sensor's readings in order, as blocks between its source's reports.

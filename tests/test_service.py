@@ -304,6 +304,39 @@ def test_counters_are_logged_periodically_with_each_sources_own(tmp_path: Path, 
     assert re.search(r"source replay .* for pump-1 .*: bad_values=0 dropped_rows=0 readings=\d+ rows=\d+", caplog.text)
 
 
+def test_a_pump_queues_one_reads_items_and_what_was_buffered_meanwhile_as_one_entry() -> None:
+    import queue as queues
+
+    from edge.events import Reading
+    from edge.service import SourcePump
+    from edge.sources.base import Source
+
+    def reading(i: int) -> Reading:
+        return Reading("pump-1", float(i), (1.0, 2.0))
+
+    class Burst(Source):
+        sensor = "pump-1"
+        reads = 0
+
+        def read(self, timeout: float) -> list:
+            self.reads += 1
+            return [reading(0), reading(1)]
+
+        def read_buffered(self) -> list:
+            return [reading(2)]
+
+        @property
+        def finished(self) -> bool:
+            return self.reads >= 1
+
+    items: queues.Queue = queues.Queue()
+    SourcePump(Burst(), items, threading.Event(), gather_s=0.01).run()
+    entry = items.get_nowait()
+    assert [r.timestamp for r, _ in entry] == [0.0, 1.0, 2.0]
+    assert entry[0][1] == entry[1][1] < entry[2][1]  # each item keeps the time its read returned
+    assert type(items.get_nowait()).__name__ == "Finished"
+
+
 def test_a_source_that_raises_becomes_a_fault_and_is_retried() -> None:
     import queue as queues
 
@@ -328,7 +361,7 @@ def test_a_source_that_raises_becomes_a_fault_and_is_retried() -> None:
     items: queues.Queue = queues.Queue()
     pump = SourcePump(Flaky(), items, threading.Event())
     pump.run()  # in this thread: raises once, waits its back-off, then finishes
-    fault, received = items.get_nowait()
+    [(fault, received)] = items.get_nowait()
     assert isinstance(fault, SourceFault) and fault.message == "source failed: bus wedged" and received > 0
     assert pump.errors == 1 and type(items.get_nowait()).__name__ == "Finished"
 

@@ -28,8 +28,6 @@ import csv
 import importlib.util
 import json
 import os
-import platform
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -41,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from machine import cpu_model
+from machine import command_line, machine_line
 
 from edge.notify import Notifier
 from edge.pipeline import Pipeline
@@ -230,10 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(f"- peak RSS of this process (the service, its sources, the probe; no torch): {peak_rss_mib():.1f} MiB")
     print(f"- sensor faults raised over all runs: {sum(r['faults'] for r in results)}")
-    print(f"- machine: {platform.platform()}, {cpu_model()}, {os.cpu_count()} CPUs; Python "
-          f"{platform.python_version()}")
-    command = [sys.executable, *sys.argv] if argv is None else [sys.executable, sys.argv[0], *argv]
-    print(f"- command: {shlex.join(command)}")
+    print(machine_line())
+    print(command_line(argv))
     return 0
 
 

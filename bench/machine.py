@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -15,3 +16,20 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown CPU"
+
+
+def machine_line() -> str:
+    """``- machine: …`` for a benchmark's report."""
+    import os
+
+    return (f"- machine: {platform.platform()}, {cpu_model()}, {os.cpu_count()} CPUs; Python "
+            f"{platform.python_version()}")
+
+
+def command_line(argv: Sequence[str] | None) -> str:
+    """``- command: …``: how the report was produced (``argv`` as given to ``main``, else the process's)."""
+    import shlex
+    import sys
+
+    command = [sys.executable, *sys.argv] if argv is None else [sys.executable, sys.argv[0], *argv]
+    return f"- command: {shlex.join(command)}"

@@ -19,17 +19,13 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import logging
-import os
-import platform
-import shlex
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from machine import cpu_model
+from machine import command_line, machine_line
 
 from edge.forecaster import StreamingForecaster
 from edge.session import open_session
@@ -116,10 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(f"- the default model ({len(meta.channels)} channels, LSTM {meta.layers}×{meta.hidden}) trained by "
           f"edge-export on {HISTORY.name}; {READINGS:,} new rows of the same pump (seed 8), normalised")
-    print(f"- machine: {platform.platform()}, {cpu_model()}, {os.cpu_count()} CPUs; Python "
-          f"{platform.python_version()}")
-    command = [sys.executable, *sys.argv] if argv is None else [sys.executable, sys.argv[0], *argv]
-    print(f"- command: {shlex.join(command)}")
+    print(machine_line())
+    print(command_line(argv))
     return 0
 
 

@@ -67,6 +67,16 @@ class Scored:
     level: float = 0.0
 
 
+@dataclass(frozen=True)
+class Block:
+    """Readings checked by :meth:`Detector.begin_block`; ``inputs`` (``[T, C]``) when all are plain."""
+
+    readings: Sequence[Reading]
+    checks: list[FaultCheck]
+    xs: list[list[float]] | None = None
+    inputs: np.ndarray | None = None
+
+
 @dataclass
 class Counters:
     """Per-sensor accounting, shown in status and the periodic log line."""
@@ -181,8 +191,29 @@ class Detector:
         their inputs do not depend on its forecasts. A reading that needs the model's forecast first (one to
         bridge) or breaks the stream is taken on its own. ``received`` is each one's arrival time.
         """
+        return self.finish_block(self.begin_block(readings, received))
+
+    def begin_block(self, readings: Sequence[Reading], received: Sequence[float | None] | None = None) -> Block:
+        """Check the readings for faults; when they are all plain, also work out the model's inputs.
+
+        Then step the model on ``inputs`` (alone or batched with other sensors) and :meth:`finish_block`,
+        or :meth:`finish_block` without forecasts to let this detector step it. Nothing else may come between.
+        """
         arrivals = received if received is not None else (None,) * len(readings)
         checks = [self.faults.check(reading, arrival) for reading, arrival in zip(readings, arrivals)]
+        if not readings or not all(c.scorable and not c.resumed and not c.missing for c in checks):
+            return Block(readings, checks)
+        xs = self._normalise_block(readings)
+        return Block(readings, checks, xs, np.array([self._filtered(x) for x in xs]))
+
+    def finish_block(self, block: Block, forecasts: np.ndarray | None = None) -> list[Scored]:
+        """Score and decide a :meth:`begin_block`; ``forecasts`` are the model's outputs on its ``inputs``."""
+        readings, checks = block.readings, block.checks
+        if block.inputs is not None and block.xs is not None:
+            if forecasts is None:
+                forecasts = self.forecaster.step_block_normalized(block.inputs)
+            return [self._score_scorable(reading, check, x, forecast)
+                    for reading, check, x, forecast in zip(readings, checks, block.xs, forecasts.tolist())]
         outcomes: list[Scored] = []
         start, count = 0, len(readings)
         while start < count:
@@ -194,12 +225,16 @@ class Detector:
                 start += 1
                 continue
             run = readings[start:end]
-            xs = ((np.array([r.values for r in run], dtype=np.float64) - self._mean_array) / self._std_array).tolist()
+            xs = self._normalise_block(run)
             forecasts = self.forecaster.step_block_normalized(np.array([self._filtered(x) for x in xs]))
             outcomes.extend(self._score_scorable(reading, check, x, forecast)
                             for reading, check, x, forecast in zip(run, checks[start:end], xs, forecasts.tolist()))
             start = end
         return outcomes
+
+    def _normalise_block(self, readings: Sequence[Reading]) -> list[list[float]]:
+        values = np.array([r.values for r in readings], dtype=np.float64)
+        return ((values - self._mean_array) / self._std_array).tolist()
 
     def _score_irregular(self, reading: Reading, check: FaultCheck) -> Scored:
         """A reading after a break or a loss, or one that cannot be scored: stepped on its own."""

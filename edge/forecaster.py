@@ -26,7 +26,7 @@ class StreamingForecaster:
         self._std = np.asarray(norm_std, dtype=np.float32)
         self._state_shape = (layers, 1, hidden)
         self._x = np.zeros((1, 1, len(self._mean)), dtype=np.float32)
-        self.calls = 0  # onnxruntime runs, for benchmarks and tests of blocking
+        self.calls = 0  # onnxruntime runs it took part in, for benchmarks and tests of blocking
         self.reset()
 
     @classmethod
@@ -41,6 +41,11 @@ class StreamingForecaster:
         self._h = np.zeros(self._state_shape, dtype=np.float32)
         self._c = np.zeros(self._state_shape, dtype=np.float32)
         self.steps = 0
+
+    @property
+    def session(self) -> ort.InferenceSession:
+        """The onnxruntime session it steps (shared by every sensor of one model)."""
+        return self._session
 
     @property
     def state(self) -> tuple[np.ndarray, np.ndarray]:
@@ -87,3 +92,22 @@ class StreamingForecaster:
     def normalize(self, values: np.ndarray) -> np.ndarray:
         """Original units to the model's normalised units."""
         return (np.asarray(values, dtype=np.float32) - self._mean) / self._std
+
+
+def step_together(forecasters: Sequence[StreamingForecaster], blocks: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Step several forecasters of one session on equally long ``[T, C]`` blocks in one call (batch axis).
+
+    Each gets its own new state and the forecasts of its block, bit-identical to stepping it alone.
+    """
+    session = forecasters[0]._session
+    if any(f._session is not session for f in forecasters):
+        raise ValueError("forecasters stepped together must share one session")
+    x = np.asarray(np.stack(blocks), dtype=np.float32)
+    h0 = np.concatenate([f._h for f in forecasters], axis=1)
+    c0 = np.concatenate([f._c for f in forecasters], axis=1)
+    y, hn, cn = session.run(None, {"x": x, "h0": h0, "c0": c0})
+    for i, f in enumerate(forecasters):
+        f._h, f._c = np.ascontiguousarray(hn[:, i:i + 1]), np.ascontiguousarray(cn[:, i:i + 1])
+        f.steps += x.shape[1]
+        f.calls += 1
+    return [y[i] for i in range(len(forecasters))]

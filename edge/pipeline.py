@@ -10,14 +10,17 @@ from __future__ import annotations
 import logging
 import socket
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from edge.config import AgentConfig
 from edge.detector import Detector, Scored
 from edge.errors import ConfigError
 from edge.events import Alert, Event, Reading, SourceFault
+from edge.forecaster import step_together
 from edge.model_file import LoadedModel, load_model
 from edge.plugins import PluginContext
 from edge.sinks.guard import GuardedSink
@@ -85,6 +88,37 @@ class Pipeline:
                     self.dispatch(outcome.events)
             outcomes.extend(scored)
             start = end
+        return outcomes
+
+    def handle_sensors(self, blocks: Mapping[str, tuple[Sequence[Reading], Sequence[float | None] | None]]
+                       ) -> dict[str, list[Scored]]:
+        """Score one block per sensor; sensors whose blocks are plain and equally long share one LSTM call.
+
+        Each sensor's outcomes are exactly :meth:`handle_block`'s on its block (and so one at a time's); the
+        events go out sensor by sensor, in ``blocks``' order.
+        """
+        planned = {}
+        for sensor, (readings, received) in blocks.items():
+            if readings:
+                self.last_readings[sensor] = readings[-1]
+            planned[sensor] = self.detectors[sensor].begin_block(readings, received)
+        together: dict[tuple[int, int], list[str]] = {}  # (session, rows) -> sensors stepped in one call
+        for sensor, block in planned.items():
+            if block.inputs is not None:
+                key = (id(self.detectors[sensor].forecaster.session), len(block.inputs))
+                together.setdefault(key, []).append(sensor)
+        forecasts: dict[str, np.ndarray] = {}
+        for sensors in together.values():
+            if len(sensors) > 1:
+                outputs = step_together([self.detectors[s].forecaster for s in sensors],
+                                        [planned[s].inputs for s in sensors])
+                forecasts.update(zip(sensors, outputs))
+        outcomes = {}
+        for sensor, block in planned.items():
+            outcomes[sensor] = self.detectors[sensor].finish_block(block, forecasts.get(sensor))
+            for outcome in outcomes[sensor]:
+                if outcome.events:
+                    self.dispatch(outcome.events)
         return outcomes
 
     def tick(self, now: float) -> None:

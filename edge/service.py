@@ -200,6 +200,12 @@ class Service:
                     continue  # --max-readings: readings queued after the last one asked for are left unscored
                 self.readings += 1
             per_sensor.setdefault(got.sensor, []).append(item)
+        if all(isinstance(got, Reading) for entries in per_sensor.values() for got, _ in entries):
+            blocks = {sensor: ([got for got, _ in entries], [received for _, received in entries])
+                      for sensor, entries in per_sensor.items()}
+            pipeline.handle_sensors(blocks)  # sensors of one model that ticked together share one LSTM call
+            self.handled_since_ping += sum(len(entries) for entries in per_sensor.values())
+            per_sensor = {}
         for entries in per_sensor.values():
             block: list[Reading] = []
             arrivals: list[float | None] = []

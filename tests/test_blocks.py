@@ -135,3 +135,73 @@ def test_the_partition_test_meets_every_path(fixture_model) -> None:
     outcomes = detector.score_block(items)
     assert {o.state for o in outcomes} == {"warmup", "scored", "fault"}
     assert detector.counters.alerts >= 1 and detector.counters.bridged >= 3
+
+
+def test_sensors_stepped_together_on_the_batch_axis_get_what_each_gets_alone(fixture_model) -> None:
+    from edge.forecaster import step_together
+
+    rng = np.random.default_rng(5)
+    channels = len(fixture_model.metadata.channels)
+    alone = [StreamingForecaster.from_model(fixture_model) for _ in range(3)]
+    together = [StreamingForecaster.from_model(fixture_model) for _ in range(3)]
+    for size in (1, 1, 5, 64):
+        blocks = [rng.normal(size=(size, channels)).astype(np.float32) for _ in alone]
+        expected = [f.step_block_normalized(b) for f, b in zip(alone, blocks)]
+        got = step_together(together, blocks)
+        assert all(np.array_equal(a, b) for a, b in zip(got, expected)), f"blocks of {size}"
+        for a, b in zip(alone, together):
+            assert all(np.array_equal(x, y) for x, y in zip(a.state, b.state))
+
+
+SENSORS = ("pump-a", "pump-b", "pump-c")
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cases=st.lists(streams(), min_size=len(SENSORS), max_size=len(SENSORS)),
+       ticks=st.lists(st.integers(1, len(ROWS) - 1), max_size=40, unique=True))
+def test_a_pipeline_scoring_several_sensors_per_tick_gives_each_one_at_a_times_results(
+        fixture_model, cases, ticks) -> None:
+    from dataclasses import replace
+
+    from edge.pipeline import Pipeline
+
+    def sensor_items(sensor: str, items: list) -> list[Reading]:  # readings only: a source fault ends a tick
+        return [replace(i, sensor=sensor) for i in items if isinstance(i, Reading)]
+
+    streams_by_sensor = {s: sensor_items(s, items) for s, (items, _) in zip(SENSORS, cases)}
+    alone = {s: _detector(fixture_model, "likelihood") for s in SENSORS}
+    expected = {s: [alone[s].score_one(r) for r in streams_by_sensor[s]] for s in SENSORS}
+    detectors = {s: _detector(fixture_model, "likelihood") for s in SENSORS}
+    for s, d in detectors.items():
+        d.sensor = s
+    for d in alone.values():
+        d.sensor = "pump-1"  # alert ids and lines name the sensor: compare like with like
+    pipeline = Pipeline(None, fixture_model, detectors, [], [])  # type: ignore[arg-type]
+    got: dict[str, list[Scored]] = {s: [] for s in SENSORS}
+    bounds = [0, *sorted(ticks), len(ROWS) + 1]
+    for start, end in zip(bounds, bounds[1:]):
+        blocks = {s: ([r for r in streams_by_sensor[s] if start <= r.row < end], None) for s in SENSORS}
+        for s, outcomes in pipeline.handle_sensors(blocks).items():
+            got[s].extend(outcomes)
+    for s in SENSORS:
+        assert [(o.state, o.score, o.level, o.alerting, o.expected) for o in got[s]] == \
+            [(o.state, o.score, o.level, o.alerting, o.expected) for o in expected[s]]
+        assert detectors[s].counters == alone[s].counters
+        mine, theirs = detectors[s].state(), alone[s].state()
+        assert {k: v for k, v in mine.items() if k != "sensor"} == {k: v for k, v in theirs.items() if k != "sensor"}
+    assert sum(d.forecaster.calls for d in detectors.values()) > 0
+
+
+def test_sensors_that_tick_together_share_one_lstm_call(fixture_model, monkeypatch) -> None:
+    from edge import pipeline as pipelines
+
+    calls = []
+    real = pipelines.step_together
+    monkeypatch.setattr(pipelines, "step_together", lambda fs, bs: calls.append(len(fs)) or real(fs, bs))
+    detectors = {s: _detector(fixture_model, "likelihood") for s in SENSORS}
+    pipeline = pipelines.Pipeline(None, fixture_model, detectors, [], [])  # type: ignore[arg-type]
+    for i, (stamp, a, b) in enumerate(ROWS[:50]):
+        ticks = {s: ([Reading(s, float(stamp), (a + k, b), row=i)], None) for k, s in enumerate(SENSORS)}
+        pipeline.handle_sensors(ticks)
+    assert calls == [3] * 50
+    assert all(d.counters.readings == 50 for d in detectors.values())

@@ -27,8 +27,9 @@ import torch
 
 from edge.session import open_session
 from export.forecaster import Forecaster
-from export.onnx_io import export_fp32, quantize_int8
+from export.onnx_io import export_fp32
 from export.pipeline import ExportOptions, ExportResult, run_export
+from export.quantize import quantize_weights_int8
 
 DEFAULT_DATA = (Path(__file__).resolve().parents[1].parent
                 / "shared/data/nab/realKnownCause/machine_temperature_system_failure.csv")
@@ -162,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         model = result.training.model
         fp32, int8 = tmpdir / "bench-fp32.onnx", tmpdir / "bench-int8.onnx"
         export_fp32(model, fp32)
-        quantize_int8(fp32, int8)
+        quantize_weights_int8(fp32, int8)
         torch.set_num_threads(1)
         meta = result.model.metadata
         windows, samples = inputs(result, args.window)

@@ -16,6 +16,7 @@ for (``--delays``; 0 scores what has arrived and waits for nothing). Measured af
 - latency per reading from its hand-over by the source thread (decoded, stamped on the monotonic clock
   by the service's pump) to its decision (``Pipeline.handle_block`` returned), p50 / p99 / max;
 - readings decided per second and the mean block size (readings per LSTM call);
+- LSTM calls: onnxruntime runs per reading (a batch of sensors stepped together is one run);
 - this process's peak RSS (``VmHWM``) at the end of all scenarios.
 
 Run: ``.venv/bin/python bench/live.py [--seconds 60] [--delays 0,5]`` (quick: ``--seconds 10``).
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnxruntime as ort
 from machine import command_line, machine_line
 
 from edge.notify import Notifier
@@ -100,30 +102,48 @@ def write_rows(out: Path, rows: int) -> None:
 
 
 class LatencyProbe:
-    """Wraps ``Pipeline.handle_block``: per reading, monotonic time from hand-over to decision."""
+    """Wraps ``Pipeline.handle_block`` and ``handle_sensors``: per reading, monotonic time from hand-over to
+    decision, and the LSTM calls made."""
 
     def __init__(self) -> None:
         self.latencies: list[float] = []
-        self.blocks = 0
+        self.runs = 0  # onnxruntime runs while measuring
         self.measuring = False
-        self._original = Pipeline.handle_block
+        self._originals = (Pipeline.handle_block, Pipeline.handle_sensors)
+        self._run = ort.InferenceSession.run
+
+    def _record(self, received: Sequence[float | None] | None) -> None:
+        if self.measuring and received is not None:
+            done = time.monotonic()
+            self.latencies.extend(done - r for r in received if r is not None)
 
     def __enter__(self) -> LatencyProbe:
         probe = self
+        block, sensors = self._originals
 
-        def timed(pipeline: Pipeline, readings: Sequence[Any], received: Sequence[float | None] | None = None):
-            outcomes = probe._original(pipeline, readings, received)
-            if probe.measuring and received is not None:
-                done = time.monotonic()
-                probe.latencies.extend(done - r for r in received if r is not None)
-                probe.blocks += 1
+        def timed_block(pipeline: Pipeline, readings: Sequence[Any], received: Any = None) -> Any:
+            outcomes = block(pipeline, readings, received)
+            probe._record(received)
             return outcomes
 
-        Pipeline.handle_block = timed  # type: ignore[method-assign]
+        def timed_sensors(pipeline: Pipeline, blocks: Any) -> Any:
+            outcomes = sensors(pipeline, blocks)
+            for _, received in blocks.values():
+                probe._record(received)
+            return outcomes
+
+        def counted_run(session: Any, *args: Any, **keys: Any) -> Any:
+            probe.runs += probe.measuring
+            return probe._run(session, *args, **keys)
+
+        ort.InferenceSession.run = counted_run  # type: ignore[method-assign]
+        Pipeline.handle_block = timed_block  # type: ignore[method-assign]
+        Pipeline.handle_sensors = timed_sensors  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *_: object) -> None:
-        Pipeline.handle_block = self._original  # type: ignore[method-assign]
+        Pipeline.handle_block, Pipeline.handle_sensors = self._originals  # type: ignore[method-assign]
+        ort.InferenceSession.run = self._run  # type: ignore[method-assign]
 
 
 def config_text(tmp: Path, model: Path, links: list[Path], delay_ms: float) -> str:
@@ -167,14 +187,14 @@ def run_scenario(tmp: Path, model: Path, rows: Path, channels: str, scenario: Sc
             time.sleep(settle)
             assert service.pipeline is not None, "the service did not start"
             detectors = list(service.pipeline.detectors.values())
-            readings0, calls0 = sum(d.counters.readings for d in detectors), sum(d.forecaster.calls for d in detectors)
+            readings0 = sum(d.counters.readings for d in detectors)
             probe.measuring = True
             cpu0, wall0 = cpu_seconds(), time.monotonic()
             time.sleep(seconds)
             cpu1, wall1 = cpu_seconds(), time.monotonic()
             probe.measuring = False
             readings = sum(d.counters.readings for d in detectors) - readings0
-            calls = sum(d.forecaster.calls for d in detectors) - calls0
+            calls = probe.runs
             faults = sum(d.counters.faults for d in detectors)
             service.request_stop()
             thread.join(timeout=30)

@@ -31,6 +31,7 @@ from edge.faults import FaultCheck, FaultMonitor, FaultSettings
 from edge.forecaster import StreamingForecaster
 from edge.model_file import LoadedModel
 from edge.scorers import SCORERS, AdaptationSettings, Judgement, LikelihoodSettings, Protected
+from edge.scorers.base import finite
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,7 @@ class Detector:
         self.settings = settings
         self.counters = Counters()
         self.forecaster = StreamingForecaster.from_model(model)
+        self._calibration = meta.calibration
         self.scorer = SCORERS[settings.scoring](meta.calibration, settings)
         self._protected = Protected(self.scorer, settings.decision.clear_at)
         self.condition = ConditionMonitor(len(meta.channels), settings.condition)
@@ -401,30 +403,68 @@ class Detector:
         }
 
     def restore(self, state: dict[str, Any]) -> None:
-        """Continue from a :meth:`state` of the same model; raises ``ValueError`` if it does not fit."""
+        """Continue from a :meth:`state` of the same model; raises ``ValueError`` if it does not fit.
+
+        Every field is checked (types, shapes, finiteness) before anything changes, so a state that does not
+        validate leaves the detector as it was: a damaged checkpoint can cost a warm-up, never a crash.
+        """
+        if not isinstance(state, dict):
+            raise ValueError(f"it is a {type(state).__name__}, not a table of fields")
         if state.get("model_sha256") != self.model_sha256:
-            raise ValueError("it was written for another model")
-        h, c = (np.asarray(state[k], dtype=np.float32) for k in ("h", "c"))
-        forecast = state.get("forecast")
+            raise ModelMismatch("it was written for another model")
+        try:
+            h, c = (np.asarray(state[k], dtype=np.float32) for k in ("h", "c"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"saved LSTM state is not numbers ({exc})") from exc
+        if h.shape != self.forecaster.state[0].shape or c.shape != h.shape or not (
+                np.isfinite(h).all() and np.isfinite(c).all()):
+            raise ValueError(f"saved LSTM state has shape {h.shape}, expected {self.forecaster.state[0].shape}")
         channels = len(self.channels)
+        forecast = state.get("forecast")
         if forecast is not None:
-            forecast = [float(f) for f in forecast]
+            forecast = finite(_rows([forecast], "saved forecast")[0], "saved forecast")
             if len(forecast) != channels:
                 raise ValueError(f"saved forecast has {len(forecast)} channels, expected {channels}")
-        recent = [[float(v) for v in row] for row in state.get("recent_inputs", [])][-2:]
+        recent = [finite(row, "saved inputs") for row in _rows(state.get("recent_inputs", []), "saved inputs")][-2:]
         if any(len(row) != channels for row in recent):
             raise ValueError(f"saved inputs are not {channels} channels")
-        seen = int(state["seen"]) if forecast is not None else 0
-        previous = self.forecaster.state
+        seen = _count(state.get("seen"), "seen") if forecast is not None else 0
+        last_time = state.get("last_timestamp")
+        if last_time is not None and (isinstance(last_time, bool) or not isinstance(last_time, int | float)
+                                      or not math.isfinite(last_time)):
+            raise ValueError(f"saved last_timestamp {last_time!r} is not a time in seconds")
+        last_sequence = state.get("last_sequence")
+        if last_sequence is not None:
+            last_sequence = _count(last_sequence, "last_sequence")
+        scorer = SCORERS[self.settings.scoring](self._calibration, self.settings)
+        condition = ConditionMonitor(channels, self.settings.condition)
+        for part, target in (("scorer", scorer), ("condition", condition)):
+            if part not in state and part == "condition":
+                continue
+            try:
+                target.restore(state[part])
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+                raise ValueError(f"saved {part} state does not fit ({type(exc).__name__}: {exc})") from exc
         self.forecaster.state = (h, c)
-        try:
-            self.scorer.restore(state["scorer"])
-            if "condition" in state:
-                self.condition.restore(state["condition"])
-        except (KeyError, TypeError, ValueError):
-            self.forecaster.state = previous
-            raise
+        self.scorer, self.condition = scorer, condition
+        self._protected = Protected(scorer, self.settings.decision.clear_at)
         self._forecast = forecast
         self._seen = seen
         self._recent_inputs = recent
-        self.faults.resume_after(state.get("last_timestamp"), state.get("last_sequence"))
+        self.faults.resume_after(None if last_time is None else float(last_time), last_sequence)
+
+
+class ModelMismatch(ValueError):
+    """A saved state of another model: expected after an upgrade, not damage."""
+
+
+def _rows(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list) or not all(isinstance(row, list) for row in value):
+        raise ValueError(f"{what} is not a list of rows")
+    return value
+
+
+def _count(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"saved {what} {value!r} is not a count")
+    return value

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from edge.checkpoint import FILE_NAME as CHECKPOINT_FILE
 from edge.checkpoint import read_checkpoint, restore_detectors, save_checkpoint
 from edge.config import AgentConfig, load_config
 from edge.errors import EdgeError
@@ -272,7 +273,7 @@ class Service:
         config = self._initial_config or load_config(self.config_path)
         pipeline = build_pipeline(config)
         restored = restore_detectors(read_checkpoint(config.agent.state_path()), pipeline.detectors,
-                                     str(config.agent.state_path()))
+                                     str(config.agent.state_path()), config.agent.state_path() / CHECKPOINT_FILE)
         self._start(pipeline)
         log.info("edge-agent started: model %s (%s, weights %s), sensors %s%s", pipeline.model.path,
                  pipeline.model.metadata.precision, pipeline.model.weights_sha256[:12], ", ".join(pipeline.detectors),

@@ -16,6 +16,7 @@ edge.errors.ConfigError: [[sources]] 1: unknown key 'rat'; allowed keys: path, r
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -55,7 +56,9 @@ def _convert(kind: Any, value: Any, where: str) -> Any:
             return value
     elif kind is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            if math.isfinite(value):
+                return float(value)
+            raise ConfigError(f"{where} is {value!r}; it must be a finite number (not nan or inf)")
     elif kind is str or kind is Path:
         if isinstance(value, str):
             return kind(value)

@@ -27,7 +27,7 @@ import numpy as np
 from edge.condition import ConditionMonitor, ConditionSettings
 from edge.decision import AlertPolicy, DecisionSettings
 from edge.events import Alert, Event, Reading, SourceFault
-from edge.faults import FaultCheck, FaultMonitor, FaultSettings
+from edge.faults import FaultCheck, FaultMonitor, FaultSettings, usable
 from edge.forecaster import StreamingForecaster
 from edge.model_file import LoadedModel
 from edge.scorers import SCORERS, AdaptationSettings, Judgement, LikelihoodSettings, Protected
@@ -252,7 +252,7 @@ class Detector:
                 events = self._pause(reading.timestamp) + events
                 break
         values = reading.values
-        bad = tuple(i for i, v in enumerate(values) if not math.isfinite(v))
+        bad = tuple(i for i, v in enumerate(values) if not usable(v))
         if not check.scorable:
             counters.unscored_faulty += 1
             if not bad or not self._bridge(self._normalise(tuple(0.0 if i in bad else v

@@ -19,6 +19,26 @@ from edge.events import Event, Fault, FaultKind, Reading
 SEQUENCE_MODULUS = 1 << 16
 
 
+READING_LIMIT = 3.4028234663852886e38  # float32's largest: the model computes in float32
+
+
+def usable(value: float) -> bool:
+    """A reading's value can be scored: a number within float32's range (NaN and infinities are not)."""
+    return -READING_LIMIT <= value <= READING_LIMIT
+
+
+def missing_detail(channels: tuple[str, ...], values: tuple[float, ...]) -> str:
+    """What is wrong with a reading's unusable values, channel by channel."""
+    nan = [c for c, v in zip(channels, values) if math.isnan(v)]
+    huge = [f"{c} = {v:g}" for c, v in zip(channels, values) if not math.isnan(v) and not usable(v)]
+    parts = []
+    if nan:
+        parts.append(f"{', '.join(nan)} {'is' if len(nan) == 1 else 'are'} not a number")
+    if huge:
+        parts.append(f"{', '.join(huge)} beyond any sensor's range (float32 holds ±3.4e38)")
+    return "; ".join(parts)
+
+
 @dataclass(frozen=True)
 class FaultSettings:
     """When a stream counts as faulty."""
@@ -96,10 +116,10 @@ class FaultMonitor:
             events.append(self._raise(gap, now))
             resumed = True
         self._last_time, self._last_sequence = now, reading.sequence
-        bad = tuple(c for c, v in zip(self.channels, reading.values) if not math.isfinite(v))
+        bad = tuple(c for c, v in zip(self.channels, reading.values) if not usable(v))
         if bad:
             if "nan" not in self.active:
-                detail = f"{', '.join(bad)} {'is' if len(bad) == 1 else 'are'} not a number"
+                detail = missing_detail(self.channels, reading.values)
                 events.append(self._raise(Fault(self.sensor, "nan", now, detail, bad), now))
             self._last_values = None
             return FaultCheck(scorable=False, resumed=resumed, events=events, missing=missing)

@@ -166,10 +166,11 @@ def build_pipeline(config: AgentConfig, model: LoadedModel | None = None) -> Pip
     model_path = config.model.path if config.model.path.is_absolute() else config.base_dir / config.model.path
     model = model or load_model(model_path)
     meta = model.metadata
+    where = f"config {config.source_file}: " if config.source_file else ""
     try:
         config.detector.resolve(meta, config.model.threshold)
     except ValueError as exc:
-        raise ConfigError(f"[detector]: {exc}") from exc
+        raise ConfigError(f"{where}[detector]: {exc} (the model's threshold is {meta.threshold:.3f})") from exc
     context = PluginContext(channels=meta.channels, sample_period_s=meta.sample_period_s,
                             model_sha256=model.weights_sha256, state_dir=config.agent.state_path(),
                             base_dir=config.base_dir, gateway_id=config.agent.gateway_id or socket.gethostname())
@@ -183,7 +184,7 @@ def build_pipeline(config: AgentConfig, model: LoadedModel | None = None) -> Pip
         try:
             settings = section.resolve(meta, config.model.threshold if threshold is None else threshold)
         except ValueError as exc:
-            raise ConfigError(f"[detector.sensors.{sensor}]: {exc}") from exc
+            raise ConfigError(f"{where}[detector.sensors.{sensor}]: {exc}") from exc
         detectors[sensor] = Detector(sensor, model, settings)
     sinks = [GuardedSink(spec.build(context), spec.delivery) for spec in config.sinks]
     return Pipeline(config, model, detectors, sources, sinks)

@@ -108,3 +108,29 @@ def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text("[agent\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(tmp_path / "bad.toml")
+
+
+@pytest.mark.parametrize(("body", "key"), [
+    ("[detector]\nclear_level = nan\n", "[detector]: clear_level is nan"),
+    ("[detector]\ncooldown_s = inf\n", "[detector]: cooldown_s is inf"),
+    ("[detector]\nhold_sd = -inf\n", "[detector]: hold_sd is -inf"),
+    ("[agent]\nmax_block_delay_ms = nan\n", "[agent]: max_block_delay_ms is nan"),
+    ("[model]\nthreshold = nan\n", "[model]: threshold is nan"),
+    ("[detector.channel_thresholds]\ntemperature = nan\n", "channel_thresholds"),
+    ("[detector.sensors.pump-1]\nhold_sd = inf\n", "[detector.sensors.pump-1]: hold_sd is inf"),
+])
+def test_nan_and_infinity_are_refused_naming_the_file_and_the_key(tmp_path: Path, body: str, key: str) -> None:
+    path = write_config(tmp_path, REPLAY)
+    text = path.read_text()
+    for section in ("[agent]", "[model]"):
+        if body.startswith(section):  # add the key to the section already there
+            text = text.replace(f"{section}\n", body, 1)
+            break
+    else:
+        text += "\n" + body
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        build_pipeline(load_config(path))
+    message = str(caught.value)
+    assert message.startswith(f"config {path}:") and key in message
+    assert "finite" in message or "must be a number in (0, 1]" in message

@@ -145,3 +145,21 @@ def test_readings_from_another_operating_point_are_said_so_once(fixture_model, c
     assert len(said) == 1 and "temperature averages" in said[0] and "vibration" not in said[0]
     assert d.counters.regime_warnings == 1
     assert d.counters.alerts >= 1  # and the change itself is alerted
+
+
+@pytest.mark.parametrize("huge", [1e39, -1e308, math.inf])
+def test_a_value_beyond_float32_is_a_named_fault_bridged_like_nan(fixture_model, huge: float, recwarn) -> None:
+    from edge.sinks.log import fault_line
+
+    stream = readings(live_rows(200))
+    stream[120] = Reading("pump-1", stream[120].timestamp, (huge, stream[120].values[1]), row=120)
+    d = detector(fixture_model)
+    outcomes = [d.score_one(r) for r in stream]
+    assert outcomes[120].state == "fault" and d.counters.bridged == 1
+    faults = [e for o in outcomes for e in o.events if e.kind == "fault"]
+    assert [f.subject.kind for f in faults] == ["nan"] and faults[0].subject.channels == ("temperature",)
+    line = fault_line(faults[0])
+    expected = "temperature = inf beyond" if huge == math.inf else f"temperature = {huge:g} beyond any sensor's range"
+    assert expected in line
+    assert not any(o.alerting for o in outcomes)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]  # no raw numpy overflow warning

@@ -25,6 +25,7 @@ from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 from edge.errors import ConfigError
 
 T = TypeVar("T")
+SECRET = {"secret": True}  # ``field(metadata=SECRET)``: its value is never shown in an error
 
 
 def _describe(kind: Any) -> str:
@@ -34,6 +35,16 @@ def _describe(kind: Any) -> str:
         return f"a list of {_describe(get_args(kind)[0])}"
     return {str: "a string", int: "an integer", float: "a number", bool: "true or false", Path: "a path"}.get(
         kind, getattr(kind, "__name__", str(kind)))
+
+
+def _required(kind: Any) -> Any:
+    """``X`` of ``X | None``; any other type as it is."""
+    options = [a for a in get_args(kind) if a is not type(None)]
+    return options[0] if get_origin(kind) in (typing.Union, types.UnionType) and len(options) == 1 else kind
+
+
+def _article(name: str) -> str:
+    return f"{'an' if name[:1] in 'aeiou' else 'a'} {name}"
 
 
 def _convert(kind: Any, value: Any, where: str) -> Any:
@@ -81,7 +92,13 @@ def build_section(cls: type[T], table: Any, where: str, ignore: tuple[str, ...] 
             continue
         if key not in fields:
             raise ConfigError(f"{where}: unknown key {key!r}; allowed keys: {allowed}")
-        values[key] = _convert(hints[key], value, f"{where}: {key}")
+        try:
+            values[key] = _convert(hints[key], value, f"{where}: {key}")
+        except ConfigError:
+            if not fields[key].metadata.get("secret"):
+                raise
+            raise ConfigError(f"{where}: {key} is {_article(type(value).__name__)} (not shown: it is a secret); "
+                              f"it must be {_describe(_required(hints[key]))}; quote it in TOML") from None
     missing = [
         name for name, f in fields.items()
         if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING

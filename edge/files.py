@@ -1,4 +1,5 @@
-"""Small file helpers: atomic JSON writes that a power cut cannot leave half-written."""
+"""Small file helpers: private folders and files whatever the umask, atomic JSON writes a power cut cannot
+leave half-written."""
 
 from __future__ import annotations
 
@@ -9,12 +10,32 @@ from pathlib import Path
 from typing import Any
 
 
+def private_folder(path: Path) -> None:
+    """Create ``path`` (and missing parents) as 0700 whatever the umask; an existing folder is left as it is."""
+    if path.is_dir():
+        return
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` empty as 0600 whatever the umask if it does not exist; an existing file is left as it is."""
+    try:
+        handle = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(handle, 0o600)
+    finally:
+        os.close(handle)
+
+
 def write_json_atomic(path: Path, data: Any, *, durable: bool = True, mode: int = 0o600) -> None:
     """Write ``data`` to a temporary file in the same folder, fsync it, and rename it over ``path``.
 
-    The file gets ``mode`` whatever the umask (private by default).
+    The file gets ``mode`` whatever the umask (private by default); a missing folder is created private.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(handle, mode)

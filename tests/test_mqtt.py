@@ -114,10 +114,53 @@ def test_registered_and_defaults(tmp_path: Path) -> None:
 def test_unreadable_password_file_is_a_clear_error_at_open(tmp_path: Path) -> None:
     pytest.importorskip("paho.mqtt.client")
     sink = make_sink(tmp_path / "state", username="gw1", password_file="missing-password")
-    with pytest.raises(ConfigError, match=r"password_file .*missing-password cannot be read.*make it readable"):
+    with pytest.raises(ConfigError, match=r"password_file .*missing-password cannot be read.*make the agent's user"):
         sink.open()
     sink.close()
     assert not (tmp_path / "state").exists()
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660])
+def test_a_password_file_open_to_group_or_others_is_refused(tmp_path: Path, mode: int) -> None:
+    pytest.importorskip("paho.mqtt.client")
+    secret = tmp_path / "password"
+    secret.write_text("s3cret\n")
+    secret.chmod(mode)
+    sink = make_sink(tmp_path / "state", username="gw1", password_file="password")
+    with pytest.raises(ConfigError) as caught:
+        sink.open()
+    sink.close()
+    message = str(caught.value)
+    assert f"mode {mode:04o}" in message and "chmod 600" in message and "s3cret" not in message
+
+
+@pytest.mark.parametrize("value", [55512345, 3.5, True, ["s3cret"], {"a": "s3cret"}])
+def test_a_mistyped_password_is_never_shown(tmp_path: Path, value) -> None:
+    from edge.config import parse_config
+
+    data = {"model": {"path": "m.onnx"}, "sources": [{"type": "replay", "sensor": "p", "path": "x.csv"}],
+            "sinks": [{"type": "mqtt", "host": "h", "username": "gw1", "password": value}]}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, tmp_path / "agent.toml")
+    message = str(caught.value)
+    assert "password is a" in message and "not shown: it is a secret" in message
+    assert "55512345" not in message and "s3cret" not in message and "3.5" not in message
+
+
+def test_the_outbox_and_its_folder_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        outbox = Outbox(tmp_path / "state" / "outbox.sqlite", max_events=10).open()
+        outbox.put("t", b"x")
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "state").iterdir()}
+        folder = stat.S_IMODE((tmp_path / "state").stat().st_mode)
+        outbox.close()
+    finally:
+        os.umask(previous)
+    assert folder == 0o700 and modes and set(modes.values()) == {0o600}, (folder, modes)
 
 
 # -- the outbox -----------------------------------------------------------------------------------------
@@ -272,6 +315,7 @@ def test_password_file_and_tls_with_a_client_certificate(tmp_path: Path) -> None
             "-out", f"{name}.pem", "-days", "1", "-extfile", "san.ext")
     run("mosquitto_passwd", "-b", "-c", "passwd", "gw1", "s3cret")
     (pki / "password").write_text("s3cret\n")  # the trailing newline of `echo` is not part of the password
+    (pki / "password").chmod(0o600)  # a secret readable by the agent's user alone
     extra = f"cafile {pki}/ca.pem\ncertfile {pki}/server.pem\nkeyfile {pki}/server.key\nrequire_certificate true\n" \
             f"password_file {pki}/passwd"
     with Broker(tmp_path / "broker", extra=extra, anonymous=False) as tls_broker:

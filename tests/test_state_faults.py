@@ -101,3 +101,16 @@ def test_a_state_that_does_not_validate_changes_nothing(fixture_model) -> None:
     with pytest.raises(ValueError, match="saved condition state does not fit"):
         detector.restore(broken)
     assert detector.state() == before
+
+
+def test_the_state_folder_and_checkpoint_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        checkpoint = first_run(tmp_path)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(checkpoint.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(checkpoint.stat().st_mode) == 0o600

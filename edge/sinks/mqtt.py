@@ -41,10 +41,11 @@ import queue
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edge.config_types import SECRET
 from edge.errors import ConfigError, EdgeError
 from edge.events import Alert, Event, iso_time
 from edge.plugins import PluginContext
@@ -87,7 +88,7 @@ class Config:
     cert_file: Path | None = None
     key_file: Path | None = None
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, metadata=SECRET)
     password_file: Path | None = None
     outbox_max_events: int = 100_000
     max_inflight: int = 20
@@ -191,10 +192,15 @@ class MqttSink(Sink):
         if path is None:
             return self.config.password
         try:
+            mode = path.stat().st_mode & 0o777
+            if mode & 0o077:
+                raise ConfigError(f"mqtt password_file {path} is open to its group or to others (mode {mode:04o}); "
+                                  "a secret must be readable by the agent's user alone: chown it to that user "
+                                  f"and chmod 600 {path}")
             return path.read_text(encoding="utf-8").rstrip("\r\n")
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"mqtt password_file {path} cannot be read: {exc}; make it readable by the agent's "
-                              "user (mode 0640, group of the agent) or set password") from exc
+            raise ConfigError(f"mqtt password_file {path} cannot be read: {exc}; make the agent's user its owner "
+                              "(mode 0600) or set password") from exc
 
     def _make_client(self) -> Any:
         try:

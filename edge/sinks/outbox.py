@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.errors import ConfigError, EdgeError
+from edge.files import private_file, private_folder
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ class Outbox:
     def open(self) -> Outbox:
         """Create or reopen the file; raise ConfigError naming the path and the fix if it cannot be used."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(self.path.parent)
+            private_file(self.path)  # sqlite gives its -wal and -shm files the database's mode
             db = sqlite3.connect(self.path, timeout=0.1, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"cannot create the outbox {self.path}: {exc}; make {self.path.parent} writable "

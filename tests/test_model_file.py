@@ -86,8 +86,10 @@ def test_tampered_metadata_is_refused(exported, tmp_path: Path) -> None:
 
 
 def test_foreign_and_missing_files_are_refused(exported, tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="cannot be read"):
+    with pytest.raises(ModelError, match=r"absent.onnx does not exist; copy the file edge-export wrote there"):
         load_model(tmp_path / "absent.onnx")
+    with pytest.raises(ModelError, match=r"is a folder; \[model\] path must name the .onnx file"):
+        load_model(tmp_path)
     plain = _rewrite(exported.model.path, tmp_path / "plain.onnx", lambda m: m.ClearField("metadata_props"))
     with pytest.raises(ModelError, match="no edge-anomaly checksums"):
         load_model(plain)

@@ -11,3 +11,10 @@ class ConfigError(EdgeError, ValueError):
 
 class ModelError(EdgeError, ValueError):
     """A model file is truncated, tampered with or incompatible."""
+
+
+class WaitError(EdgeError):
+    """Something the agent needs is busy or full for now (a locked outbox, a full disk): wait and retry.
+
+    Not a configuration error: the service says what it waits for and tries again with back-off.
+    """

@@ -23,7 +23,7 @@ from typing import Any
 from edge.checkpoint import FILE_NAME as CHECKPOINT_FILE
 from edge.checkpoint import read_checkpoint, restore_detectors, save_checkpoint
 from edge.config import AgentConfig, load_config
-from edge.errors import EdgeError
+from edge.errors import EdgeError, WaitError
 from edge.events import Reading, SourceFault, iso_time
 from edge.notify import Notifier
 from edge.pipeline import Pipeline, build_pipeline
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 10_000  # entries: each one read's (reading or fault, arrival) pairs, or a Finished
 POLL_S = 0.25
+START_RETRY_S, START_RETRY_MAX_S = 1.0, 60.0  # back-off while something the start needs is busy or full
 MAX_BLOCK = 1024  # readings scored in one block at most
 
 
@@ -271,10 +272,22 @@ class Service:
     def run(self) -> int:
         """Build, restore, announce READY, loop, and shut down cleanly."""
         config = self._initial_config or load_config(self.config_path)
-        pipeline = build_pipeline(config)
-        restored = restore_detectors(read_checkpoint(config.agent.state_path()), pipeline.detectors,
-                                     str(config.agent.state_path()), config.agent.state_path() / CHECKPOINT_FILE)
-        self._start(pipeline)
+        backoff = START_RETRY_S
+        while True:
+            pipeline = build_pipeline(config)
+            restored = restore_detectors(read_checkpoint(config.agent.state_path()), pipeline.detectors,
+                                         str(config.agent.state_path()), config.agent.state_path() / CHECKPOINT_FILE)
+            try:
+                self._start(pipeline)
+                break
+            except WaitError as exc:  # busy or full for now: not a configuration error, so wait, never exit 78
+                log.warning("cannot start yet: %s; retrying in %g s", exc, backoff)
+                self.notifier.status(f"waiting: {exc}")
+                self.notifier.send(f"EXTEND_TIMEOUT_USEC={int((backoff + 30) * 1e6)}")
+                if self._stop.wait(backoff):
+                    log.info("edge-agent stopped while waiting to start")
+                    return 0
+                backoff = min(backoff * 2, START_RETRY_MAX_S)
         log.info("edge-agent started: model %s (%s, weights %s), sensors %s%s", pipeline.model.path,
                  pipeline.model.metadata.precision, pipeline.model.weights_sha256[:12], ", ".join(pipeline.detectors),
                  f"; state restored for {', '.join(restored)}" if restored else "")

@@ -21,7 +21,7 @@ import pytest
 from mosquitto import Broker, Subscriber, free_port, require_mosquitto
 
 from edge.config_types import build_section
-from edge.errors import ConfigError
+from edge.errors import ConfigError, WaitError
 from edge.events import Alert, Event, Fault
 from edge.plugins import SINK_TYPES, PluginContext
 from edge.sinks.mqtt import Config, MqttSink, event_payload
@@ -185,7 +185,8 @@ def test_outbox_is_wal_survives_reopen_and_has_one_owner(tmp_path: Path) -> None
         first = box.put("a", b"1")
         box.put("b", b"2")
         box.ack(first)
-        with pytest.raises(ConfigError, match="another edge-agent, or another mqtt sink with the same name"):
+        with pytest.raises(WaitError, match="locked by another process .*: another edge-agent run or check, or a "
+                                             "second mqtt sink with the same name"):
             Outbox(path).open()
     with Outbox(path) as again:
         assert [(t, p) for _s, t, p in again.pending(10)] == [("b", b"2")]
@@ -423,3 +424,44 @@ def test_check_probes_the_broker(tmp_path: Path, capsys) -> None:
                                        f'[[sinks]]\ntype = "mqtt"\nhost = "127.0.0.1"\nport = {free_port()}\n')
     assert main(["check", "--config", str(bad)]) == 2
     assert "cannot connect to the MQTT broker 127.0.0.1:" in capsys.readouterr().out
+
+
+def test_a_locked_outbox_at_start_is_waited_for_not_a_config_error(broker: Broker, tmp_path: Path, caplog) -> None:
+    """An ``edge-agent check`` (or another agent) holding the outbox makes ``run`` wait and retry, never exit 78."""
+    from conftest import live_rows, write_config, write_history
+
+    from edge.notify import Notifier
+    from edge.service import Service
+
+    csv = write_history(tmp_path / "live.csv", live_rows(60), "timestamp,temperature,vibration")
+    body = (f'[[sources]]\ntype = "replay"\nsensor = "pump-1"\npath = "{csv}"\nrate = 0.0\n\n'
+            f'[[sinks]]\ntype = "mqtt"\nhost = "127.0.0.1"\nport = {broker.port}\nreconnect_min_s = 0.05\n')
+    config = write_config(tmp_path, body)
+    holder = Outbox(tmp_path / "state" / "mqtt-outbox.sqlite").open()  # what a running check holds
+    caplog.set_level(logging.INFO, logger="edge")
+    service = Service(config, Notifier())
+    outcome: list[int] = []
+    thread = threading.Thread(target=lambda: outcome.append(service.run()), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while "cannot start yet" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.02)
+    holder.close()  # the check ends
+    thread.join(timeout=30)
+    assert outcome == [0]
+    waiting = [r.getMessage() for r in caplog.records if "cannot start yet" in r.getMessage()]
+    assert waiting and "is locked by another process" in waiting[0] and "retrying in 1 s" in waiting[0]
+    assert service.pipeline.detectors["pump-1"].counters.readings == 60
+
+
+def test_a_full_disk_when_the_outbox_is_created_is_waited_for(tmp_path: Path, monkeypatch) -> None:
+    import errno as errnos
+
+    from edge.sinks import outbox as outboxes
+
+    def full(path: Path) -> None:
+        raise OSError(errnos.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(outboxes, "private_file", full)
+    with pytest.raises(WaitError, match=r"is full; free space there"):
+        Outbox(tmp_path / "state" / "o.sqlite").open()

@@ -28,6 +28,7 @@ gets a clear error instead of sending and acknowledging the same rows twice.
 
 from __future__ import annotations
 
+import errno
 import logging
 import sqlite3
 import threading
@@ -36,7 +37,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from edge.errors import ConfigError, EdgeError
+from edge.errors import ConfigError, EdgeError, WaitError
 from edge.files import private_file, private_folder
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,9 @@ class Outbox:
             private_file(self.path)  # sqlite gives its -wal and -shm files the database's mode
             db = sqlite3.connect(self.path, timeout=0.1, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                raise WaitError(f"the outbox {self.path} cannot be created: the file system of {self.path.parent} "
+                                "is full; free space there") from exc
             raise ConfigError(f"cannot create the outbox {self.path}: {exc}; make {self.path.parent} writable "
                               "by the agent's user or set [agent] state_dir to a writable folder") from exc
         try:
@@ -88,10 +92,13 @@ class Outbox:
         except sqlite3.Error as exc:
             db.close()
             text = str(exc)
-            if "locked" in text:
-                fix = ("another edge-agent, or another mqtt sink with the same name, uses it; stop the other "
-                       "agent or give each sink its own name")
-            elif "readonly" in text or "unable to open" in text:
+            if "locked" in text or "busy" in text:
+                raise WaitError(f"the outbox {self.path} is locked by another process ({text}): another "
+                                "edge-agent run or check, or a second mqtt sink with the same name") from exc
+            if "full" in text:
+                raise WaitError(f"the outbox {self.path} cannot be written: {text}; free space on the file "
+                                f"system of {self.path.parent}") from exc
+            if "readonly" in text or "unable to open" in text:
                 fix = (f"make {self.path.parent} and the file writable by the agent's user, or set [agent] "
                        "state_dir to a writable folder")
             else:

@@ -385,6 +385,30 @@ class Detector:
             events = self._pause(now) + events
         return events
 
+    def carry_over(self, old: Detector) -> list[Event]:
+        """After a reload: take on ``old``'s counters, fault record and open alert (this one restored its state).
+
+        An open alert goes on under this detector when the model and the decision settings are the same; else it
+        is closed now, ended by the reload, so that every ALERT gets its CLEAR. Returns the events of that.
+        """
+        self.counters = old.counters
+        self._regime_warned = set(old._regime_warned)
+        if self.faults.settings == old.faults.settings and self.faults.channels == old.faults.channels:
+            self.faults = old.faults  # active faults clear as they would have; counts go on
+        else:
+            self.faults.counts = dict(old.faults.counts)
+        if old.alert is None:
+            return []
+        if self.model_sha256 == old.model_sha256 and self.settings.decision == old.settings.decision \
+                and self.settings.condition == old.settings.condition:
+            self.alert, self.policy, self._accepting = old.alert, old.policy, old._accepting
+            self.condition = old.condition  # the normal it was raised from
+            return []
+        end = old.faults.last_timestamp or old.alert.start
+        log.info("sensor %s: alert %s closed by the reload (the new model or decision settings judge afresh)",
+                 self.sensor, old.alert.id)
+        return [Event("clear", replace(old.alert, end=end, ended_by="closed by a reload with new settings"), end)]
+
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps: model state, the stream's position and the scorer's statistics."""
         h, c = self.forecaster.state

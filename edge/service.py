@@ -369,18 +369,24 @@ class Service:
         states = {name: d.state() for name, d in old.detectors.items()}
         self._halt(old)
         restore_detectors(states, new.detectors, "the previous configuration")
+        closed = []
         for name, detector in new.detectors.items():
             if name in old.detectors:
-                detector.counters = old.detectors[name].counters
+                closed += detector.carry_over(old.detectors[name])
+        new.recent_alerts.extend(old.recent_alerts)
         try:
             self._start(new)
         except (EdgeError, OSError) as exc:
             log.error("reload failed, keeping the running configuration: cannot open the new one: %s", exc)
             previous = build_pipeline(old.config, old.model)
             restore_detectors(states, previous.detectors, "the previous configuration")
+            for name, detector in previous.detectors.items():
+                detector.carry_over(old.detectors[name])  # the same settings: open alerts go on
+            previous.recent_alerts.extend(old.recent_alerts)
             self._start(previous)
             self.notifier.ready(f"reload failed: {exc}")
             return self._reloaded(False, f"cannot open the new configuration: {exc}")
+        new.dispatch(closed)  # alerts the new settings judge afresh get their CLEAR
         detail = f"model {new.model.path} (weights {new.model.weights_sha256[:12]}), sensors {', '.join(new.detectors)}"
         log.info("reloaded: %s", detail)
         self.notifier.ready(self.summary_line())

@@ -389,3 +389,64 @@ def test_reload_command_waits_for_the_verdict_and_fails_when_the_agent_keeps_the
         finally:
             agent.send_signal(signal.SIGTERM)
             agent.communicate(timeout=20)
+
+
+def _alerting_rows() -> list[tuple]:
+    rows = [list(r) for r in live_rows(1600)]
+    for row in rows[300:1100]:
+        row[1] += 40.0  # a lasting condition: the alert stays open for a while
+    rows[200][1] = "nan"  # a fault before it, counted by kind
+    return [tuple(r) for r in rows]
+
+
+def test_a_reload_keeps_recent_alerts_and_every_counter(tmp_path: Path, caplog) -> None:
+    csv = write_history(tmp_path / "live.csv", _alerting_rows(), HEADER)
+    config = write_config(tmp_path, replay_body(csv, rate=400.0))
+    caplog.set_level(logging.INFO, logger="edge")
+    service = Service(config, Notifier())
+    with running(service):
+        wait_for(lambda: service.pipeline is not None and service.pipeline.detectors["pump-1"].alert is not None)
+        old = service.pipeline
+        before = old.detectors["pump-1"]
+        config.write_text(config.read_text().replace("[agent]\n", "[agent]\ncounters_log_interval_s = 900.0\n"))
+        service.request_reload()
+        wait_for(lambda: service.pipeline is not old)
+        after = service.pipeline.detectors["pump-1"]
+        assert after.counters is before.counters and after.faults.counts.get("nan") == 1
+        assert [e.subject.id for e in service.pipeline.recent_alerts][:1] == [before.alert.id]
+        status = json.loads((tmp_path / "run" / "status.json").read_text())
+        assert status["last_alerts"] and status["last_alerts"][0]["id"] == before.alert.id
+
+
+def _detector_with_open_alert(model, threshold: float | None = None):
+    from edge.config import DetectorSection
+    from edge.detector import Detector
+    from edge.events import Reading
+
+    def make(t: float | None) -> Detector:
+        return Detector("pump-1", model, DetectorSection().resolve(model.metadata, t))
+
+    stream = [Reading("pump-1", float(t), (float(a), float(b)), row=i)
+              for i, (t, a, b) in enumerate(_alerting_rows()) if a != "nan"]
+    old = make(None)
+    for reading in stream[:400]:
+        old.score_one(reading)
+    assert old.alert is not None
+    new = make(threshold)
+    new.restore(old.state())
+    return old, new, stream[400:]
+
+
+def test_an_open_alert_goes_on_across_a_reload_that_keeps_its_settings(fixture_model) -> None:
+    old, new, rest = _detector_with_open_alert(fixture_model)
+    alert = old.alert
+    assert new.carry_over(old) == [] and new.alert is alert
+    clears = [e for r in rest for e in new.score_one(r).events if e.kind == "clear"]
+    assert [(c.subject.id, c.subject.ended_by) for c in clears][:1] == [(alert.id, "back to normal")]
+
+
+def test_a_reload_that_changes_the_threshold_closes_the_open_alert_and_says_so(fixture_model) -> None:
+    old, new, _ = _detector_with_open_alert(fixture_model, threshold=0.9)
+    [clear] = new.carry_over(old)
+    assert clear.kind == "clear" and clear.subject.id == old.alert.id and clear.subject.ended_by == "closed by a reload with new settings"
+    assert new.alert is None and new.counters is old.counters

@@ -22,7 +22,8 @@ Alert payload (``alert`` or ``clear``; the clear carries the alert's id, its ``e
      "severity": "minor", "ended_by": null}
 
 ``severity`` grades the peak against the threshold (minor, major, critical); ``ended_by`` says how a clear
-ended: "back to normal", "accepted as the new normal" or "interrupted" (null on an alert).
+ended: "back to normal", "accepted as the new normal", "interrupted" or "closed by a reload with new settings"
+(null on an alert).
 
 Fault payload (``fault`` or ``fault_cleared``; ``id`` is derived from gateway, sensor, kind and start)::
 

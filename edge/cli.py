@@ -121,15 +121,41 @@ def _sample_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _runtime_dir_leniently(config: Path) -> Path:
+    """``[agent] runtime_dir`` of a config that may not validate (else the default), to find a running agent."""
+    import re
+    import tomllib
+
+    from edge.status import runtime_path_default
+
+    try:
+        text = config.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return runtime_path_default()
+    try:
+        value = tomllib.loads(text).get("agent", {}).get("runtime_dir")
+    except (tomllib.TOMLDecodeError, AttributeError):  # not even TOML: the line itself, if it is there
+        found = re.search(r'^\s*runtime_dir\s*=\s*"([^"]+)"', text, re.MULTILINE)
+        value = found.group(1) if found else None
+    if not isinstance(value, str):
+        return runtime_path_default()
+    folder = Path(value)
+    return folder if folder.is_absolute() else config.resolve().parent / folder
+
+
 def _read_status(args: argparse.Namespace) -> tuple[Path, dict]:
     from edge.status import read_status, runtime_path_default
 
-    if args.config:
+    if args.runtime_dir:
+        folder = args.runtime_dir
+    elif args.config and args.command == "reload":
+        folder = _runtime_dir_leniently(args.config)  # a broken config is the agent's to refuse, and to report
+    elif args.config:
         from edge.config import load_config
 
-        folder = args.runtime_dir or load_config(args.config).agent.runtime_path()
+        folder = load_config(args.config).agent.runtime_path()
     else:
-        folder = args.runtime_dir or runtime_path_default()
+        folder = runtime_path_default()
     try:
         return folder, read_status(folder)
     except FileNotFoundError as exc:

@@ -386,6 +386,12 @@ def test_reload_command_waits_for_the_verdict_and_fails_when_the_agent_keeps_the
             assert agent.poll() is None  # still running, on the old configuration
             assert main(["status", "--runtime-dir", run_dir]) == 0
             assert "FAILED, the previous configuration runs on" in capsys.readouterr().out
+            config.write_text(config.read_text().replace("[model]\n", '[model]\nthreshold = "high"\n'))  # a bad type
+            assert main(["reload", "--config", str(config), "--timeout", "20"]) == 2  # found through the broken file
+            err = capsys.readouterr().err
+            assert "reload failed, the previous configuration runs on: " in err
+            summary = json.loads((tmp_path / "run" / "status.json").read_text())
+            assert summary["last_reload"]["ok"] is False and summary["last_reload"]["count"] == 3
         finally:
             agent.send_signal(signal.SIGTERM)
             agent.communicate(timeout=20)

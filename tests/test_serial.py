@@ -314,3 +314,16 @@ class FakePort:
 
     def close(self) -> None:
         pass
+
+
+@pytest.mark.parametrize(("error", "shown"), [
+    (OSError(5, "Input/output error"), "[Errno 5] Input/output error"),
+    (__import__("serial").SerialException(5, "Input/output error"), "[Errno 5] Input/output error"),
+    (__import__("serial").SerialException("device reports readiness to read but returned no data (device "
+                                          "disconnected or multiple access on port?)"),
+     "device disconnected: readable but no data"),
+])
+def test_a_lost_port_line_is_short(error: Exception, shown: str) -> None:
+    from edge.sources.serial import short_error
+
+    assert short_error(error) == shown

@@ -7,14 +7,11 @@ reboots), counts frames lost from sequence numbers, and turns FAULT frames into 
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 
 from edge.events import Reading, SourceFault
 from edge.protocol.frames import Fault, Frame, FrameType, Hello, Sample
 from edge.protocol.stream import SequenceCounter
-
-log = logging.getLogger(__name__)
 
 FAULT_CODES = {1: "sensor not responding", 2: "value out of range", 3: "bus error", 4: "power or reset problem"}
 
@@ -86,9 +83,7 @@ class BridgeSession:
         self.sequence.period_ms = hello.sample_period_ms or None
         try:
             self.check_hello(hello)
-        except HelloMismatch as exc:
-            if self.mismatch != str(exc):
-                log.error("%s", exc)
+        except HelloMismatch as exc:  # said once, by the FAULT line of this source fault
             self.mismatch, self.hello = str(exc), None
             return [SourceFault(self.sensor, arrival, str(exc))]
         cleared = self.mismatch is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -61,6 +62,20 @@ def open_serial(port: str, baudrate: int) -> Any:
     import serial
 
     return serial.Serial(port=port, baudrate=baudrate, timeout=0.1, exclusive=True)
+
+
+def short_error(error: Exception) -> str:
+    """A port error as a technician reads it: ``[Errno 5] Input/output error``, not pyserial's long sentences."""
+    number, text = getattr(error, "errno", None), getattr(error, "strerror", None)
+    if number is None and error.args and isinstance(error.args[0], int):
+        number = error.args[0]
+        text = error.args[1] if len(error.args) > 1 else None
+    if number is not None:
+        return f"[Errno {number}] {text or os.strerror(number)}"
+    message = str(error)
+    if "returned no data" in message:  # pyserial: readable but empty, the adapter went away
+        return "device disconnected: readable but no data"
+    return message if len(message) <= 80 else message[:77] + "..."
 
 
 def open_hint(error_number: int | None) -> str:
@@ -129,13 +144,15 @@ class SerialSource(Source):
                 pass
 
     def _lose(self, error: Exception) -> SourceFault:
+        error_text = short_error(error)
         now = time.monotonic()
         self._lost_at = now
         self._retry_at = now + self._backoff
         self.counts["disconnects"] += 1
         self._close_port()
         log.debug("serial %s for %s lost (%s); reconnecting", self.config.port, self.sensor, error)
-        return SourceFault(self.sensor, time.time(), f"serial port {self.config.port} lost ({error}); reconnecting")
+        message = f"serial port {self.config.port} lost ({error_text}); reconnecting"
+        return SourceFault(self.sensor, time.time(), message)
 
     def read(self, timeout: float) -> list[Reading | SourceFault]:
         """What arrived within ``timeout``; reconnects a lost port when its back-off has passed."""

@@ -21,7 +21,7 @@ import pytest
 from mosquitto import Broker, Subscriber, free_port, require_mosquitto
 
 from edge.config_types import build_section
-from edge.errors import ConfigError, WaitError
+from edge.errors import ConfigError, EdgeError, WaitError
 from edge.events import Alert, Event, Fault
 from edge.plugins import SINK_TYPES, PluginContext
 from edge.sinks.mqtt import Config, MqttSink, event_payload
@@ -465,3 +465,64 @@ def test_a_full_disk_when_the_outbox_is_created_is_waited_for(tmp_path: Path, mo
     monkeypatch.setattr(outboxes, "private_file", full)
     with pytest.raises(WaitError, match=r"is full; free space there"):
         Outbox(tmp_path / "state" / "o.sqlite").open()
+
+
+# -- a full state disk while running ---------------------------------------------------------------------
+
+class FullDisk:
+    """Makes an outbox refuse to store, as sqlite does on a full disk, until ``free()``."""
+
+    def __init__(self, outbox: Outbox, monkeypatch) -> None:
+        self.full = True
+        real = outbox.put
+
+        def put(topic: str, payload: bytes) -> int:
+            if self.full:
+                raise EdgeError(f"cannot store an event in the outbox {outbox.path}: database or disk is full "
+                                "(is the disk full?)")
+            return real(topic, payload)
+
+        monkeypatch.setattr(outbox, "put", put)
+
+    def free(self) -> None:
+        self.full = False
+
+
+def test_events_the_outbox_cannot_store_are_held_in_order_bounded_and_counted(tmp_path: Path, monkeypatch,
+                                                                             caplog) -> None:
+    from edge.sinks.holding import MemoryHold
+
+    with Outbox(tmp_path / "o.sqlite") as box:
+        disk = FullDisk(box, monkeypatch)
+        hold = MemoryHold("test outbox", limit=5)
+        with caplog.at_level(logging.WARNING, "edge.sinks.holding"):
+            for i in range(8):
+                hold.put(box, "t", str(i).encode())
+            assert (hold.held, hold.lost, box.size()) == (5, 3, 0)
+            assert hold.drain(box) == 0  # still full: nothing moves, nothing more is lost
+            disk.free()
+            hold.put(box, "t", b"8")  # what is held goes first: order is kept
+            assert hold.held == 0 and hold.drain(box) == 0
+        assert [p for _s, _t, p in box.pending(20)] == [b"3", b"4", b"5", b"6", b"7", b"8"]
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2  # one line when it starts, one when it ends: not one per event
+    assert "database or disk is full" in messages[0] and "held in memory (up to 5, lost if the agent stops)" \
+        in messages[0]
+    assert "stores events again; 5 held in memory moved into it, 3 lost since start" in messages[1]
+
+
+def test_a_full_disk_while_running_loses_nothing_the_broker_can_still_get(broker: Broker, tmp_path: Path,
+                                                                        monkeypatch) -> None:
+    with Subscriber(broker.port, "edge-anomaly/gw1/alerts") as sub:
+        sink = make_sink(tmp_path / "state", port=broker.port)
+        sink.open()
+        disk = FullDisk(sink.outbox, monkeypatch)
+        for i in range(50):
+            sink.send(alert(1000 + i))
+        assert sink.counters()["held_in_memory"] == 50 and sink.counters()["lost"] == 0
+        disk.free()
+        got = sub.wait_for(lambda m: len(m) == 50, timeout=10)
+        assert [m.json()["id"] for m in got] == [alert(1000 + i).subject.id for i in range(50)]  # all, in order
+        wait_until(lambda: sink.counters()["pending"] == 0)
+        assert sink.counters()["held_in_memory"] == 0
+        sink.close()

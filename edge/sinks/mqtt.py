@@ -51,6 +51,7 @@ from edge.errors import ConfigError, EdgeError
 from edge.events import Alert, Event, iso_time
 from edge.plugins import PluginContext
 from edge.sinks.base import Sink
+from edge.sinks.holding import MemoryHold
 from edge.sinks.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,7 @@ class MqttSink(Sink):
         self._failing = False
         self._started = time.time()
         self.counts = {"published": 0, "acked": 0, "reconnects": 0, "connects": 0}
+        self.hold = MemoryHold(f"mqtt outbox {self.outbox_path}")
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -252,7 +254,7 @@ class MqttSink(Sink):
         if outbox is None or self._state != "open":
             raise EdgeError(f"{self.describe()} is not open")
         topic = self.topics["alerts" if isinstance(event.subject, Alert) else "faults"]
-        outbox.put(topic, _encode(event_payload(event, self.gateway)))
+        self.hold.put(outbox, topic, _encode(event_payload(event, self.gateway)))  # in memory while it cannot store
         self._wake.set()
 
     def status(self, summary: dict[str, Any]) -> None:
@@ -290,6 +292,8 @@ class MqttSink(Sink):
         self._client.disconnect()
         self._client.loop_stop()
         if self.outbox is not None:
+            self.hold.drain(self.outbox)  # one last try: the disk may have room again
+            self.hold.abandon()
             left = self.outbox.size()
             if left:
                 log.info("%s closed with %d event(s) in its outbox; they go out after the next start",
@@ -353,6 +357,8 @@ class MqttSink(Sink):
             self._wake.clear()
             try:
                 self._settle()
+                if self.hold.held and self.outbox is not None:
+                    self.hold.drain(self.outbox)
                 if self._connected:
                     self._publish_status()
                     self._publish_rows()
@@ -430,11 +436,12 @@ class MqttSink(Sink):
         return f"connected, {self.outbox.size() if self.outbox else 0} event(s) waiting in the outbox"
 
     def counters(self) -> dict[str, int]:
-        """published, acked, reconnects (this run); pending and dropped from the outbox."""
+        """published, acked, reconnects (this run); pending and dropped from the outbox; held in memory (at risk
+        while the outbox cannot store) and lost (beyond the memory bound, or held at stop)."""
         box = self.outbox.counters() if self.outbox is not None and self._state != "closed" else {}
         return {"published": self.counts["published"], "acked": self.counts["acked"], "pending": box.get("size", 0),
                 "dropped": box.get("dropped", 0), "peak_pending": box.get("peak_size", 0),
-                "reconnects": self.counts["reconnects"]}
+                "reconnects": self.counts["reconnects"], "held_in_memory": self.hold.held, "lost": self.hold.lost}
 
     def status_payload(self, summary: dict[str, Any] | None) -> dict[str, Any]:
         """The retained ``online`` message: the gateway, its model, its sensors' states and these counters."""

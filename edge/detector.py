@@ -136,7 +136,8 @@ class Detector:
         """Scoring stops: close an open alert (its end is now) and forget the stream's state."""
         events = []
         if self.policy.interrupt(time) and self.alert is not None:
-            events.append(Event("clear", replace(self.alert, end=time, ended_by="interrupted"), time))
+            end = max(time, self.alert.start)  # time may have gone back (a clock reset): never end before the start
+            events.append(Event("clear", replace(self.alert, end=end, ended_by="interrupted"), end))
             self.alert = None
         self._restart()
         return events

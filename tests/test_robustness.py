@@ -163,3 +163,18 @@ def test_a_value_beyond_float32_is_a_named_fault_bridged_like_nan(fixture_model,
     assert expected in line
     assert not any(o.alerting for o in outcomes)
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]  # no raw numpy overflow warning
+
+
+def test_an_alert_interrupted_by_time_going_back_never_ends_before_it_began(fixture_model) -> None:
+    rows = [list(r) for r in live_rows(300)]
+    for row in rows[150:]:
+        row[1] += 40.0
+    stream = readings([tuple(r) for r in rows])
+    d = detector(fixture_model)
+    for reading in stream[:200]:
+        d.score_one(reading)
+    assert d.alert is not None
+    start = d.alert.start
+    back = Reading("pump-1", stream[0].timestamp, stream[200].values)  # a clock reset
+    [clear] = [e for e in d.score_one(back).events if e.kind == "clear"]
+    assert clear.subject.ended_by == "interrupted" and clear.subject.end == start == clear.time

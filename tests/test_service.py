@@ -420,7 +420,12 @@ def test_a_reload_keeps_recent_alerts_and_every_counter(tmp_path: Path, caplog) 
         after = service.pipeline.detectors["pump-1"]
         assert after.counters is before.counters and after.faults.counts.get("nan") == 1
         assert [e.subject.id for e in service.pipeline.recent_alerts][:1] == [before.alert.id]
-        status = json.loads((tmp_path / "run" / "status.json").read_text())
+
+        def read_status() -> dict:
+            return json.loads((tmp_path / "run" / "status.json").read_text())
+
+        wait_for(lambda: (read_status().get("last_reload") or {}).get("ok") is True)  # written once swapped
+        status = read_status()
         assert status["last_alerts"] and status["last_alerts"][0]["id"] == before.alert.id
 
 

@@ -68,32 +68,35 @@ def collect(src: SerialSource, thread: threading.Thread, quiet_s: float = 0.3) -
     return items
 
 
-def test_lines_mode_reads_bulk_and_counts_bad_lines(tmp_path: Path) -> None:
+@contextmanager
+def lines_port(tmp_path: Path) -> Iterator[tuple[int, SerialSource]]:
+    """A pty pair: its master end to write to, and a lines-mode source open on the other end."""
     master, slave = os.openpty()
     tty.setraw(slave)
     src = source(tmp_path, os.ttyname(slave), mode="lines")
     src.open()
     try:
+        yield master, src
+    finally:
+        src.close()
+        os.close(master)
+        os.close(slave)
+
+
+def test_lines_mode_reads_bulk_and_counts_bad_lines(tmp_path: Path) -> None:
+    with lines_port(tmp_path) as (master, src):
         os.write(master, b"20.5,1.25\n21,1.5\nnot,numbers\n22.0,")
         os.write(master, b"1.75\n1,2,3\n")
         readings = []
         deadline = time.monotonic() + 3
         while len(readings) < 3 and time.monotonic() < deadline:
             readings += src.read(0.1)
-    finally:
-        src.close()
-        os.close(master)
-        os.close(slave)
     assert [r.values for r in readings] == [(20.5, 1.25), (21.0, 1.5), (22.0, 1.75)]
     assert src.counters()["bad_lines"] == 2
 
 
 def test_read_buffered_takes_what_the_port_holds_and_never_waits(tmp_path: Path) -> None:
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    src = source(tmp_path, os.ttyname(slave), mode="lines")
-    src.open()
-    try:
+    with lines_port(tmp_path) as (master, src):
         began = time.monotonic()
         assert src.read_buffered() == []  # nothing there: back at once
         assert time.monotonic() - began < 0.05
@@ -103,10 +106,6 @@ def test_read_buffered_takes_what_the_port_holds_and_never_waits(tmp_path: Path)
             time.sleep(0.01)
         assert [r.values for r in src.read_buffered()] == [(20.5, 1.25), (21.0, 1.5), (22.0, 1.75)]
         assert src.read_buffered() == []
-    finally:
-        src.close()
-        os.close(master)
-        os.close(slave)
     assert src.read_buffered() == []  # closed: nothing, no error
 
 

@@ -44,6 +44,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/live.py
 	$(BIN)/python bench/soak.py
 	$(BIN)/python bench/mqtt_outage.py
+	$(BIN)/python bench/faults.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/skab.py
 

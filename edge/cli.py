@@ -1,4 +1,5 @@
-"""``edge-agent``: the gateway command (run, check, replay, status, reload, sample-config, inspect)."""
+"""``edge-agent``: the gateway command (run, check, replay, status, reload, network-policy, sample-config,
+inspect)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from edge.errors import ConfigError, EdgeError, ModelError
 
 PROG = "edge-agent"
+DROP_IN_DEFAULT = Path("/etc/systemd/system/edge-anomaly.service.d/network.conf")  # network_policy.DROP_IN
 EXIT_CONFIG = 78  # EX_CONFIG from sysexits.h: the config or model is wrong; restarting will not help
 log = logging.getLogger("edge.cli")
 
@@ -83,34 +85,30 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from edge.check import run_check
+
+    logging.basicConfig(level=logging.ERROR, format="%(message)s")  # a plugin's warnings repeat its FAIL line
+    problems = run_check(args.config)
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        raise ConfigError(f"{len(problems)} problems found; each FAIL line above says what to fix")
+    print("no problems found")
+    return 0
+
+
+def _network_policy(args: argparse.Namespace) -> int:
     from edge.config import load_config
-    from edge.pipeline import build_pipeline
+    from edge.files import write_text_atomic
+    from edge.network_policy import allowances, config_peers, drop_in_text
 
     config = load_config(args.config)
-    print(f"config {args.config}: valid")
-    pipeline = build_pipeline(config)
-    meta = pipeline.model.metadata
-    print(f"model {pipeline.model.path}: verified ({meta.precision}, weights {pipeline.model.weights_sha256[:12]}), "
-          f"channels {', '.join(meta.channels)}, sample period {meta.sample_period_s:g} s")
-    for name, detector in pipeline.detectors.items():
-        d = detector.settings.decision
-        print(f"sensor {name}: threshold {d.threshold:.3f}, clear below {d.clear_at:.3f} after {d.clear_samples}, "
-              f"debounce {d.k} of {d.n}, cooldown {d.cooldown_s:g} s, warm-up {detector.settings.warmup}")
-    failures = 0
-    for plugin in [*pipeline.sources, *(g.sink for g in pipeline.sinks)]:
-        try:
-            plugin.open()
-            found = plugin.probe(3.0)
-            print(f"  ok    {plugin.describe()}: {found}")
-        except (EdgeError, OSError) as exc:
-            failures += 1
-            print(f"  FAIL  {plugin.describe()}: {exc}")
-        finally:
-            plugin.close()
-    for folder, what in ((config.agent.state_path(), "state_dir"), (config.agent.runtime_path(), "runtime_dir")):
-        print(f"{what} {folder}: {'exists' if folder.is_dir() else 'will be created'}")
-    if failures:
-        raise ConfigError(f"{failures} plugin(s) could not be opened (see above)")
+    text = drop_in_text(args.config.resolve(), allowances(config_peers(config)))
+    if args.write is None:
+        print(text, end="")
+        return 0
+    write_text_atomic(args.write, text, mode=0o644, private_parent=False)
+    print(f"wrote {args.write}; now: systemctl daemon-reload", file=sys.stderr)
     return 0
 
 
@@ -254,6 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
     reload.add_argument("--pid", type=int, help="the agent's process (default: the pid in the status file)")
     reload.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the verdict")
     reload.set_defaults(run=_reload)
+
+    policy = commands.add_parser("network-policy", help="print (or write) the unit's drop-in that allows the "
+                                 "addresses the config's plugins connect to; the unit allows only loopback")
+    policy.add_argument("--config", type=Path, required=True)
+    policy.add_argument("--write", type=Path, nargs="?", const=DROP_IN_DEFAULT, metavar="DROP_IN",
+                        help=f"write it there (default {DROP_IN_DEFAULT}) instead of printing it")
+    policy.set_defaults(run=_network_policy)
 
     sample = commands.add_parser("sample-config", help="print a commented example config of every plugin")
     sample.set_defaults(run=_sample_config)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from edge.condition import ConditionSettings
-from edge.config_types import build_section
+from edge.config_types import Problems, build_section
 from edge.decision import DecisionSettings
 from edge.detector import DetectorSettings
 from edge.errors import ConfigError
@@ -204,57 +204,72 @@ class AgentConfig:
         return self.source_file.parent if self.source_file else Path.cwd()
 
 
-def _plugins(data: dict[str, Any], key: str, registry: dict[str, str], kind: str) -> tuple[PluginSpec, ...]:
+def _plugins(data: dict[str, Any], key: str, registry: dict[str, str], kind: str,
+             problems: Problems) -> tuple[PluginSpec, ...]:
     tables = data.get(key, [])
     if not isinstance(tables, list):
-        raise ConfigError(f"{key} must be an array of tables, written [[{key}]]")
-    return tuple(load_spec(registry, kind, t, f"[[{key}]] #{i + 1}") for i, t in enumerate(tables))
+        problems.add(f"{key} must be an array of tables, written [[{key}]]")
+        return ()
+    specs = [problems.attempt(lambda t=t, i=i: load_spec(registry, kind, t, f"[[{key}]] #{i + 1}"))
+             for i, t in enumerate(tables)]
+    return tuple(spec for spec in specs if spec is not None)
+
+
+def _check_sensors(config: AgentConfig, problems: Problems) -> None:
+    """Per-sensor tables name existing sensors; sensor names are unique."""
+    sensors = [s.config.sensor for s in config.sources]
+    for name, table in config.detector.sensors.items():
+        where = f"[detector.sensors.{name}]"
+        if not isinstance(table, dict):
+            problems.add(f"{where} must be a table of [detector] keys")
+            continue
+        if "sensors" in table:
+            problems.add(f"{where}: sensors cannot be nested")
+            continue
+        threshold = table.get("threshold")
+        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                                      or not 0 < threshold <= 1):
+            problems.add(f"{where}: threshold = {threshold!r} must be a number in (0, 1]")
+        problems.attempt(lambda name=name: config.detector.for_sensor(name))
+        if config.sources and name not in sensors:
+            problems.add(f"{where}: no source has sensor = {name!r}; sensors: {', '.join(sensors)}")
+    repeated = sorted({s for s in sensors if sensors.count(s) > 1})
+    if repeated:
+        problems.add(f"sensor name {repeated[0]!r} is used by more than one source; give each a unique sensor")
 
 
 def parse_config(data: dict[str, Any], source_file: Path | None = None, *, for_replay: bool = False) -> AgentConfig:
-    """Validate a parsed TOML document.
+    """Validate a parsed TOML document; a ``ConfigError`` names every problem found, not just the first.
 
     ``for_replay``: replay takes its model and input from the command line, so ``[model] path`` and
     ``[[sources]]`` may be left out (the rest is checked as for the service).
     """
-    unknown = [k for k in data if k not in SECTIONS]
-    if unknown:
-        raise ConfigError(f"unknown section {unknown[0]!r}; allowed sections: {', '.join(SECTIONS)}")
+    problems = Problems()
+    for unknown in (k for k in data if k not in SECTIONS):
+        problems.add(f"unknown section {unknown!r}; allowed sections: {', '.join(SECTIONS)}")
     if for_replay:
         data = {**data, "model": {"path": "replay.onnx", **data.get("model", {})}}
+    model = None
     if "model" not in data:
-        raise ConfigError("missing [model] section; it needs path = \"/path/to/model.onnx\"")
+        problems.add("missing [model] section; it needs path = \"/path/to/model.onnx\"")
+    else:
+        model = problems.attempt(lambda: build_section(ModelSection, data["model"], "[model]"))
     base = source_file.parent if source_file else Path.cwd()
-    agent = build_section(AgentSection, data.get("agent", {}), "[agent]")
-    agent = replace(agent, **{name: base / getattr(agent, name) for name in ("state_dir", "runtime_dir")
-                              if getattr(agent, name) is not None and not getattr(agent, name).is_absolute()})
-    config = AgentConfig(
-        source_file=source_file,
-        agent=agent,
-        model=build_section(ModelSection, data["model"], "[model]"),
-        detector=build_section(DetectorSection, data.get("detector", {}), "[detector]"),
-        sources=_plugins(data, "sources", SOURCE_TYPES, "source"),
-        sinks=_plugins(data, "sinks", SINK_TYPES, "sink"),
-    )
-    if not config.sources and not for_replay:
-        raise ConfigError(f"no [[sources]]; add one, for example type = \"replay\" (types: {', '.join(SOURCE_TYPES)})")
-    sensors = [s.config.sensor for s in config.sources]
-    for name, table in config.detector.sensors.items():
-        if not isinstance(table, dict):
-            raise ConfigError(f"[detector.sensors.{name}] must be a table of [detector] keys")
-        if "sensors" in table:
-            raise ConfigError(f"[detector.sensors.{name}]: sensors cannot be nested")
-        threshold = table.get("threshold")
-        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
-                                      or not 0 < threshold <= 1):
-            raise ConfigError(f"[detector.sensors.{name}]: threshold = {threshold!r} must be a number in (0, 1]")
-        config.detector.for_sensor(name)
-        if config.sources and name not in sensors:
-            raise ConfigError(f"[detector.sensors.{name}]: no source has sensor = {name!r}; sensors: "
-                              f"{', '.join(sensors)}")
-    repeated = sorted({s for s in sensors if sensors.count(s) > 1})
-    if repeated:
-        raise ConfigError(f"sensor name {repeated[0]!r} is used by more than one source; give each a unique sensor")
+    agent = problems.attempt(lambda: build_section(AgentSection, data.get("agent", {}), "[agent]"))
+    if agent is not None:
+        agent = replace(agent, **{name: base / getattr(agent, name) for name in ("state_dir", "runtime_dir")
+                                  if getattr(agent, name) is not None and not getattr(agent, name).is_absolute()})
+    detector = problems.attempt(lambda: build_section(DetectorSection, data.get("detector", {}), "[detector]"))
+    sources = _plugins(data, "sources", SOURCE_TYPES, "source", problems)
+    sinks = _plugins(data, "sinks", SINK_TYPES, "sink", problems)
+    if not data.get("sources") and not for_replay:
+        problems.add(f"no [[sources]]; add one, for example type = \"replay\" (types: {', '.join(SOURCE_TYPES)})")
+    if agent is None or model is None or detector is None:
+        problems.raise_any()
+    config = AgentConfig(source_file=source_file, agent=agent, model=model, detector=detector,  # type: ignore[arg-type]
+                         sources=sources, sinks=sinks)
+    _check_sensors(config, problems)
+    problems.raise_any()
     return config
 
 

@@ -19,6 +19,7 @@ import dataclasses
 import math
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
@@ -79,6 +80,34 @@ def _convert(kind: Any, value: Any, where: str) -> Any:
     raise ConfigError(f"{where} is {value!r}; it must be {_describe(kind)}")
 
 
+class Problems:
+    """Collects every problem of a config instead of stopping at the first one."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def add(self, message: str) -> None:
+        """Record one problem."""
+        self.messages.append(message)
+
+    def attempt(self, build: Callable[[], T]) -> T | None:
+        """``build()``, or None with its ``ConfigError`` recorded."""
+        try:
+            return build()
+        except ConfigError as exc:
+            self.messages.extend(getattr(exc, "problems", None) or [str(exc)])
+            return None
+
+    def raise_any(self) -> None:
+        """One ``ConfigError`` naming every problem (one line when there is one)."""
+        if len(self.messages) == 1:
+            raise ConfigError(self.messages[0])
+        if self.messages:
+            error = ConfigError(f"{len(self.messages)} problems:" + "".join(f"\n  - {m}" for m in self.messages))
+            error.problems = list(self.messages)
+            raise error
+
+
 def build_section(cls: type[T], table: Any, where: str, ignore: tuple[str, ...] = ()) -> T:
     """Build dataclass ``cls`` from a TOML table, checking keys and types; ``where`` names the table."""
     if not isinstance(table, dict):
@@ -87,24 +116,27 @@ def build_section(cls: type[T], table: Any, where: str, ignore: tuple[str, ...] 
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     allowed = ", ".join([*fields, *(key for key in ignore if key != "type")])
     values: dict[str, Any] = {}
+    problems = Problems()
     for key, value in table.items():
         if key in ignore:
             continue
         if key not in fields:
-            raise ConfigError(f"{where}: unknown key {key!r}; allowed keys: {allowed}")
+            problems.add(f"{where}: unknown key {key!r}; allowed keys: {allowed}")
+            continue
         try:
             values[key] = _convert(hints[key], value, f"{where}: {key}")
-        except ConfigError:
-            if not fields[key].metadata.get("secret"):
-                raise
-            raise ConfigError(f"{where}: {key} is {_article(type(value).__name__)} (not shown: it is a secret); "
-                              f"it must be {_describe(_required(hints[key]))}; quote it in TOML") from None
+        except ConfigError as exc:
+            problems.add(str(exc) if not fields[key].metadata.get("secret") else
+                         f"{where}: {key} is {_article(type(value).__name__)} (not shown: it is a secret); "
+                         f"it must be {_describe(_required(hints[key]))}; quote it in TOML")
     missing = [
         name for name, f in fields.items()
-        if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if name not in values and name not in table
+        and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
     ]
     if missing:
-        raise ConfigError(f"{where}: missing {', '.join(repr(m) for m in missing)}; allowed keys: {allowed}")
+        problems.add(f"{where}: missing {', '.join(repr(m) for m in missing)}; allowed keys: {allowed}")
+    problems.raise_any()
     try:
         return cls(**values)
     except ValueError as exc:

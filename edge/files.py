@@ -31,16 +31,26 @@ def private_file(path: Path) -> None:
 
 
 def write_json_atomic(path: Path, data: Any, *, durable: bool = True, mode: int = 0o600) -> None:
-    """Write ``data`` to a temporary file in the same folder, fsync it, and rename it over ``path``.
+    """Write ``data`` as JSON with :func:`write_text_atomic` (private by default)."""
+    write_text_atomic(path, json.dumps(data, indent=1, sort_keys=True), durable=durable, mode=mode)
 
-    The file gets ``mode`` whatever the umask (private by default); a missing folder is created private.
+
+def write_text_atomic(path: Path, text: str, *, durable: bool = True, mode: int = 0o600,
+                      private_parent: bool = True) -> None:
+    """Write ``text`` to a temporary file in the same folder, fsync it, and rename it over ``path``.
+
+    The file gets ``mode`` whatever the umask; a missing folder is created private (0700), or with the
+    umask's mode when ``private_parent`` is false (a systemd drop-in folder must stay readable).
     """
-    private_folder(path.parent)
+    if private_parent:
+        private_folder(path.parent)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(handle, mode)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=1, sort_keys=True)
+            stream.write(text)
             if durable:
                 stream.flush()
                 os.fsync(stream.fileno())

@@ -12,11 +12,13 @@ import socket
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from edge.config import AgentConfig
+from edge.counters import carried
 from edge.detector import Detector, Scored
 from edge.errors import ConfigError
 from edge.events import Alert, Event, Reading, SourceFault
@@ -40,6 +42,47 @@ class Pipeline:
     sinks: list[GuardedSink]
     recent_alerts: deque[Event] = field(default_factory=lambda: deque(maxlen=10))
     last_readings: dict[str, Reading] = field(default_factory=dict)
+    counted_before: dict[str, dict[str, int]] = field(default_factory=dict)  # per sensor, by replaced sources
+    adopted: set[int] = field(default_factory=set)  # sources taken over open from the pipeline before (ids)
+    handed_over: set[int] = field(default_factory=set)  # sources the next pipeline took over: not closed here
+
+    def adopt_sources(self, old: Pipeline) -> list[str]:
+        """Take over ``old``'s open sources whose settings did not change (a reload), so a port or file is not
+        closed and reopened: nothing that arrives meanwhile is lost. Returns the sensors taken over."""
+        meta, old_meta = self.model.metadata, old.model.metadata
+        if (meta.channels, meta.sample_period_s) != (old_meta.channels, old_meta.sample_period_s):
+            return []  # the sources were built for the old model's channels
+        taken = []
+        for i, spec in enumerate(self.config.sources):
+            for j, old_spec in enumerate(old.config.sources):
+                source = old.sources[j]
+                if (old_spec.type, old_spec.config) == (spec.type, spec.config) and id(source) not in old.handed_over:
+                    self.sources[i] = source
+                    self.adopted.add(id(source))
+                    old.handed_over.add(id(source))
+                    taken.append(source.sensor)
+                    break
+        return taken
+
+    def source_counters(self, source: Source) -> dict[str, int]:
+        """A source's counters since the agent started, across reloads that kept its sensor and type."""
+        return carried(self.counted_before.get(source.sensor, {}), source.counters(), source.LEVELS)
+
+    def carry_over(self, old: Pipeline) -> None:
+        """Go on counting from ``old``'s totals (a reload): a source of the same sensor and type, and the
+        n-th sink of each type, take over what their predecessors counted."""
+        previous = {(s.sensor, type(s)): s for s in old.sources}
+        for source in self.sources:
+            before = previous.get((source.sensor, type(source)))
+            if before is not None and before is not source:  # a source taken over open counts on by itself
+                self.counted_before[source.sensor] = old.source_counters(before)
+        old_sinks: dict[type, list[GuardedSink]] = {}
+        for guard in old.sinks:
+            old_sinks.setdefault(type(guard.sink), []).append(guard)
+        for guard in self.sinks:
+            same = old_sinks.get(type(guard.sink), [])
+            if same:
+                guard.carry_over(same.pop(0))
 
     def open(self) -> None:
         """Open sinks, then sources; on failure close what was opened and re-raise."""
@@ -49,8 +92,9 @@ class Pipeline:
                 sink.sink.open()
                 opened.append(sink.sink)
             for source in self.sources:
-                source.open()
-                opened.append(source)
+                if id(source) not in self.adopted:  # taken over open at a reload
+                    source.open()
+                    opened.append(source)
         except BaseException:
             for thing in reversed(opened):
                 thing.close()
@@ -143,6 +187,8 @@ class Pipeline:
     def close(self) -> None:
         """Close sources, then flush and close sinks."""
         for source in self.sources:
+            if id(source) in self.handed_over:
+                continue  # the pipeline after a reload reads it now
             try:
                 source.close()
             except Exception as exc:  # closing must reach every plugin
@@ -161,30 +207,54 @@ def check_channels(configured: list[str] | None, model: LoadedModel, sensor: str
             f"{wanted} ({len(wanted)}); list the model's channels in order or export a model for these")
 
 
+def model_path(config: AgentConfig) -> Path:
+    """``[model] path``, relative to the config file's folder."""
+    return config.model.path if config.model.path.is_absolute() else config.base_dir / config.model.path
+
+
+def _where(config: AgentConfig) -> str:
+    return f"config {config.source_file}: " if config.source_file else ""
+
+
+def check_detector_section(config: AgentConfig, model: LoadedModel) -> None:
+    """``[detector]`` resolved against the model (a ``ConfigError`` naming the file otherwise)."""
+    try:
+        config.detector.resolve(model.metadata, config.model.threshold)
+    except ValueError as exc:
+        raise ConfigError(f"{_where(config)}[detector]: {exc} (the model's threshold is "
+                          f"{model.metadata.threshold:.3f})") from exc
+
+
+def plugin_context(config: AgentConfig, model: LoadedModel) -> PluginContext:
+    """What the plugins of ``config`` are built with."""
+    meta = model.metadata
+    return PluginContext(channels=meta.channels, sample_period_s=meta.sample_period_s,
+                         model_sha256=model.weights_sha256, state_dir=config.agent.state_path(),
+                         base_dir=config.base_dir, gateway_id=config.agent.gateway_id or socket.gethostname())
+
+
+def build_detector(config: AgentConfig, model: LoadedModel, sensor: str, channels: list[str] | None) -> Detector:
+    """The detector of one source's sensor, with its per-sensor settings."""
+    check_channels(channels, model, sensor)
+    section, threshold = config.detector.for_sensor(sensor)
+    try:
+        settings = section.resolve(model.metadata, config.model.threshold if threshold is None else threshold)
+    except ValueError as exc:
+        raise ConfigError(f"{_where(config)}[detector.sensors.{sensor}]: {exc}") from exc
+    return Detector(sensor, model, settings)
+
+
 def build_pipeline(config: AgentConfig, model: LoadedModel | None = None) -> Pipeline:
     """Load the model and build every stage; nothing is opened yet."""
-    model_path = config.model.path if config.model.path.is_absolute() else config.base_dir / config.model.path
-    model = model or load_model(model_path)
-    meta = model.metadata
-    where = f"config {config.source_file}: " if config.source_file else ""
-    try:
-        config.detector.resolve(meta, config.model.threshold)
-    except ValueError as exc:
-        raise ConfigError(f"{where}[detector]: {exc} (the model's threshold is {meta.threshold:.3f})") from exc
-    context = PluginContext(channels=meta.channels, sample_period_s=meta.sample_period_s,
-                            model_sha256=model.weights_sha256, state_dir=config.agent.state_path(),
-                            base_dir=config.base_dir, gateway_id=config.agent.gateway_id or socket.gethostname())
+    model = model or load_model(model_path(config))
+    check_detector_section(config, model)
+    context = plugin_context(config, model)
     detectors: dict[str, Detector] = {}
     sources: list[Source] = []
     for spec in config.sources:
         sensor = spec.config.sensor
-        check_channels(spec.config.channels, model, sensor)
+        detector = build_detector(config, model, sensor, spec.config.channels)
         sources.append(spec.build(context))
-        section, threshold = config.detector.for_sensor(sensor)
-        try:
-            settings = section.resolve(meta, config.model.threshold if threshold is None else threshold)
-        except ValueError as exc:
-            raise ConfigError(f"{where}[detector.sensors.{sensor}]: {exc}") from exc
-        detectors[sensor] = Detector(sensor, model, settings)
+        detectors[sensor] = detector
     sinks = [GuardedSink(spec.build(context), spec.delivery) for spec in config.sinks]
     return Pipeline(config, model, detectors, sources, sinks)

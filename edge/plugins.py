@@ -32,6 +32,9 @@ class PluginContext:
     state_dir: Path
     base_dir: Path
     gateway_id: str = "gateway"
+    #: built for ``edge-agent check``: probe only, beside a service that may be running (a temporary state
+    #: folder; an MQTT sink connects under its own client id and publishes nothing)
+    checking: bool = False
 
     def resolve(self, path: Path) -> Path:
         """A config path: relative ones are relative to the config file's folder."""

@@ -238,10 +238,10 @@ class Service:
             detector = pipeline.detectors[source.sensor]
             c = detector.counters
             state = "ALERT" if detector.alert else "fault" if detector.faults.active else "ok"
-            dropped = sum(v for k, v in source.counters().items() if k.startswith("dropped"))
+            dropped = sum(v for k, v in pipeline.source_counters(source).items() if k.startswith("dropped"))
             parts.append(f"{source.sensor} {state} readings={c.readings} scored={c.scored} alerts={c.alerts} "
                          f"faults={c.faults} dropped={dropped}")
-        failed = sum(guard.counts["failed"] for guard in pipeline.sinks)
+        failed = sum(guard.totals()["failed"] for guard in pipeline.sinks)
         return "; ".join(parts) + (f"; sink failures={failed}" if failed else "")
 
     def checkpoint(self) -> None:
@@ -351,7 +351,7 @@ class Service:
             if now >= due["counters"]:
                 log.info("counters: %s", self.summary_line())
                 for source in pipeline.sources:
-                    counts = " ".join(f"{k}={v}" for k, v in sorted(source.counters().items()))
+                    counts = " ".join(f"{k}={v}" for k, v in sorted(pipeline.source_counters(source).items()))
                     log.info("source %s: %s", source.describe(), counts)
                 due["counters"] = now + agent.counters_log_interval_s
 
@@ -367,6 +367,7 @@ class Service:
             self.notifier.ready(f"reload failed: {exc}")
             return self._reloaded(False, str(exc))
         states = {name: d.state() for name, d in old.detectors.items()}
+        kept = new.adopt_sources(old)  # before the halt: the sources whose settings did not change stay open
         self._halt(old)
         restore_detectors(states, new.detectors, "the previous configuration")
         closed = []
@@ -374,20 +375,24 @@ class Service:
             if name in old.detectors:
                 closed += detector.carry_over(old.detectors[name])
         new.recent_alerts.extend(old.recent_alerts)
+        new.carry_over(old)
         try:
             self._start(new)
         except (EdgeError, OSError) as exc:
             log.error("reload failed, keeping the running configuration: cannot open the new one: %s", exc)
             previous = build_pipeline(old.config, old.model)
+            previous.adopt_sources(new)  # what the new one had taken over open
             restore_detectors(states, previous.detectors, "the previous configuration")
             for name, detector in previous.detectors.items():
                 detector.carry_over(old.detectors[name])  # the same settings: open alerts go on
             previous.recent_alerts.extend(old.recent_alerts)
+            previous.carry_over(old)
             self._start(previous)
             self.notifier.ready(f"reload failed: {exc}")
             return self._reloaded(False, f"cannot open the new configuration: {exc}")
         new.dispatch(closed)  # alerts the new settings judge afresh get their CLEAR
-        detail = f"model {new.model.path} (weights {new.model.weights_sha256[:12]}), sensors {', '.join(new.detectors)}"
+        detail = (f"model {new.model.path} (weights {new.model.weights_sha256[:12]}), sensors "
+                  f"{', '.join(new.detectors)}" + (f"; sources kept open: {', '.join(kept)}" if kept else ""))
         log.info("reloaded: %s", detail)
         self.notifier.ready(self.summary_line())
         return self._reloaded(True, detail)

@@ -40,7 +40,7 @@ def status_summary(pipeline: Pipeline, started: float, config_path: Path | None,
             },
             "counters": {**vars(detector.counters), **detector.faults.counts,
                          "suppressed": detector.policy.suppressed, "protected": detector.scorer.protected},
-            "source": source.counters(),
+            "source": pipeline.source_counters(source),
             "residual_scale": detector.scorer.residual_scale.round(6).tolist(),
         }
     alerts = []
@@ -61,7 +61,7 @@ def status_summary(pipeline: Pipeline, started: float, config_path: Path | None,
                   "threshold": pipeline.detectors[pipeline.sources[0].sensor].settings.decision.threshold
                   if pipeline.sources else model.metadata.threshold},
         "sensors": sensors,
-        "sinks": {guard.sink.describe(): dict(guard.counts) for guard in pipeline.sinks},
+        "sinks": {guard.sink.describe(): guard.totals() for guard in pipeline.sinks},
         "last_alerts": alerts,
         "last_reload": last_reload,
     }

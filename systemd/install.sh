@@ -67,7 +67,8 @@ uninstall() {
     else
         systemctl "${systemctl_root[@]}" disable edge-anomaly.service 2>/dev/null || true
     fi
-    rm -f "$root$unit" "$root$sysusers" "$root$tmpfiles" "$root$udev_rules"
+    rm -f "$root$unit" "$root$sysusers" "$root$tmpfiles" "$root$udev_rules" "$root$unit.d/network.conf"
+    rmdir "$root$unit.d" 2>/dev/null || true  # other drop-ins (systemctl edit) stay
     case "$prefix" in /?*) rm -rf "$root$prefix" ;; *) die "--prefix $prefix must be an absolute folder" ;; esac
     [ "$online" = 1 ] && systemctl daemon-reload
     say "removed the service, $venv and the unit's files"
@@ -140,6 +141,18 @@ install_files() {
     fi
 }
 
+write_network_policy() {
+    # the unit allows loopback only; this drop-in allows what the config's plugins connect to (a broker)
+    local drop_in=/etc/systemd/system/edge-anomaly.service.d/network.conf message
+    if message="$("$root$venv/bin/edge-agent" network-policy --config "$root$etc/config.toml" \
+            --write "$root$drop_in" 2>&1)"; then
+        say "wrote the network policy $drop_in: $(grep -c '^IPAddressAllow=' "$root$drop_in" || true) address(es) beyond loopback"
+    else
+        say "warning: no network policy written, so the service reaches loopback only: ${message#edge-agent: error: }"
+        say "after fixing it: edge-agent network-policy --config $etc/config.toml --write && systemctl daemon-reload"
+    fi
+}
+
 enable_service() {
     if [ "$online" = 1 ]; then
         systemctl daemon-reload
@@ -169,6 +182,7 @@ fi
 need_python
 install_venv
 install_files
+write_network_policy
 enable_service
 ln -sf "$venv/bin/edge-agent" "$root/usr/local/bin/edge-agent" 2>/dev/null || true
 say "done: $venv, $unit, $etc"

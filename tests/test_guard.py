@@ -111,3 +111,30 @@ def test_a_store_and_forward_sink_is_called_directly_so_nothing_waits_in_memory(
     guard.send(event(1))
     assert [d for _, d in sink.got] == ["event 1"]  # stored before send returned
     assert guard.counts["sent"] == 1 and guard._thread is None
+
+
+class Queued(Recording):
+    """A sink with its own counters: a count of deliveries and a level (what it holds now)."""
+
+    LEVELS = frozenset({"waiting"})
+
+    def counters(self) -> dict[str, int]:
+        return {"delivered": len(self.got), "waiting": 7 - len(self.got)}
+
+
+def test_a_replacing_sink_goes_on_counting_but_levels_are_read_as_they_are() -> None:
+    old = GuardedSink(Queued(failures=1), DeliverySettings(retries=2, retry_initial_s=0.001, retry_max_s=0.001))
+    for i in range(3):
+        old.send(event(i))
+    old.flush()
+    old.close()
+    new = GuardedSink(Queued())
+    new.carry_over(old)
+    new.send(event(9))
+    new.flush()
+    assert new.totals() == {"sent": 4, "failed": 0, "dropped": 0, "retried": 1,
+                            "recording.delivered": 4, "recording.waiting": 6}
+    newer = GuardedSink(Queued())
+    newer.carry_over(new)
+    assert newer.totals()["sent"] == 4 and newer.totals()["recording.delivered"] == 4
+    new.close()

@@ -414,11 +414,15 @@ def test_check_probes_the_broker(tmp_path: Path, capsys) -> None:
 
     from edge.cli import main
 
-    with Broker(tmp_path / "broker") as broker:
+    with Broker(tmp_path / "broker") as broker, Subscriber(broker.port).start() as watcher:
         good = write_config(tmp_path, f'[[sources]]\ntype = "replay"\nsensor = "p"\npath = "x.csv"\n\n'
                                       f'[[sinks]]\ntype = "mqtt"\nhost = "127.0.0.1"\nport = {broker.port}\n', "g.toml")
         main(["check", "--config", str(good)])
-        assert "connected, 0 event(s) waiting in the outbox" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert "connected, 0 event(s) waiting in the outbox" in out and "-check (connected" in out
+        time.sleep(0.3)
+        # beside a running service: its own client id, no status or will published, nothing in the state folder
+        assert watcher.received() == [] and not (tmp_path / "state").exists()
     (tmp_path / "b").mkdir()
     bad = write_config(tmp_path / "b", f'[[sources]]\ntype = "replay"\nsensor = "p"\npath = "x.csv"\n\n'
                                        f'[[sinks]]\ntype = "mqtt"\nhost = "127.0.0.1"\nport = {free_port()}\n')
@@ -526,3 +530,49 @@ def test_a_full_disk_while_running_loses_nothing_the_broker_can_still_get(broker
         wait_until(lambda: sink.counters()["pending"] == 0)
         assert sink.counters()["held_in_memory"] == 0
         sink.close()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Any:
+    """A real 2 MiB tmpfs (root only): a state partition that can fill up."""
+    import os
+
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("a tmpfs of its own needs root (the injected-ENOSPC tests cover the logic)")
+    folder = tmp_path / "small"
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)], capture_output=True).returncode:
+        pytest.skip("mount -t tmpfs is not allowed here")
+    yield folder
+    subprocess.run(["umount", "--lazy", str(folder)], check=False)
+
+
+def test_the_outbox_fits_a_small_state_disk_and_recovers_once_it_is_freed(small_disk: Path) -> None:
+    """Its write-ahead log stays small (a default WAL grows to 4 MB), so a full disk, once freed, works again."""
+    import errno as errnos
+    import os
+
+    box = Outbox(small_disk / "mqtt-outbox.sqlite").open()
+    payload = b"x" * 300
+    for round_ in range(40):  # 20,000 events through, 500 waiting at a time
+        seqs = [box.put("t", payload) for _ in range(500)]
+        assert box.ack_many(seqs) == 500, round_
+    assert (small_disk / "mqtt-outbox.sqlite-wal").stat().st_size <= 1 << 20
+    handle = os.open(small_disk / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    for size in (1 << 16, 4096, 1):
+        while True:
+            try:
+                os.write(handle, b"\0" * size)
+            except OSError as exc:
+                assert exc.errno == errnos.ENOSPC
+                break
+    os.close(handle)
+    with pytest.raises(EdgeError, match="database or disk is full"):
+        for _ in range(2000):
+            box.put("t", payload)
+    (small_disk / "filler").unlink()
+    for _ in range(5):
+        seqs = [box.put("t", payload) for _ in range(500)]
+        box.ack_many(seqs)
+    assert box.size() < 2000  # what was stored before the disk filled still waits; everything since went through
+    box.close()

@@ -234,12 +234,12 @@ def test_check_opens_what_it_can_and_reports(tmp_path: Path, capsys) -> None:
     assert main(["check", "--config", str(write_config(tmp_path, replay_body(csv, 0.0)))]) == 0
     out = capsys.readouterr().out
     assert "config " in out and ": valid" in out and "verified (int8" in out
-    assert "  ok    replay " in out and "  ok    log" in out
+    assert "\nok    replay " in out and "\nok    log" in out and out.endswith("no problems found\n")
     missing = write_config(tmp_path, replay_body(tmp_path / "gone.csv", 0.0), "m.toml")
     assert main(["check", "--config", str(missing)]) == 2
     captured = capsys.readouterr()
     assert "FAIL  replay" in captured.out and "cannot open" in captured.out
-    assert "1 plugin(s) could not be opened" in captured.err
+    assert "gone.csv" in captured.err.splitlines()[-1]
 
 
 @pytest.mark.parametrize("argv", [["sample-config"]])
@@ -414,9 +414,11 @@ def test_a_reload_keeps_recent_alerts_and_every_counter(tmp_path: Path, caplog) 
         wait_for(lambda: service.pipeline is not None and service.pipeline.detectors["pump-1"].alert is not None)
         old = service.pipeline
         before = old.detectors["pump-1"]
-        config.write_text(config.read_text().replace("[agent]\n", "[agent]\ncounters_log_interval_s = 900.0\n"))
+        # a changed source (its rate) is built anew: its counters go on from the old one's
+        config.write_text(config.read_text().replace("rate = 400.0", "rate = 401.0"))
         service.request_reload()
         wait_for(lambda: service.pipeline is not old)
+        assert service.pipeline.sources[0] is not old.sources[0]
         after = service.pipeline.detectors["pump-1"]
         assert after.counters is before.counters and after.faults.counts.get("nan") == 1
         assert [e.subject.id for e in service.pipeline.recent_alerts][:1] == [before.alert.id]
@@ -427,6 +429,13 @@ def test_a_reload_keeps_recent_alerts_and_every_counter(tmp_path: Path, caplog) 
         wait_for(lambda: (read_status().get("last_reload") or {}).get("ok") is True)  # written once swapped
         status = read_status()
         assert status["last_alerts"] and status["last_alerts"][0]["id"] == before.alert.id
+        assert status["sensors"]["pump-1"]["source"]["rows"] >= old.sources[0].counters()["rows"] > 0
+    new = service.pipeline
+    source, sink = new.sources[0], new.sinks[0]
+    # the source's and the sink's counters go on from the old instances' totals
+    assert new.source_counters(source)["rows"] == old.sources[0].counters()["rows"] + source.counters()["rows"]
+    assert sink.totals()["sent"] == old.sinks[0].counts["sent"] + sink.counts["sent"]
+    assert old.sinks[0].counts["sent"] > 0
 
 
 def _detector_with_open_alert(model, threshold: float | None = None):
@@ -461,3 +470,33 @@ def test_a_reload_that_changes_the_threshold_closes_the_open_alert_and_says_so(f
     [clear] = new.carry_over(old)
     assert clear.kind == "clear" and clear.subject.id == old.alert.id and clear.subject.ended_by == "closed by a reload with new settings"
     assert new.alert is None and new.counters is old.counters
+
+
+def test_a_reload_keeps_an_unchanged_source_open_and_rebuilds_a_changed_one(tmp_path: Path, caplog) -> None:
+    """A source whose settings did not change is taken over open: the file (or port) reads on, nothing is
+    read twice or lost; one whose settings changed is closed and built anew."""
+    csv = write_history(tmp_path / "live.csv", live_rows(600), HEADER)
+    config = write_config(tmp_path, replay_body(csv, rate=500.0))
+    caplog.set_level(logging.INFO, logger="edge")
+    service = Service(config, Notifier())
+    with running(service) as thread:
+        wait_for(lambda: service.pipeline is not None and service.pipeline.detectors["pump-1"].counters.readings > 100)
+        first = service.pipeline
+        config.write_text(config.read_text().replace("[agent]\n", "[agent]\ncounters_log_interval_s = 900.0\n"))
+        service.request_reload()
+        wait_for(lambda: service.pipeline is not first)
+        assert service.pipeline.sources[0] is first.sources[0]
+        thread.join(timeout=10)
+    detector = service.pipeline.detectors["pump-1"]
+    assert detector.counters.readings == 600 and detector.faults.counts.get("time_gap", 0) == 0
+    assert "sources kept open: pump-1" in caplog.text
+    kept = service.pipeline
+    config.write_text(config.read_text().replace("rate = 500.0", "rate = 400.0"))
+    again = Service(config, Notifier())
+    with running(again):
+        wait_for(lambda: again.pipeline is not None)
+        before = again.pipeline
+        config.write_text(config.read_text().replace("rate = 400.0", "rate = 300.0"))
+        again.request_reload()
+        wait_for(lambda: again.pipeline is not before)
+        assert again.pipeline.sources[0] is not before.sources[0] and kept is not before

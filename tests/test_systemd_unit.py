@@ -101,6 +101,8 @@ def test_unit_has_what_the_runtime_needs_and_avoids_what_breaks_it() -> None:
     assert unit.get("PrivateDevices", ["no"]) == ["no"]  # it would hide the serial ports
     assert unit.get("ProcSubset", ["all"]) == ["all"]  # pid hides /proc/cpuinfo from onnxruntime
     assert unit.get("PrivateUsers", ["no"]) == ["no"]  # the device groups would map to nobody
+    # loopback only; the drop-in edge-agent network-policy writes adds the configured broker
+    assert (unit["IPAddressDeny"], unit["IPAddressAllow"]) == (["any"], ["localhost"])
 
 
 def test_install_places_everything_with_the_right_owners(staged: Path) -> None:
@@ -117,6 +119,8 @@ def test_install_places_everything_with_the_right_owners(staged: Path) -> None:
     for name in ("sysusers.d/edge-anomaly.conf", "tmpfiles.d/edge-anomaly.conf", "udev/rules.d/60-edge-anomaly.rules"):
         assert (staged / "etc" / name).is_file(), name
     assert (staged / "usr/local/bin/edge-agent").readlink() == Path("/opt/edge-anomaly/venv/bin/edge-agent")
+    policy = (staged / "etc/systemd/system/edge-anomaly.service.d/network.conf").read_text()
+    assert "[Service]\n" in policy and not [line for line in policy.splitlines() if line.startswith("IPAddress")]
 
 
 def test_the_installed_agent_runs_without_torch_and_the_example_config_loads(staged: Path, tmp_path: Path) -> None:
@@ -150,6 +154,7 @@ def test_uninstall_keeps_config_and_state_and_purge_removes_them(tmp_path: Path,
     run(INSTALL, "--root", root, "--uninstall")
     assert not (root / "opt/edge-anomaly").exists() and not (root / "etc/systemd/system/edge-anomaly.service").exists()
     assert not (root / "etc/systemd/system/multi-user.target.wants/edge-anomaly.service").exists()
+    assert not (root / "etc/systemd/system/edge-anomaly.service.d").exists()  # its network policy went with it
     assert (root / "etc/edge-anomaly/config.toml").exists() and (root / "var/lib/edge-anomaly").exists()
     run(INSTALL, "--root", root, "--uninstall", "--purge")
     assert not (root / "etc/edge-anomaly").exists() and not (root / "var/lib/edge-anomaly").exists()

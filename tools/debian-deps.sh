@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Debian packages `make test` uses: gcc for the firmware core's host tests, mosquitto (a real broker the
-# MQTT tests start on loopback), systemd's systemd-analyze for the unit checks, and qemu-user-static for
-# the aarch64 suite. Installs the missing ones when run as root; otherwise says what to install.
+# MQTT tests start on loopback), systemd's systemd-analyze for the unit checks, qemu-user-static for
+# the aarch64 suite, iproute2 and strace for the loopback-only network test. Installs the missing ones
+# when run as root; otherwise says what to install.
 set -euo pipefail
 need=()
 command -v gcc >/dev/null || need+=(gcc libc6-dev)
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
+# the loopback-only network test: a network namespace (ip) and every connect the agent tries (strace)
+command -v ip >/dev/null || need+=(iproute2)
+command -v strace >/dev/null || need+=(strace)
 for extra in "$@"; do  # more packages for on-demand jobs: "command:package"
     command -v "${extra%%:*}" >/dev/null || need+=("${extra#*:}")
 done

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 from edge.events import Event
 
@@ -16,6 +16,8 @@ class Sink(ABC):
     #: A sink whose ``send`` only stores the event durably and returns at once (a disk outbox) is
     #: called directly from the scoring thread, so no event waits in memory in front of it.
     store_and_forward: bool = False
+    #: keys of ``counters()`` that are levels (a size now), not counts: a reload does not add them up
+    LEVELS: ClassVar[frozenset[str]] = frozenset()
 
     def open(self) -> None:
         """Acquire what the sink needs (a line, a connection); raise EdgeError naming what is wrong."""
@@ -32,6 +34,10 @@ class Sink(ABC):
 
     def close(self) -> None:
         """Flush and release; safe to call twice."""
+
+    def counters(self) -> dict[str, int]:
+        """The sink's own counters beyond the wrapper's sent/failed/dropped/retried (none by default)."""
+        return {}
 
     def probe(self, timeout: float) -> str:
         """For ``edge-agent check`` on an open sink: show that it works, or raise EdgeError."""

@@ -18,6 +18,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from edge.counters import carried
 from edge.events import Event
 from edge.sinks.base import Sink
 
@@ -50,6 +51,8 @@ class GuardedSink:
         self.sink = sink
         self.settings = settings or DeliverySettings()
         self.counts = {"sent": 0, "failed": 0, "dropped": 0, "retried": 0}
+        self._before: dict[str, int] = {}  # what the sinks this one replaced at a reload counted
+        self._sink_before: dict[str, int] = {}
         self._queue: deque[Event] = deque()
         self._status: dict[str, Any] | None = None
         self._cond = threading.Condition()
@@ -87,6 +90,17 @@ class GuardedSink:
             self._queue.append(event)
             self._start()
             self._cond.notify()
+
+    def totals(self) -> dict[str, int]:
+        """sent, failed, dropped and retried, then the sink's own counters named ``<sink>.<key>``
+        (``mqtt.pending``), since the agent started: across reloads that kept this sink."""
+        own = carried(self._sink_before, self.sink.counters(), self.sink.LEVELS)
+        return {**carried(self._before, self.counts), **{f"{self.sink.name}.{k}": v for k, v in own.items()}}
+
+    def carry_over(self, old: GuardedSink) -> None:
+        """Go on counting from the totals of ``old``, the sink this one replaces at a reload."""
+        self._before = carried(old._before, old.counts)
+        self._sink_before = carried(old._sink_before, old.sink.counters(), old.sink.LEVELS)
 
     def status(self, summary: dict[str, Any]) -> None:
         """Pass the agent's state on (only the latest is kept while the sink is busy)."""

@@ -50,6 +50,7 @@ from edge.config_types import SECRET
 from edge.errors import ConfigError, EdgeError
 from edge.events import Alert, Event, iso_time
 from edge.plugins import PluginContext
+from edge.reachability import why_unreachable
 from edge.sinks.base import Sink
 from edge.sinks.holding import MemoryHold
 from edge.sinks.outbox import Outbox
@@ -124,6 +125,16 @@ class Config:
                 raise ValueError(message)
 
 
+def default_port(config: Config) -> int:
+    """The broker's port: ``port``, else 8883 with TLS and 1883 without."""
+    return config.port or (8883 if config.tls else 1883)
+
+
+def peers(config: Config) -> list[tuple[str, int]]:
+    """The one host this sink connects to (for the service's network policy)."""
+    return [(config.host, default_port(config))]
+
+
 def _number(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
@@ -153,6 +164,8 @@ class MqttSink(Sink):
 
     name = "mqtt"
     store_and_forward = True  # the wrapper calls send directly: the outbox on disk is the queue
+    # the outbox's own figures live in its file, so they are read as they are, not added across a reload
+    LEVELS = frozenset({"pending", "dropped", "peak_pending", "held_in_memory"})
 
     def __init__(self, config: Config, context: PluginContext) -> None:
         self.config = config
@@ -160,8 +173,10 @@ class MqttSink(Sink):
         if not self.gateway or any(c in self.gateway for c in "+#/"):
             raise ConfigError(f"gateway id {self.gateway!r} cannot be part of an MQTT topic; set [agent] gateway_id "
                               "to a name without /, + or #")
-        self.client_id = config.client_id or f"edge-agent-{self.gateway}"
-        self.port = config.port or (8883 if config.tls else 1883)
+        self.checking = context.checking
+        # a second connection under the service's client id would make the broker drop the service's
+        self.client_id = (config.client_id or f"edge-agent-{self.gateway}") + ("-check" if self.checking else "")
+        self.port = default_port(config)
         base = f"{config.topic_prefix}/{self.gateway}"
         self.topics = {"alerts": f"{base}/alerts", "faults": f"{base}/faults", "status": f"{base}/status"}
         self.outbox_path = context.state_dir / (f"mqtt-outbox-{config.name}.sqlite" if config.name
@@ -213,9 +228,10 @@ class MqttSink(Sink):
         client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=self.client_id, clean_session=True,
                              protocol=paho.MQTTv311)
         # Our outbox, not a broker session, is the source of truth, so the session can be clean.
-        client.will_set(self.topics["status"], _encode({"state": "offline", "gateway": self.gateway,
-                                                        "client_id": self.client_id, "reason": "connection lost"}),
-                        qos=1, retain=True)
+        if not self.checking:  # a check must not mark the gateway offline when it ends
+            client.will_set(self.topics["status"], _encode({"state": "offline", "gateway": self.gateway,
+                                                            "client_id": self.client_id, "reason": "connection lost"}),
+                            qos=1, retain=True)
         if self.config.username is not None:
             client.username_pw_set(self.config.username, self._password())
         if self.config.tls:
@@ -283,8 +299,9 @@ class MqttSink(Sink):
                    deadline - 0.5)
         self._state = "closing"
         self._wake.set()
-        self._wait(lambda: self._offline_mid is not None and self._offline_mid not in self._inflight, deadline,
-                   first_attempt=False)
+        if not self.checking:
+            self._wait(lambda: self._offline_mid is not None and self._offline_mid not in self._inflight, deadline,
+                       first_attempt=False)
         self._state = "closed"
         self._wake.set()
         if self._thread is not None:
@@ -335,8 +352,9 @@ class MqttSink(Sink):
         with self._lock:
             first, self._failing = not self._failing, True
         if first:
-            log.warning("%s: cannot reach the broker; events wait in the outbox, retrying every %g-%g s",
-                        self.describe(), self.config.reconnect_min_s, self.config.reconnect_max_s)
+            log.warning("%s: cannot reach the broker (%s); events wait in the outbox, retrying every %g-%g s",
+                        self.describe(), why_unreachable(self.config.host, self.port),
+                        self.config.reconnect_min_s, self.config.reconnect_max_s)
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         with self._lock:
@@ -391,6 +409,8 @@ class MqttSink(Sink):
         return None
 
     def _publish_status(self) -> None:
+        if self.checking:  # the service's retained status stays as it is
+            return
         with self._lock:
             announce, self._announce = self._announce, False
             summary = self._summary
@@ -431,8 +451,10 @@ class MqttSink(Sink):
         while time.monotonic() < deadline and not self._connected:
             time.sleep(0.05)
         if not self._connected:
+            reason = why_unreachable(self.config.host, self.port, min(timeout, 2.0))
             raise EdgeError(f"cannot connect to the MQTT broker {self.config.host}:{self.port} within "
-                            f"{timeout:g} s; check host, port, TLS and credentials (events would wait in the outbox)")
+                            f"{timeout:g} s ({reason}); check host, port, TLS and credentials (events would wait "
+                            "in the outbox)")
         return f"connected, {self.outbox.size() if self.outbox else 0} event(s) waiting in the outbox"
 
     def counters(self) -> dict[str, int]:

@@ -42,6 +42,8 @@ from edge.files import private_file, private_folder
 
 log = logging.getLogger(__name__)
 
+WAL_CHECKPOINT_PAGES = 64  # checkpoint the write-ahead log every 64 pages (256 KiB)
+WAL_SIZE_LIMIT = 1 << 20  # and keep its file under 1 MiB once checkpointed
 DROP_LOG_INTERVAL_S = 60.0
 
 SCHEMA = """
@@ -85,6 +87,9 @@ class Outbox:
             db.execute("PRAGMA locking_mode = EXCLUSIVE")
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             db.execute("PRAGMA synchronous = FULL")
+            # a small WAL: on a nearly full state disk the log itself must not take the room it needs to recover
+            db.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+            db.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
             db.execute("BEGIN IMMEDIATE")  # takes the exclusive lock now, held until close
             db.execute(SCHEMA)
             db.execute("COMMIT")

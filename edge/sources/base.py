@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from types import TracebackType
+from typing import ClassVar
 
 from edge.events import Reading, SourceFault
 
@@ -25,6 +26,8 @@ class Source(ABC):
     """
 
     sensor: str
+    #: keys of ``counters()`` that are levels (a size now), not counts: a reload does not add them up
+    LEVELS: ClassVar[frozenset[str]] = frozenset()
 
     def open(self) -> None:
         """Acquire the device or file; raise :class:`edge.errors.EdgeError` naming what is wrong."""
@@ -46,7 +49,7 @@ class Source(ABC):
         """Release the device; safe to call twice."""
 
     def counters(self) -> dict[str, int]:
-        """What was read, dropped and retried, for status and logs."""
+        """What was read, dropped and retried, for status and logs (counts, but for the keys in ``LEVELS``)."""
         return {}
 
     def probe(self, timeout: float) -> str:

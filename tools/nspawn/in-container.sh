@@ -37,7 +37,9 @@ port = "/run/edge-sim/bridge"
 [[sinks]]
 type = "log"
 TOML
-systemd/install.sh --wheels /root/wheels --model tests/fixtures/model.onnx --config /root/config.toml --no-start || fail "install.sh"
+systemd/install.sh --wheels /root/wheels --extras mqtt --model tests/fixtures/model.onnx --config /root/config.toml \
+    --no-start || fail "install.sh"
+cat /etc/systemd/system/edge-anomaly.service.d/network.conf
 id edge-anomaly
 ls -l /etc/edge-anomaly
 
@@ -94,6 +96,29 @@ echo "restarted $((SECONDS - stopped)) s after the sensor stopped"
 journalctl -u edge-anomaly -b --no-pager -o cat | grep -iE "stale|watchdog|Main process exited|Scheduled restart" | head -6
 wait_until 30 sh -c '[ "$(systemctl show -p SubState --value edge-anomaly)" = running ]' || fail "not back up"
 show
+
+step "network policy: loopback only, until the drop-in allows the configured broker"
+broker_line() {  # broker_line PATTERN WHAT: restart, wait for PATTERN in this start's journal, show the broker line
+    since=$(date '+%Y-%m-%d %H:%M:%S')
+    systemctl restart edge-anomaly || fail "restart $2"
+    wait_until 30 sh -c "journalctl -u edge-anomaly --since '$since' --no-pager -o cat | grep -q '$1'" \
+        || fail "no '$1' line $2"
+    journalctl -u edge-anomaly --since "$since" --no-pager -o cat | grep -m1 "cannot reach the broker"
+}
+printf '\n[[sinks]]\ntype = "mqtt"\nhost = "192.0.2.10"\nreconnect_max_s = 2.0\n' >>/etc/edge-anomaly/config.toml
+/usr/local/bin/edge-agent check --config /etc/edge-anomaly/config.toml 2>&1 | grep -E "network" || true
+broker_line "network policy refuses 192.0.2.10:1883" "with a broker the policy does not allow"
+/usr/local/bin/edge-agent network-policy --config /etc/edge-anomaly/config.toml --write || fail "network-policy --write"
+grep '^IPAddressAllow=' /etc/systemd/system/edge-anomaly.service.d/network.conf
+systemctl daemon-reload
+/usr/local/bin/edge-agent check --config /etc/edge-anomaly/config.toml 2>&1 | grep -E "network" || true
+broker_line "cannot reach the broker" "with the network drop-in"
+journalctl -u edge-anomaly --since "$since" --no-pager -o cat | grep -q "network policy refuses" \
+    && fail "the drop-in did not allow the broker"
+cp /root/config.good /etc/edge-anomaly/config.toml
+/usr/local/bin/edge-agent network-policy --config /etc/edge-anomaly/config.toml --write
+systemctl daemon-reload
+systemctl restart edge-anomaly || fail "restart without the mqtt sink"
 
 step "pitfalls, measured: each drop-in below is what the unit does not do"
 pitfall() {  # pitfall PATTERN DIRECTIVES...: restart with a drop-in, show and require what it breaks

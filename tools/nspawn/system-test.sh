@@ -38,7 +38,7 @@ write_history(Path(sys.argv[1]), live_rows(3000, seed=5)).chmod(0o644)
 PY
 # the wheels install.sh --wheels installs from: the package and its gateway dependencies, built and
 # fetched here (the container has no PyPI credentials or proxy CA of its own), plus setuptools to build
-"$python" -m pip wheel -q --wheel-dir "$dir/wheels" "$project"
+"$python" -m pip wheel -q --wheel-dir "$dir/wheels" "$project[mqtt]"
 "$python" -m pip download -q --dest "$dir/wheels" "setuptools>=68"
 cp -a "$dir/wheels" "$root/root/wheels"
 install -m 0755 "$project/tools/nspawn/in-container.sh" "$root/root/system-test.sh"

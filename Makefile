@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench debian-deps test-aarch64 system-test
+.PHONY: demo test lint bench debian-deps test-aarch64 system-test
+PY_DIRS := edge export bench tests tools firmware_bridge examples
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,12 +26,18 @@ demo: $(VENV)/.installed
 
 # Everything: the firmware core's C tests, the whole Python suite on this machine (with the systemd unit
 # checks), then the gateway's subset again on aarch64 under qemu-user.
-test: debian-deps $(VENV)/.installed firmware-test
+test: debian-deps $(VENV)/.installed firmware-test lint
 	$(BIN)/python -m pytest
 	$(MAKE) test-aarch64
 
 debian-deps:
 	tools/debian-deps.sh
+
+# Lint, format and types: a violation fails `make test` (fix with: ruff check --fix / ruff format).
+lint: $(VENV)/.installed
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
+	$(BIN)/mypy
 
 # The gateway's tests on 64-bit ARM (Debian bookworm arm64 python3.11 + aarch64 wheels, under qemu).
 test-aarch64: debian-deps

@@ -84,8 +84,19 @@ def fill(folder: Path) -> Path:
 
 
 def alert(n: int) -> Event:
-    return Event("alert", Alert(id=f"f{n:06d}", sensor="pump-1", channels=("temperature",), start=float(n),
-                                score=0.97, threshold=0.9, observed=(81.25,), expected=(74.5,)))
+    return Event(
+        "alert",
+        Alert(
+            id=f"f{n:06d}",
+            sensor="pump-1",
+            channels=("temperature",),
+            start=float(n),
+            score=0.97,
+            threshold=0.9,
+            observed=(81.25,),
+            expected=(74.5,),
+        ),
+    )
 
 
 def disk_full(folder: Path, before: int, held: int, rate: float) -> dict[str, Any]:
@@ -95,13 +106,23 @@ def disk_full(folder: Path, before: int, held: int, rate: float) -> dict[str, An
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], check=True)
     logging.getLogger("edge").setLevel(logging.ERROR)
     try:
-        with Broker(folder / "broker", persistence=True) as broker, \
-                Subscriber(broker.port, "edge-anomaly/bench/alerts", persistent=True,
-                           client_id="faults-bench").start() as watcher:
-            context = PluginContext(channels=("temperature",), sample_period_s=1.0, model_sha256="ab" * 32,
-                                    state_dir=mount, base_dir=mount, gateway_id="bench")
-            sink = MqttSink(build_section(Config, {"host": "127.0.0.1", "port": broker.port, **RECONNECT}, "mqtt"),
-                            context)
+        with (
+            Broker(folder / "broker", persistence=True) as broker,
+            Subscriber(
+                broker.port, "edge-anomaly/bench/alerts", persistent=True, client_id="faults-bench"
+            ).start() as watcher,
+        ):
+            context = PluginContext(
+                channels=("temperature",),
+                sample_period_s=1.0,
+                model_sha256="ab" * 32,
+                state_dir=mount,
+                base_dir=mount,
+                gateway_id="bench",
+            )
+            sink = MqttSink(
+                build_section(Config, {"host": "127.0.0.1", "port": broker.port, **RECONNECT}, "mqtt"), context
+            )
             sink.open()
             peak_held, sent = 0, 0
 
@@ -136,23 +157,33 @@ def disk_full(folder: Path, before: int, held: int, rate: float) -> dict[str, An
         subprocess.run(["umount", "--lazy", str(mount)], check=False)
     unique = set(ids)
     lost_ids = {f"f{n:06d}" for n in range(sent)} - unique
-    return {"produced": sent, "delivered": len(unique), "lost": counters["lost"],
-            "unaccounted": len(lost_ids) - counters["lost"], "at_risk_peak": peak_held, "at_risk_full": at_risk,
-            "at_risk_end": counters["held_in_memory"], "duplicates": len(ids) - len(unique),
-            "drained_s": delivered_after}
+    return {
+        "produced": sent,
+        "delivered": len(unique),
+        "lost": counters["lost"],
+        "unaccounted": len(lost_ids) - counters["lost"],
+        "at_risk_peak": peak_held,
+        "at_risk_full": at_risk,
+        "at_risk_end": counters["held_in_memory"],
+        "duplicates": len(ids) - len(unique),
+        "drained_s": delivered_after,
+    }
 
 
 # -- reload under load ------------------------------------------------------------------------------------
 
+
 def agent_config(folder: Path, link: Path, port: int, interval: float) -> str:
-    return (f'[agent]\ngateway_id = "bench"\nstate_dir = "{folder / "state"}"\n'
-            f'runtime_dir = "{folder / "run"}"\nlog_target = "stderr"\n'
-            f'log_level = "error"\nstatus_interval_s = 0.5\ncounters_log_interval_s = {interval}\n\n'
-            f'[model]\npath = "{FIXTURE_MODEL}"\n\n[detector]\nstale_after_s = 30.0\n\n'
-            f'[[sources]]\ntype = "serial"\nsensor = "pump-1"\nport = "{link}"\n\n'
-            f'[[sinks]]\ntype = "log"\n\n'
-            f'[[sinks]]\ntype = "mqtt"\nhost = "127.0.0.1"\nport = {port}\n'
-            f'reconnect_min_s = 0.1\nreconnect_max_s = 0.5\n')
+    return (
+        f'[agent]\ngateway_id = "bench"\nstate_dir = "{folder / "state"}"\n'
+        f'runtime_dir = "{folder / "run"}"\nlog_target = "stderr"\n'
+        f'log_level = "error"\nstatus_interval_s = 0.5\ncounters_log_interval_s = {interval}\n\n'
+        f'[model]\npath = "{FIXTURE_MODEL}"\n\n[detector]\nstale_after_s = 30.0\n\n'
+        f'[[sources]]\ntype = "serial"\nsensor = "pump-1"\nport = "{link}"\n\n'
+        f'[[sinks]]\ntype = "log"\n\n'
+        f'[[sinks]]\ntype = "mqtt"\nhost = "127.0.0.1"\nport = {port}\n'
+        f"reconnect_min_s = 0.1\nreconnect_max_s = 0.5\n"
+    )
 
 
 def reload_under_load(folder: Path, frames_per_s: float, reloads: int, every_s: float) -> dict[str, Any]:
@@ -160,10 +191,33 @@ def reload_under_load(folder: Path, frames_per_s: float, reloads: int, every_s: 
     link = folder / "tty"
     frames = int(frames_per_s * (reloads * every_s + 4))
     spikes = [arg for at in range(300, frames - 100, 500) for arg in ("--spike", f"{at}:temperature:12:3")]
-    sim = subprocess.Popen([sys.executable, "-m", "firmware_bridge.sim", "--link", str(link), "--period-ms",
-                            "300000", "--rate", str(frames_per_s), "--count", str(frames), "--channels",
-                            "temperature,vibration", "--device-id", "bench", "--start-on-request", "--linger-s",
-                            "5", *spikes], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    sim = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "firmware_bridge.sim",
+            "--link",
+            str(link),
+            "--period-ms",
+            "300000",
+            "--rate",
+            str(frames_per_s),
+            "--count",
+            str(frames),
+            "--channels",
+            "temperature,vibration",
+            "--device-id",
+            "bench",
+            "--start-on-request",
+            "--linger-s",
+            "5",
+            *spikes,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert sim.stdout is not None
     sim.stdout.readline()
     produced: Counter[str] = Counter()
@@ -187,8 +241,9 @@ def reload_under_load(folder: Path, frames_per_s: float, reloads: int, every_s: 
             for i in range(reloads):
                 time.sleep(every_s)
                 old, new = 3600.0 + i % 2, 3600.0 + (i + 1) % 2
-                config.write_text(config.read_text().replace(f"counters_log_interval_s = {old}",
-                                                             f"counters_log_interval_s = {new}"))
+                config.write_text(
+                    config.read_text().replace(f"counters_log_interval_s = {old}", f"counters_log_interval_s = {new}")
+                )
                 count = (service.last_reload or {}).get("count", 0)
                 started = time.monotonic()
                 service.request_reload()
@@ -216,14 +271,26 @@ def reload_under_load(folder: Path, frames_per_s: float, reloads: int, every_s: 
     kinds = Counter(m["event"] for m in alerts_seen)
     unique = {(m["id"], m["event"]) for m in alerts_seen}
     ok_reloads = sum(1 for _ in durations)
-    return {"frames": frames, "sim": sim_stats, "readings": readings, "fault_kinds": fault_kinds,
-            "bridged": gap_readings, "source": source, "reloads": ok_reloads,
-            "reload_median_ms": 1e3 * sorted(durations)[len(durations) // 2], "reload_max_ms": 1e3 * max(durations),
-            "alerts": alerts, "produced_alert_clear": produced["alert"] + produced["clear"],
-            "produced_faults": produced["fault"] + produced["fault_cleared"],
-            "delivered_alert_clear": len(unique), "delivered_faults": len(faults_seen),
-            "alert_events": kinds["alert"], "clear_events": kinds["clear"], "open_at_end": open_alert,
-            "duplicates": len(alerts_seen) - len(unique)}
+    return {
+        "frames": frames,
+        "sim": sim_stats,
+        "readings": readings,
+        "fault_kinds": fault_kinds,
+        "bridged": gap_readings,
+        "source": source,
+        "reloads": ok_reloads,
+        "reload_median_ms": 1e3 * sorted(durations)[len(durations) // 2],
+        "reload_max_ms": 1e3 * max(durations),
+        "alerts": alerts,
+        "produced_alert_clear": produced["alert"] + produced["clear"],
+        "produced_faults": produced["fault"] + produced["fault_cleared"],
+        "delivered_alert_clear": len(unique),
+        "delivered_faults": len(faults_seen),
+        "alert_events": kinds["alert"],
+        "clear_events": kinds["clear"],
+        "open_at_end": open_alert,
+        "duplicates": len(alerts_seen) - len(unique),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -243,35 +310,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="edge-faults-") as tmp:
         folder = Path(tmp)
         if os.geteuid() == 0:
-            print(f"\ndisk full while running (tmpfs of 4 MiB as the state folder; broker down meanwhile; "
-                  f"{args.rate:g} alerts/s; memory bound {HOLD_LIMIT:,})")
-            print("| held while full | produced | delivered | lost (counted) | unaccounted | "
-                  "at risk: peak / at the end | duplicates | all delivered, after the disk was freed |")
+            print(
+                f"\ndisk full while running (tmpfs of 4 MiB as the state folder; broker down meanwhile; "
+                f"{args.rate:g} alerts/s; memory bound {HOLD_LIMIT:,})"
+            )
+            print(
+                "| held while full | produced | delivered | lost (counted) | unaccounted | "
+                "at risk: peak / at the end | duplicates | all delivered, after the disk was freed |"
+            )
             print("|---|---|---|---|---|---|---|---|")
             for i, held in enumerate(args.held):
                 run = folder / f"disk-{i}"
                 run.mkdir()
                 f = disk_full(run, args.before, held, args.rate)
-                print(f"| {held:,} | {f['produced']:,} | {f['delivered']:,} | {f['lost']:,} | {f['unaccounted']} "
-                      f"| {f['at_risk_peak']:,} / {f['at_risk_end']} | {f['duplicates']} "
-                      f"| {f['drained_s']:.1f} s |")
+                print(
+                    f"| {held:,} | {f['produced']:,} | {f['delivered']:,} | {f['lost']:,} | {f['unaccounted']} "
+                    f"| {f['at_risk_peak']:,} / {f['at_risk_end']} | {f['duplicates']} "
+                    f"| {f['drained_s']:.1f} s |"
+                )
         else:
             print("\ndisk full: skipped (a tmpfs of its own needs root)")
         run = folder / "reload"
         run.mkdir()
         r = reload_under_load(run, args.frames_per_s, args.reloads, args.reload_every_s)
-        print(f"\nreload under load ({args.reloads} reloads every {args.reload_every_s:g} s, each a config change; "
-              f"firmware simulator on a pty at {args.frames_per_s:g} frames/s, a spike every 500 frames)")
+        print(
+            f"\nreload under load ({args.reloads} reloads every {args.reload_every_s:g} s, each a config change; "
+            f"firmware simulator on a pty at {args.frames_per_s:g} frames/s, a spike every 500 frames)"
+        )
         source, sim = r["source"], r["sim"]
-        print("| frames the simulator wrote | readings the agent got | lost across the reloads (uncounted) | "
-              "counted as lost (sequence gaps) | reloads: done, median / max | faults by kind | events produced "
-              "(alert+clear / faults) | delivered over MQTT | duplicates | ALERTs without CLEAR |")
+        print(
+            "| frames the simulator wrote | readings the agent got | lost across the reloads (uncounted) | "
+            "counted as lost (sequence gaps) | reloads: done, median / max | faults by kind | events produced "
+            "(alert+clear / faults) | delivered over MQTT | duplicates | ALERTs without CLEAR |"
+        )
         print("|---|---|---|---|---|---|---|---|---|---|")
-        print(f"| {sim.get('written', 0):,} | {r['readings']:,} | {sim.get('written', 0) - source.get('samples', 0)} "
-              f"| {source.get('lost', 0)} | {r['reloads']}, {r['reload_median_ms']:.0f} / {r['reload_max_ms']:.0f} ms "
-              f"| {json.dumps(r['fault_kinds'])} | {r['produced_alert_clear']} / {r['produced_faults']} "
-              f"| {r['delivered_alert_clear']} / {r['delivered_faults']} | {r['duplicates']} "
-              f"| {r['alert_events'] - r['clear_events'] - int(r['open_at_end'])} |")
+        print(
+            f"| {sim.get('written', 0):,} | {r['readings']:,} | {sim.get('written', 0) - source.get('samples', 0)} "
+            f"| {source.get('lost', 0)} | {r['reloads']}, {r['reload_median_ms']:.0f} / {r['reload_max_ms']:.0f} ms "
+            f"| {json.dumps(r['fault_kinds'])} | {r['produced_alert_clear']} / {r['produced_faults']} "
+            f"| {r['delivered_alert_clear']} / {r['delivered_faults']} | {r['duplicates']} "
+            f"| {r['alert_events'] - r['clear_events'] - int(r['open_at_end'])} |"
+        )
     return 0
 
 

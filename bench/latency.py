@@ -31,8 +31,9 @@ from export.onnx_io import export_fp32
 from export.pipeline import ExportOptions, ExportResult, run_export
 from export.quantize import quantize_weights_int8
 
-DEFAULT_DATA = (Path(__file__).resolve().parents[1].parent
-                / "shared/data/nab/realKnownCause/machine_temperature_system_failure.csv")
+DEFAULT_DATA = (
+    Path(__file__).resolve().parents[1].parent / "shared/data/nab/realKnownCause/machine_temperature_system_failure.csv"
+)
 WARMUP = 200
 PATHS = ("torch eager fp32", "onnxruntime fp32", "onnxruntime int8")
 Call = Callable[[int], object]
@@ -98,8 +99,9 @@ def torch_calls(model: Forecaster, windows: list[np.ndarray], samples: list[np.n
     return window_call, sample_call
 
 
-def ort_calls(path: Path, layers: int, hidden: int, windows: list[np.ndarray],
-              samples: list[np.ndarray]) -> tuple[Call, Call]:
+def ort_calls(
+    path: Path, layers: int, hidden: int, windows: list[np.ndarray], samples: list[np.ndarray]
+) -> tuple[Call, Call]:
     """Per-window and per-sample calls of an onnxruntime gateway session."""
     session = open_session(str(path))
     zero = np.zeros((layers, 1, hidden), dtype=np.float32)
@@ -126,30 +128,43 @@ def measure(calls: dict[str, tuple[Call, Call]], iterations: int) -> dict[str, S
     for name, (window_call, sample_call) in calls.items():
         w = time_calls(window_call, iterations)
         s = time_calls(sample_call, iterations)
-        stats[name] = (float(np.median(w)), float(np.percentile(w, 99)),
-                       float(np.median(s)), float(np.percentile(s, 99)))
+        stats[name] = (
+            float(np.median(w)),
+            float(np.percentile(w, 99)),
+            float(np.median(s)),
+            float(np.percentile(s, 99)),
+        )
     return stats
 
 
-def report(stats: dict[str, Stats], sizes: dict[str, int], result: ExportResult,
-           argv: Sequence[str]) -> None:
+def report(stats: dict[str, Stats], sizes: dict[str, int], result: ExportResult, argv: Sequence[str]) -> None:
     torch_sample = stats[PATHS[0]][2]
-    print("| path | per-window median µs | per-window p99 µs | per-sample median µs | per-sample p99 µs "
-          "| per-sample vs torch | model size KiB |")
+    print(
+        "| path | per-window median µs | per-window p99 µs | per-sample median µs | per-sample p99 µs "
+        "| per-sample vs torch | model size KiB |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, (wm, wp, sm, sp) in stats.items():
-        print(f"| {name} | {wm:.1f} | {wp:.1f} | {sm:.1f} | {sp:.1f} | {torch_sample / sm:.1f}x "
-              f"| {sizes[name] / 1024:.1f} |")
+        print(
+            f"| {name} | {wm:.1f} | {wp:.1f} | {sm:.1f} | {sp:.1f} | {torch_sample / sm:.1f}x "
+            f"| {sizes[name] / 1024:.1f} |"
+        )
     int8 = next(row for row in result.parity if row.path == "onnxruntime int8")
     print()
-    print(f"int8 alert agreement with torch fp32: {int8.agreement:.4%} ({int8.alerts} alerts); "
-          f"max abs forecast diff: {int8.max_abs_diff:.4g} (original units)")
-    print(f"int8 / fp32 ONNX size: {sizes[PATHS[2]] / sizes[PATHS[1]]:.2f} "
-          f"({sizes[PATHS[1]] / sizes[PATHS[2]]:.1f}x smaller)")
+    print(
+        f"int8 alert agreement with torch fp32: {int8.agreement:.4%} ({int8.alerts} alerts); "
+        f"max abs forecast diff: {int8.max_abs_diff:.4g} (original units)"
+    )
+    print(
+        f"int8 / fp32 ONNX size: {sizes[PATHS[2]] / sizes[PATHS[1]]:.2f} "
+        f"({sizes[PATHS[1]] / sizes[PATHS[2]]:.1f}x smaller)"
+    )
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB")
     print(f"int8 per-sample streaming throughput: {1e6 / stats[PATHS[2]][2]:,.0f} samples/s (1 thread)")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs; torch {torch.__version__}, "
-          f"onnxruntime {onnxruntime.__version__}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs; torch {torch.__version__}, "
+        f"onnxruntime {onnxruntime.__version__}"
+    )
     print(f"command: {shlex.join(argv)}")
 
 
@@ -158,8 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory(prefix="edge-bench-") as tmp:
         tmpdir = Path(tmp)
-        result = run_export(ExportOptions(data=args.data, out=tmpdir / "int8.onnx",
-                                          train_fraction=args.train_fraction, quiet=True), say=lambda s: None)
+        result = run_export(
+            ExportOptions(data=args.data, out=tmpdir / "int8.onnx", train_fraction=args.train_fraction, quiet=True),
+            say=lambda s: None,
+        )
         model = result.training.model
         fp32, int8 = tmpdir / "bench-fp32.onnx", tmpdir / "bench-int8.onnx"
         export_fp32(model, fp32)

@@ -148,23 +148,49 @@ class LatencyProbe:
 
 def config_text(tmp: Path, model: Path, links: list[Path], delay_ms: float) -> str:
     """An agent config: one serial source per link, a log sink, dirs under ``tmp``."""
-    text = (f"[agent]\nstate_dir = {json.dumps(str(tmp / 'state'))}\nruntime_dir = {json.dumps(str(tmp / 'run'))}\n"
-            f'log_target = "stderr"\nlog_level = "warning"\nmax_block_delay_ms = {delay_ms}\n\n'
-            f"[model]\npath = {json.dumps(str(model))}\n\n")
+    text = (
+        f"[agent]\nstate_dir = {json.dumps(str(tmp / 'state'))}\nruntime_dir = {json.dumps(str(tmp / 'run'))}\n"
+        f'log_target = "stderr"\nlog_level = "warning"\nmax_block_delay_ms = {delay_ms}\n\n'
+        f"[model]\npath = {json.dumps(str(model))}\n\n"
+    )
     for i, link in enumerate(links):
         text += f'[[sources]]\ntype = "serial"\nsensor = "pump-{i}"\nport = {json.dumps(str(link))}\n\n'
     return text + '[[sinks]]\ntype = "log"\n'
 
 
-def start_simulators(tmp: Path, scenario: Scenario, rows: Path, channels: str) -> tuple[list[subprocess.Popen],
-                                                                                       list[Path]]:
+def start_simulators(
+    tmp: Path, scenario: Scenario, rows: Path, channels: str
+) -> tuple[list[subprocess.Popen], list[Path]]:
     sims, links = [], []
     for i in range(scenario.sensors):
         link = tmp / f"tty-{scenario.period_ms}-{i}"
-        sims.append(subprocess.Popen(
-            [sys.executable, "-m", "firmware_bridge.sim", "--link", str(link), "--csv", str(rows), "--channels",
-             channels, "--units", "degC,mm/s,A", "--period-ms", str(scenario.period_ms), "--seed", str(i),
-             "--device-id", f"sim-{i}"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+        sims.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "firmware_bridge.sim",
+                    "--link",
+                    str(link),
+                    "--csv",
+                    str(rows),
+                    "--channels",
+                    channels,
+                    "--units",
+                    "degC,mm/s,A",
+                    "--period-ms",
+                    str(scenario.period_ms),
+                    "--seed",
+                    str(i),
+                    "--device-id",
+                    f"sim-{i}",
+                ],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+        )
         links.append(link)
     for sim in sims:
         assert sim.stdout is not None
@@ -172,8 +198,16 @@ def start_simulators(tmp: Path, scenario: Scenario, rows: Path, channels: str) -
     return sims, links
 
 
-def run_scenario(tmp: Path, model: Path, rows: Path, channels: str, scenario: Scenario, delay_ms: float,
-                 seconds: float, settle: float) -> dict[str, Any]:
+def run_scenario(
+    tmp: Path,
+    model: Path,
+    rows: Path,
+    channels: str,
+    scenario: Scenario,
+    delay_ms: float,
+    seconds: float,
+    settle: float,
+) -> dict[str, Any]:
     folder = tmp / f"{scenario.sensors}x{scenario.period_ms}-{delay_ms:g}"
     folder.mkdir()
     sims, links = start_simulators(folder, scenario, rows, channels)
@@ -205,17 +239,26 @@ def run_scenario(tmp: Path, model: Path, rows: Path, channels: str, scenario: Sc
             sim.wait(timeout=10)
     latencies = np.asarray(probe.latencies) * 1e3
     elapsed = wall1 - wall0
-    return {"scenario": scenario.name, "delay_ms": delay_ms, "cpu_pct": 100.0 * (cpu1 - cpu0) / elapsed,
-            "rate": readings / elapsed, "expected_rate": scenario.sensors * 1000.0 / scenario.period_ms,
-            "p50_ms": float(np.percentile(latencies, 50)), "p99_ms": float(np.percentile(latencies, 99)),
-            "max_ms": float(latencies.max()), "per_call": readings / calls if calls else 0.0, "faults": faults}
+    return {
+        "scenario": scenario.name,
+        "delay_ms": delay_ms,
+        "cpu_pct": 100.0 * (cpu1 - cpu0) / elapsed,
+        "rate": readings / elapsed,
+        "expected_rate": scenario.sensors * 1000.0 / scenario.period_ms,
+        "p50_ms": float(np.percentile(latencies, 50)),
+        "p99_ms": float(np.percentile(latencies, 99)),
+        "max_ms": float(latencies.max()),
+        "per_call": readings / calls if calls else 0.0,
+        "faults": faults,
+    }
 
 
 def train(tmp: Path) -> tuple[Path, Path, str]:
     """The model (edge-export, a subprocess), the rows to stream and their channel names."""
     model, rows = tmp / "model.onnx", tmp / "live.csv"
-    subprocess.run([BIN / "edge-export", "--data", HISTORY, "--out", model, "--quiet"], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [BIN / "edge-export", "--data", HISTORY, "--out", model, "--quiet"], check=True, stdout=subprocess.DEVNULL
+    )
     write_rows(rows, 100_000)
     with HISTORY.open() as handle:
         channels = ",".join(next(csv.reader(handle))[1:])
@@ -232,19 +275,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         model, rows, channels = train(tmp)
         for scenario in SCENARIOS:
             for delay in delays:
-                print(f"[bench/live] {scenario.name}, max_block_delay_ms = {delay:g}, {args.seconds:g} s",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"[bench/live] {scenario.name}, max_block_delay_ms = {delay:g}, {args.seconds:g} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 results.append(run_scenario(tmp, model, rows, channels, scenario, delay, args.seconds, args.settle))
-    print("| scenario | max_block_delay_ms | readings/s decided (sent) | CPU, % of one core | latency p50 / p99 / "
-          "max, ms | readings per LSTM call | goal | met? |")
+    print(
+        "| scenario | max_block_delay_ms | readings/s decided (sent) | CPU, % of one core | latency p50 / p99 / "
+        "max, ms | readings per LSTM call | goal | met? |"
+    )
     print("|---|---:|---:|---:|---:|---:|---|---|")
     for r in results:
         one_khz = r["scenario"].startswith("1 sensor")
         goal = f"CPU ≤ {GOAL_CPU_1KHZ:g} %" if one_khz else ""
         met = ("met" if r["cpu_pct"] <= GOAL_CPU_1KHZ else "**not met**") if one_khz else ""
-        print(f"| {r['scenario']} | {r['delay_ms']:g} | {r['rate']:,.0f} ({r['expected_rate']:,.0f}) | "
-              f"{r['cpu_pct']:.1f} | {r['p50_ms']:.2f} / {r['p99_ms']:.2f} / {r['max_ms']:.1f} | "
-              f"{r['per_call']:.1f} | {goal} | {met} |")
+        print(
+            f"| {r['scenario']} | {r['delay_ms']:g} | {r['rate']:,.0f} ({r['expected_rate']:,.0f}) | "
+            f"{r['cpu_pct']:.1f} | {r['p50_ms']:.2f} / {r['p99_ms']:.2f} / {r['max_ms']:.1f} | "
+            f"{r['per_call']:.1f} | {goal} | {met} |"
+        )
     print()
     print(f"- peak RSS of this process (the service, its sources, the probe; no torch): {peak_rss_mib():.1f} MiB")
     print(f"- sensor faults raised over all runs: {sum(r['faults'] for r in results)}")

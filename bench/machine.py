@@ -22,8 +22,7 @@ def machine_line() -> str:
     """``- machine: …`` for a benchmark's report."""
     import os
 
-    return (f"- machine: {platform.platform()}, {cpu_model()}, {os.cpu_count()} CPUs; Python "
-            f"{platform.python_version()}")
+    return f"- machine: {platform.platform()}, {cpu_model()}, {os.cpu_count()} CPUs; Python {platform.python_version()}"
 
 
 def command_line(argv: Sequence[str] | None) -> str:

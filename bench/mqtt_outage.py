@@ -51,8 +51,14 @@ RECONNECT = {"reconnect_min_s": 0.1, "reconnect_max_s": 1.0}
 def agent_main(port: int, state_dir: Path, first: int, count: int, rate: float) -> int:
     """The child: send alerts ``first``.. at ``rate``, print ``sent N`` after each, then wait for ``close``."""
     logging.basicConfig(level=logging.WARNING, format="agent: %(message)s")
-    context = PluginContext(channels=("temperature",), sample_period_s=1.0, model_sha256="ab" * 32,
-                            state_dir=state_dir, base_dir=state_dir, gateway_id="bench")
+    context = PluginContext(
+        channels=("temperature",),
+        sample_period_s=1.0,
+        model_sha256="ab" * 32,
+        state_dir=state_dir,
+        base_dir=state_dir,
+        gateway_id="bench",
+    )
     sink = MqttSink(build_section(Config, {"host": "127.0.0.1", "port": port, **RECONNECT}, "mqtt"), context)
     sink.open()
     out = sys.stdout
@@ -69,8 +75,21 @@ def agent_main(port: int, state_dir: Path, first: int, count: int, rate: float) 
         delay = started + i / rate - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        sink.send(Event("alert", Alert(id=f"b{n:06d}", sensor="pump-1", channels=("temperature",), start=float(n),
-                                       score=0.97, threshold=0.9, observed=(81.25,), expected=(74.5,))))
+        sink.send(
+            Event(
+                "alert",
+                Alert(
+                    id=f"b{n:06d}",
+                    sensor="pump-1",
+                    channels=("temperature",),
+                    start=float(n),
+                    score=0.97,
+                    threshold=0.9,
+                    observed=(81.25,),
+                    expected=(74.5,),
+                ),
+            )
+        )
         out.write(f"sent {n}\n")
         out.flush()
     out.write("done\n")
@@ -177,22 +196,33 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         drains.append((label.split(":")[0], len(late), (max(late) - back) if late else 0.0))
     ids = Counter(message.json()["id"] for message in got)
     return {
-        "produced": len(produced), "delivered": len(produced & set(ids)), "received": sum(ids.values()),
-        "duplicates": sum(ids.values()) - len(ids), "lost": len(produced - set(ids)),
-        "extra": len(set(ids) - produced), "peak": max(first.peak, second.peak), "drains": drains,
-        "events": [(label, at - started) for label, at in events], "seconds": delivered_at - started,
-        "second_stats": second.last_stats, "rate": args.rate,
+        "produced": len(produced),
+        "delivered": len(produced & set(ids)),
+        "received": sum(ids.values()),
+        "duplicates": sum(ids.values()) - len(ids),
+        "lost": len(produced - set(ids)),
+        "extra": len(set(ids) - produced),
+        "peak": max(first.peak, second.peak),
+        "drains": drains,
+        "events": [(label, at - started) for label, at in events],
+        "seconds": delivered_at - started,
+        "second_stats": second.last_stats,
+        "rate": args.rate,
     }
 
 
 def report(figures: dict[str, Any], args: argparse.Namespace, command: list[str]) -> None:
     version = subprocess.run([str(MOSQUITTO), "-h"], capture_output=True, text=True).stdout.splitlines()[0]
-    print(f"mqtt store-and-forward under outages: {args.alerts} alerts at {args.rate:g}/s, two broker outages of "
-          f"{args.outage_s:g} s (broker stop: SIG{args.broker_stop.upper()}), the agent killed with SIGKILL "
-          "during the second")
-    print(f"{version}; paho-mqtt {__import__('paho.mqtt').mqtt.__version__}; Python {platform.python_version()}; "
-          f"{platform.machine()}; QoS 1, max_inflight 20, reconnect {RECONNECT['reconnect_min_s']:g}-"
-          f"{RECONNECT['reconnect_max_s']:g} s")
+    print(
+        f"mqtt store-and-forward under outages: {args.alerts} alerts at {args.rate:g}/s, two broker outages of "
+        f"{args.outage_s:g} s (broker stop: SIG{args.broker_stop.upper()}), the agent killed with SIGKILL "
+        "during the second"
+    )
+    print(
+        f"{version}; paho-mqtt {__import__('paho.mqtt').mqtt.__version__}; Python {platform.python_version()}; "
+        f"{platform.machine()}; QoS 1, max_inflight 20, reconnect {RECONNECT['reconnect_min_s']:g}-"
+        f"{RECONNECT['reconnect_max_s']:g} s"
+    )
     print()
     for label, at in figures["events"]:
         print(f"  t={at:6.2f} s  {label}")
@@ -208,10 +238,20 @@ def report(figures: dict[str, Any], args: argparse.Namespace, command: list[str]
         ("outbox peak size", f"{figures['peak']}", f"< outbox_max_events ({Config().outbox_max_events})"),
     ]
     for label, count, seconds in figures["drains"]:
-        rows.append((f"{label}: drain after the broker returned", f"{seconds:.2f} s",
-                     f"{count} backlog, {count / seconds if seconds else 0:,.0f} alerts/s"))
-    rows.append(("all delivered after", f"{figures['seconds']:.2f} s",
-                 f"{figures['produced'] / figures['seconds']:,.0f} alerts/s end to end, outages included"))
+        rows.append(
+            (
+                f"{label}: drain after the broker returned",
+                f"{seconds:.2f} s",
+                f"{count} backlog, {count / seconds if seconds else 0:,.0f} alerts/s",
+            )
+        )
+    rows.append(
+        (
+            "all delivered after",
+            f"{figures['seconds']:.2f} s",
+            f"{figures['produced'] / figures['seconds']:,.0f} alerts/s end to end, outages included",
+        )
+    )
     width = max(len(r[0]) for r in rows)
     print(f"| {'figure':<{width}} | value | goal / note |")
     print(f"|{'-' * (width + 2)}|-------|-------------|")
@@ -226,8 +266,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--alerts", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=1000.0, help="alerts per second the agent produces")
     parser.add_argument("--outage-s", type=float, default=2.0, help="how long each broker outage lasts")
-    parser.add_argument("--broker-stop", choices=("term", "kill"), default="term",
-                        help="SIGTERM (the broker saves its sessions) or SIGKILL (it loses what it had not saved)")
+    parser.add_argument(
+        "--broker-stop",
+        choices=("term", "kill"),
+        default="term",
+        help="SIGTERM (the broker saves its sessions) or SIGKILL (it loses what it had not saved)",
+    )
     parser.add_argument("--agent", nargs=5, metavar=("PORT", "STATE", "FIRST", "COUNT", "RATE"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 

@@ -109,7 +109,7 @@ def rolling_z(values: Sequence[float], window: int = Z_WINDOW) -> list[float]:
     x = np.asarray(values, dtype=float)
     out = np.zeros(len(x))
     for i in range(window, len(x)):
-        past = x[i - window:i]
+        past = x[i - window : i]
         sd = past.std()
         out[i] = abs(x[i] - past.mean()) / sd if sd > 0 else (0.0 if x[i] == past.mean() else 50.0)
     return out.tolist()
@@ -130,11 +130,14 @@ def run_file(task: tuple[Path, str, list, Path]) -> FileRun:
     folder = work / name.replace("/", "__")
     folder.mkdir(parents=True, exist_ok=True)
     model = folder / "model.onnx"
-    run_export(ExportOptions(data=path, out=model, train_rows=run.probation, quiet=True, allow_repeated_times=True),
-               say=lambda _text: None)
+    run_export(
+        ExportOptions(data=path, out=model, train_rows=run.probation, quiet=True, allow_repeated_times=True),
+        say=lambda _text: None,
+    )
     for detector, section in ((PRODUCT, DetectorSection()), (CALIBRATED, DetectorSection(scoring="calibrated"))):
-        summary = replay(model, path, folder / "replay.csv", config=config_for(model, section), keep_trace=True,
-                         log_events=False)
+        summary = replay(
+            model, path, folder / "replay.csv", config=config_for(model, section), keep_trace=True, log_events=False
+        )
         trace = summary.trace
         assert trace is not None and len(trace.scores) == run.rows
         run.scores[detector] = [s or 0.0 for s in trace.scores]
@@ -143,7 +146,8 @@ def run_file(task: tuple[Path, str, list, Path]) -> FileRun:
             sd = load_model(model).metadata.norm_std[0]
             run.scores["seed: raw forecast error"] = [
                 abs(v - e[0]) / sd if e is not None and s is not None else 0.0
-                for v, e, s in zip(values, trace.expected, trace.scores)]
+                for v, e, s in zip(values, trace.expected, trace.scores)
+            ]
     run.seconds = time.perf_counter() - started
     return run
 
@@ -152,8 +156,10 @@ def row(label: str, threshold: str, files_by_profile: dict[str, list[FileScore]]
     counts = event_counts(files_by_profile[STANDARD.name])
     delay = "-" if counts.mean_delay_rows is None else f"{counts.mean_delay_rows:.0f}"
     figures = " | ".join(f"{normalised(files_by_profile[p.name]):.1f}" for p in PROFILES)
-    return (f"| {label} | {threshold} | {figures} | {counts.precision:.2f} | {counts.recall:.2f} | "
-            f"{counts.f1:.2f} | {delay} |")
+    return (
+        f"| {label} | {threshold} | {figures} | {counts.precision:.2f} | {counts.recall:.2f} | "
+        f"{counts.f1:.2f} | {delay} |"
+    )
 
 
 def htm_files(runs: Sequence[FileRun]) -> list[ScoredFile]:
@@ -170,8 +176,10 @@ def htm_files(runs: Sequence[FileRun]) -> list[ScoredFile]:
 
 
 def report(runs: Sequence[FileRun], plot: Path | None = None) -> None:
-    print("| detector | corpus threshold (standard) | NAB standard | low FP | low FN | event precision | "
-          "event recall | event F1 | mean delay (rows) |")
+    print(
+        "| detector | corpus threshold (standard) | NAB standard | low FP | low FN | event precision | "
+        "event recall | event F1 | mean delay (rows) |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     standard: dict[str, tuple[float, list[FileScore]]] = {}
     for detector in DETECTORS:
@@ -189,10 +197,13 @@ def report(runs: Sequence[FileRun], plot: Path | None = None) -> None:
         print(row(f"{HTM}, threshold optimised on these files", f"{optimise_threshold(htm)[0]:.4g}", by_profile))
         published = json.loads((REFERENCE / "numenta_expected.json").read_text())["profiles"]
         by_profile = {p.name: corpus_scores(htm, published[p.name]["threshold"], p) for p in PROFILES}
-        print(row(f"{HTM}, NAB's threshold for all 58 files", f"{published['standard']['threshold']:.4g}",
-                  by_profile))
-    shipped = {p.name: [score_file(detections_at(r.scores[PRODUCT], r.default_threshold), r.windows, r.probation, p)
-                        for r in runs] for p in PROFILES}
+        print(row(f"{HTM}, NAB's threshold for all 58 files", f"{published['standard']['threshold']:.4g}", by_profile))
+    shipped = {
+        p.name: [
+            score_file(detections_at(r.scores[PRODUCT], r.default_threshold), r.windows, r.probation, p) for r in runs
+        ]
+        for p in PROFILES
+    }
     print(row(f"{PRODUCT} at each model's own threshold", "1 false alarm/day (no optimisation)", shipped))
     print()
     categories = sorted({r.name.split("/")[0] for r in runs})
@@ -208,8 +219,10 @@ def report(runs: Sequence[FileRun], plot: Path | None = None) -> None:
     print("| file | rows | " + " | ".join(DETECTORS) + " |")
     print("|---|---:|" + "---:|" * len(DETECTORS))
     for i, r in enumerate(runs):
-        cells = [f"{s.score:.2f} ({s.true_positives}/{s.false_positives}/{s.false_negatives})"
-                 for s in (standard[d][1][i] for d in DETECTORS)]
+        cells = [
+            f"{s.score:.2f} ({s.true_positives}/{s.false_positives}/{s.false_negatives})"
+            for s in (standard[d][1][i] for d in DETECTORS)
+        ]
         print(f"| {r.name} | {r.rows} | " + " | ".join(cells) + " |")
     if plot is not None:
         from quality_plot import plot_file
@@ -237,8 +250,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with Pool(args.jobs) as pool:
             runs = pool.map(run_file, tasks)
         report(runs, args.plot)
-    print(f"\n{len(runs)} files, {sum(r.rows for r in runs):,} rows, {time.perf_counter() - started:.0f} s "
-          f"({args.jobs} jobs); command: .venv/bin/python bench/quality.py")
+    print(
+        f"\n{len(runs)} files, {sum(r.rows for r in runs):,} rows, {time.perf_counter() - started:.0f} s "
+        f"({args.jobs} jobs); command: .venv/bin/python bench/quality.py"
+    )
     return 0
 
 

@@ -24,8 +24,13 @@ def plot_file(run: Any, detector: str, threshold: float, detections: Sequence[bo
     for axis in (top, bottom):
         axis.axvspan(0, run.probation, color="0.85", label="probation (training)" if axis is top else None)
         for start, end in run.windows:
-            axis.axvspan(start, end, color="tab:green", alpha=0.25,
-                         label="labelled window" if axis is top and start == run.windows[0][0] else None)
+            axis.axvspan(
+                start,
+                end,
+                color="tab:green",
+                alpha=0.25,
+                label="labelled window" if axis is top and start == run.windows[0][0] else None,
+            )
         for row in (i for i, fired in enumerate(detections) if fired):
             axis.axvline(row, color="tab:red", linewidth=1.0)
     bottom.plot(rows, run.scores[detector], color="tab:purple", linewidth=0.6, label=detector)

@@ -48,8 +48,9 @@ def new_rows(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
 
 
 def forecaster(path: Path, layers: int, hidden: int, channels: int) -> StreamingForecaster:
-    return StreamingForecaster(open_session(str(path)), layers=layers, hidden=hidden, norm_mean=np.zeros(channels),
-                               norm_std=np.ones(channels))
+    return StreamingForecaster(
+        open_session(str(path)), layers=layers, hidden=hidden, norm_mean=np.zeros(channels), norm_std=np.ones(channels)
+    )
 
 
 def stepped(f: StreamingForecaster, xs: np.ndarray) -> np.ndarray:
@@ -59,7 +60,7 @@ def stepped(f: StreamingForecaster, xs: np.ndarray) -> np.ndarray:
 
 def chunked(f: StreamingForecaster, xs: np.ndarray, size: int) -> np.ndarray:
     f.reset()
-    return np.concatenate([f.step_block_normalized(xs[i:i + size]) for i in range(0, len(xs), size)])
+    return np.concatenate([f.step_block_normalized(xs[i : i + size]) for i in range(0, len(xs), size)])
 
 
 def best_us(call, xs: np.ndarray, repeats: int) -> float:
@@ -86,18 +87,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         tmp = Path(name)
         result = run_export(ExportOptions(data=HISTORY, out=tmp / "model.onnx", quiet=True), say=lambda _t: None)
         meta = result.model.metadata
-        paths = {"fp32": tmp / "fp32.onnx", "weight-only int8 (shipped)": tmp / "weights.onnx",
-                 "dynamic int8 (DynamicQuantizeLSTM)": tmp / "dynamic.onnx"}
+        paths = {
+            "fp32": tmp / "fp32.onnx",
+            "weight-only int8 (shipped)": tmp / "weights.onnx",
+            "dynamic int8 (DynamicQuantizeLSTM)": tmp / "dynamic.onnx",
+        }
         export_fp32(result.training.model, paths["fp32"])
         quantize_weights_int8(paths["fp32"], paths["weight-only int8 (shipped)"])
         logging.getLogger().setLevel(logging.ERROR)
-        quantize_dynamic(str(paths["fp32"]), str(paths["dynamic int8 (DynamicQuantizeLSTM)"]),
-                         weight_type=QuantType.QInt8)
+        quantize_dynamic(
+            str(paths["fp32"]), str(paths["dynamic int8 (DynamicQuantizeLSTM)"]), weight_type=QuantType.QInt8
+        )
         xs = new_rows(np.asarray(meta.norm_mean), np.asarray(meta.norm_std))
         shape = (meta.layers, meta.hidden, len(meta.channels))
         reference = stepped(forecaster(paths["fp32"], *shape), xs)
-        print("| graph | size KiB | vs fp32 size | max abs chunked − stepped (blocks 2, 7, 64, 256) | "
-              "max abs vs fp32 | µs per reading, stepped | µs per reading, blocks of 256 |")
+        print(
+            "| graph | size KiB | vs fp32 size | max abs chunked − stepped (blocks 2, 7, 64, 256) | "
+            "max abs vs fp32 | µs per reading, stepped | µs per reading, blocks of 256 |"
+        )
         print("|---|---:|---:|---:|---:|---:|---:|")
         fp32_size = paths["fp32"].stat().st_size
         for label, path in paths.items():
@@ -107,11 +114,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             step_us = best_us(lambda v, f=f: stepped(f, v), xs, args.repeats)
             block_us = best_us(lambda v, f=f: chunked(f, v, 256), xs, args.repeats)
             size = path.stat().st_size
-            print(f"| {label} | {size / 1024:.1f} | {fp32_size / size:.2f}× smaller | {exact:.3g} | "
-                  f"{float(np.abs(one - reference).max()):.3g} | {step_us:.1f} | {block_us:.2f} |")
+            print(
+                f"| {label} | {size / 1024:.1f} | {fp32_size / size:.2f}× smaller | {exact:.3g} | "
+                f"{float(np.abs(one - reference).max()):.3g} | {step_us:.1f} | {block_us:.2f} |"
+            )
     print()
-    print(f"- the default model ({len(meta.channels)} channels, LSTM {meta.layers}×{meta.hidden}) trained by "
-          f"edge-export on {HISTORY.name}; {READINGS:,} new rows of the same pump (seed 8), normalised")
+    print(
+        f"- the default model ({len(meta.channels)} channels, LSTM {meta.layers}×{meta.hidden}) trained by "
+        f"edge-export on {HISTORY.name}; {READINGS:,} new rows of the same pump (seed 8), normalised"
+    )
     print(machine_line())
     print(command_line(argv))
     return 0

@@ -86,6 +86,7 @@ def time_each(call: Callable[[Any], object], items: Sequence[Any]) -> np.ndarray
 
 # --- child: the gateway in process (no torch) -------------------------------------------------------------
 
+
 def child_latency(model: Path, data: Path, samples: int) -> dict[str, Any]:
     """Per-reading timings of the replay pipeline, the LSTM step alone and scoring + decision alone."""
     from edge.forecaster import StreamingForecaster
@@ -100,7 +101,7 @@ def child_latency(model: Path, data: Path, samples: int) -> dict[str, Any]:
     handle = time_each(pipeline.handle, readings)
     detector = next(iter(pipeline.detectors.values()))
     blocked = build_pipeline(config, pipeline.model)
-    blocks = [readings[i:i + BLOCK] for i in range(0, len(readings), BLOCK)]
+    blocks = [readings[i : i + BLOCK] for i in range(0, len(readings), BLOCK)]
     handle_block = time_each(blocked.handle_block, blocks)
     assert next(iter(blocked.detectors.values())).state() == detector.state(), "blocks changed the result"
 
@@ -110,21 +111,30 @@ def child_latency(model: Path, data: Path, samples: int) -> dict[str, Any]:
     forecasts: list[np.ndarray] = []
     step = time_each(lambda x: forecasts.append(forecaster.step_normalized(x).astype(np.float64)), xs)
     block_forecaster = StreamingForecaster.from_model(pipeline.model)
-    x_blocks = [np.asarray(xs[i:i + BLOCK]) for i in range(0, len(xs), BLOCK)]
+    x_blocks = [np.asarray(xs[i : i + BLOCK]) for i in range(0, len(xs), BLOCK)]
     step_block = time_each(block_forecaster.step_block_normalized, x_blocks)
 
     fresh = next(iter(build_pipeline(config, pipeline.model).detectors.values()))
     warmup = fresh.settings.warmup
-    scored = [(readings[i].timestamp, (xs[i] - forecasts[i - 1]).tolist(), xs[i].tolist())
-              for i in range(warmup, len(xs))]
+    scored = [
+        (readings[i].timestamp, (xs[i] - forecasts[i - 1]).tolist(), xs[i].tolist()) for i in range(warmup, len(xs))
+    ]
     decide = time_each(lambda item: judge_and_decide(fresh, *item), scored)
     heavy = [m for m in ("torch", "onnx", "export") if m in sys.modules]
     assert not heavy, f"the gateway child imported {heavy}"
-    return {"samples": len(readings), "handle": stats(handle), "step": stats(step), "decide": stats(decide),
-            "handle_block_mean": float(handle_block.sum() / len(readings)),
-            "step_block_mean": float(step_block.sum() / len(readings)),
-            "decided": len(scored), "overhead": stats(overhead), "scored": detector.counters.scored,
-            "alerts": detector.counters.alerts, "torch_imported": "torch" in sys.modules}
+    return {
+        "samples": len(readings),
+        "handle": stats(handle),
+        "step": stats(step),
+        "decide": stats(decide),
+        "handle_block_mean": float(handle_block.sum() / len(readings)),
+        "step_block_mean": float(step_block.sum() / len(readings)),
+        "decided": len(scored),
+        "overhead": stats(overhead),
+        "scored": detector.counters.scored,
+        "alerts": detector.counters.alerts,
+        "torch_imported": "torch" in sys.modules,
+    }
 
 
 def judge_and_decide(detector: Any, time: float, residual: list[float], x: list[float]) -> None:
@@ -138,6 +148,7 @@ def judge_and_decide(detector: Any, time: float, residual: list[float], x: list[
 
 
 # --- child: the seed's way (torch eager, a whole window per sample) --------------------------------------
+
 
 def read_values(data: Path, channels: Sequence[str], rows: int) -> np.ndarray:
     """The first ``rows`` rows of ``channels`` from a CSV, float64 ``[rows, C]``."""
@@ -178,11 +189,17 @@ def child_seed(bundle: Path, data: Path, samples: int) -> dict[str, Any]:
 
     time_each(seed_step, values[:window])  # fill the window, untimed
     durations = time_each(seed_step, values[window:])
-    return {"samples": len(durations), "window": window, "per_sample": stats(durations),
-            "seconds": float(durations.sum() / 1e6), "mse": float(np.mean(errors[window - 1:]))}
+    return {
+        "samples": len(durations),
+        "window": window,
+        "per_sample": stats(durations),
+        "seconds": float(durations.sum() / 1e6),
+        "mse": float(np.mean(errors[window - 1 :])),
+    }
 
 
 # --- parent: subprocesses, READY, report ------------------------------------------------------------------
+
 
 @dataclass
 class ChildRun:
@@ -243,10 +260,11 @@ def agent_config(tmp: Path, run: int, model: Path, data: Path) -> Path:
     path = tmp / f"agent-{run}.toml"
     path.write_text(
         f"[agent]\nstate_dir = {json.dumps(str(tmp / f'state-{run}'))}\n"
-        f"runtime_dir = {json.dumps(str(tmp / f'run-{run}'))}\nlog_target = \"stderr\"\n\n"
+        f'runtime_dir = {json.dumps(str(tmp / f"run-{run}"))}\nlog_target = "stderr"\n\n'
         f"[model]\npath = {json.dumps(str(model))}\n\n"
-        f"[[sources]]\ntype = \"replay\"\nsensor = \"pump-1\"\npath = {json.dumps(str(data))}\nrate = 10.0\n\n"
-        "[[sinks]]\ntype = \"log\"\n")
+        f'[[sources]]\ntype = "replay"\nsensor = "pump-1"\npath = {json.dumps(str(data))}\nrate = 10.0\n\n'
+        '[[sinks]]\ntype = "log"\n'
+    )
     return path
 
 
@@ -259,8 +277,9 @@ def time_ready(tmp: Path, run: int, model: Path, data: Path) -> dict[str, float]
         sock.settimeout(30.0)
         env = {**os.environ, "NOTIFY_SOCKET": address}
         began = time.perf_counter()
-        proc = subprocess.Popen([str(BIN / "edge-agent"), "run", "--config", str(config)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=log)
+        proc = subprocess.Popen(
+            [str(BIN / "edge-agent"), "run", "--config", str(config)], env=env, stdout=subprocess.DEVNULL, stderr=log
+        )
         try:
             while b"READY=1" not in sock.recv(65536).split(b"\n"):
                 pass
@@ -312,9 +331,18 @@ def train(tmp: Path) -> tuple[Path, int, str]:
     result = run_export(ExportOptions(data=HISTORY, out=tmp / "model.onnx", quiet=True), say=note)
     meta, model = result.model.metadata, result.training.model
     torch.save(model.state_dict(), tmp / "seed.pt")
-    (tmp / "seed.json").write_text(json.dumps({
-        "channels": list(meta.channels), "hidden": meta.hidden, "layers": meta.layers, "window": meta.window,
-        "mean": list(meta.norm_mean), "std": list(meta.norm_std)}))
+    (tmp / "seed.json").write_text(
+        json.dumps(
+            {
+                "channels": list(meta.channels),
+                "hidden": meta.hidden,
+                "layers": meta.layers,
+                "window": meta.window,
+                "mean": list(meta.norm_mean),
+                "std": list(meta.norm_std),
+            }
+        )
+    )
     weights = sum(t.numel() * t.element_size() for t in model.state_dict().values())
     return result.model.path, weights, torch.__version__
 
@@ -369,43 +397,116 @@ def table(r: Results) -> list[tuple[str, str, str, str, str]]:
     exits = [x["exit"] for x in r.ready]
     codes = [int(x["code"]) for x in r.ready]
     run_rss = max(x["rss"] for x in r.ready)
-    ready_met = ("met" if max(readies) <= GOAL_READY_S else
-                 "median met, **max not met**" if np.median(readies) <= GOAL_READY_S else "**not met**")
+    ready_met = (
+        "met"
+        if max(readies) <= GOAL_READY_S
+        else "median met, **max not met**"
+        if np.median(readies) <= GOAL_READY_S
+        else "**not met**"
+    )
     n = len(r.ready)
     return [
-        (f"samples/s end to end, blocks of {BLOCK} (the default)", f"{gateway_rate:,.0f}", f"{seed_rate:,.0f}", "",
-         ""),
-        ("ratio end to end, gateway ÷ seed", f"{ratio:.1f}×", "1.0×", f"≥ {GOAL_RATIO:g}× (never < {FLOOR_RATIO:g}×)",
-         verdict(ratio >= GOAL_RATIO) if ratio >= FLOOR_RATIO else "**not met, below the floor**"),
-        ("samples/s end to end, `--block 1`; ratio to seed", f"{one_rate:,.0f}; {one_rate / seed_rate:.1f}×", "",
-         "", ""),
-        ("blocks ÷ `--block 1` end to end; outputs byte-identical?", f"{gateway_rate / one_rate:.2f}×; "
-         f"{'yes' if r.identical else '**NO**'}", "", "identical", verdict(r.identical)),
-        ("samples/s in process, blocks (1 ÷ mean per-sample time)", f"{inproc_rate:,.0f}", f"{inproc_seed:,.0f}",
-         "", ""),
-        ("ratio in process, gateway ÷ seed", f"{inproc_rate / inproc_seed:.1f}×", "1.0×", f"≥ {GOAL_RATIO:g}×",
-         verdict(inproc_rate / inproc_seed >= GOAL_RATIO)),
+        (f"samples/s end to end, blocks of {BLOCK} (the default)", f"{gateway_rate:,.0f}", f"{seed_rate:,.0f}", "", ""),
+        (
+            "ratio end to end, gateway ÷ seed",
+            f"{ratio:.1f}×",
+            "1.0×",
+            f"≥ {GOAL_RATIO:g}× (never < {FLOOR_RATIO:g}×)",
+            verdict(ratio >= GOAL_RATIO) if ratio >= FLOOR_RATIO else "**not met, below the floor**",
+        ),
+        (
+            "samples/s end to end, `--block 1`; ratio to seed",
+            f"{one_rate:,.0f}; {one_rate / seed_rate:.1f}×",
+            "",
+            "",
+            "",
+        ),
+        (
+            "blocks ÷ `--block 1` end to end; outputs byte-identical?",
+            f"{gateway_rate / one_rate:.2f}×; {'yes' if r.identical else '**NO**'}",
+            "",
+            "identical",
+            verdict(r.identical),
+        ),
+        (
+            "samples/s in process, blocks (1 ÷ mean per-sample time)",
+            f"{inproc_rate:,.0f}",
+            f"{inproc_seed:,.0f}",
+            "",
+            "",
+        ),
+        (
+            "ratio in process, gateway ÷ seed",
+            f"{inproc_rate / inproc_seed:.1f}×",
+            "1.0×",
+            f"≥ {GOAL_RATIO:g}×",
+            verdict(inproc_rate / inproc_seed >= GOAL_RATIO),
+        ),
         ("per sample, whole pipeline one at a time: median / p99 / mean µs", triple(handle), triple(seed), "", ""),
-        (f"per sample, whole pipeline in blocks of {BLOCK}: mean µs; vs one at a time", f"{handle_block:.1f}; "
-         f"{handle['mean'] / handle_block:.2f}×", "", f"mean ≤ {GOAL_SCORE_US:g} µs",
-         verdict(handle_block <= GOAL_SCORE_US)),
-        ("per sample, scoring + decision only: median / p99 / mean µs", triple(decide), "—",
-         f"mean ≤ {GOAL_SCORE_US:g} µs", verdict(decide["mean"] <= GOAL_SCORE_US)),
+        (
+            f"per sample, whole pipeline in blocks of {BLOCK}: mean µs; vs one at a time",
+            f"{handle_block:.1f}; {handle['mean'] / handle_block:.2f}×",
+            "",
+            f"mean ≤ {GOAL_SCORE_US:g} µs",
+            verdict(handle_block <= GOAL_SCORE_US),
+        ),
+        (
+            "per sample, scoring + decision only: median / p99 / mean µs",
+            triple(decide),
+            "—",
+            f"mean ≤ {GOAL_SCORE_US:g} µs",
+            verdict(decide["mean"] <= GOAL_SCORE_US),
+        ),
         ("per sample, LSTM step only: median / p99 / mean µs", triple(step), "—", "", ""),
-        (f"per sample, LSTM only in blocks of {BLOCK}: mean µs; vs stepped", f"{step_block:.2f}; "
-         f"{step['mean'] / step_block:.1f}×", "—", "", ""),
-        ("per sample, pipeline besides the LSTM step (mean − mean) µs", f"{handle['mean'] - step['mean']:.1f}",
-         "—", "", ""),
-        ("peak RSS, replay / seed loop, MiB", f"{r.replay.rss_mib:.1f}", f"{r.seed_run.rss_mib:.1f}",
-         f"≤ {GOAL_RSS_MIB:g} MiB", verdict(r.replay.rss_mib <= GOAL_RSS_MIB)),
-        (f"peak RSS, `edge-agent run` to SIGTERM, max of {n}, MiB", f"{run_rss:.1f}", "—",
-         f"≤ {GOAL_RSS_MIB:g} MiB", verdict(run_rss <= GOAL_RSS_MIB)),
-        (f"start to READY=1, median / max of {n}, s", f"{np.median(readies):.3f} / {max(readies):.3f}", "—",
-         f"≤ {GOAL_READY_S:g} s", ready_met),
-        (f"SIGTERM to exit, median / max of {n}, s; exit codes", f"{np.median(exits):.3f} / {max(exits):.3f}; "
-         f"{','.join(map(str, codes))}", "—", "exit 0", verdict(all(c == 0 for c in codes))),
-        ("model size, KiB", f"{r.model_bytes / 1024:.1f} (int8 ONNX)", f"{r.weights_bytes / 1024:.1f} (fp32 weights)",
-         "", ""),
+        (
+            f"per sample, LSTM only in blocks of {BLOCK}: mean µs; vs stepped",
+            f"{step_block:.2f}; {step['mean'] / step_block:.1f}×",
+            "—",
+            "",
+            "",
+        ),
+        (
+            "per sample, pipeline besides the LSTM step (mean − mean) µs",
+            f"{handle['mean'] - step['mean']:.1f}",
+            "—",
+            "",
+            "",
+        ),
+        (
+            "peak RSS, replay / seed loop, MiB",
+            f"{r.replay.rss_mib:.1f}",
+            f"{r.seed_run.rss_mib:.1f}",
+            f"≤ {GOAL_RSS_MIB:g} MiB",
+            verdict(r.replay.rss_mib <= GOAL_RSS_MIB),
+        ),
+        (
+            f"peak RSS, `edge-agent run` to SIGTERM, max of {n}, MiB",
+            f"{run_rss:.1f}",
+            "—",
+            f"≤ {GOAL_RSS_MIB:g} MiB",
+            verdict(run_rss <= GOAL_RSS_MIB),
+        ),
+        (
+            f"start to READY=1, median / max of {n}, s",
+            f"{np.median(readies):.3f} / {max(readies):.3f}",
+            "—",
+            f"≤ {GOAL_READY_S:g} s",
+            ready_met,
+        ),
+        (
+            f"SIGTERM to exit, median / max of {n}, s; exit codes",
+            f"{np.median(exits):.3f} / {max(exits):.3f}; {','.join(map(str, codes))}",
+            "—",
+            "exit 0",
+            verdict(all(c == 0 for c in codes)),
+        ),
+        (
+            "model size, KiB",
+            f"{r.model_bytes / 1024:.1f} (int8 ONNX)",
+            f"{r.weights_bytes / 1024:.1f} (fp32 weights)",
+            "",
+            "",
+        ),
     ]
 
 
@@ -416,30 +517,43 @@ def report(r: Results, versions: dict[str, str], command: Sequence[str]) -> None
         print("| " + " | ".join(row) + " |")
     lat, seed, c = r.latency, r.seed, r.counts
     print()
-    print(f"- end to end, gateway: `edge-agent replay --quiet` on {r.rows:,} rows of {r.csv} in a "
-          f"subprocess, {r.replay.seconds:.2f} s wall in blocks, {r.replay_one.seconds:.2f} s with `--block 1` "
-          f"(Python start-up, model load, CSV read and write included); "
-          f"output {sum(c[s] for s in ('scored', 'warmup', 'fault', 'dropped')):,} rows: {c['scored']:,} scored, "
-          f"{c['warmup']} warm-up, {c['fault']} fault, {c['dropped']} dropped; {c['alert']} alerting rows")
-    print(f"- end to end, seed's way: torch eager fp32, 1 thread, the {seed['window']}-sample window re-run from a "
-          f"zero state for each of {seed['samples']:,} samples (after {seed['window']} untimed rows fill it), "
-          f"{seed['seconds']:.2f} s of loop time; CSV parsing and start-up are not counted (the gateway's are), so "
-          f"the end-to-end ratio favours the seed; mean squared error {seed['mse']:.3f} (normalised units)")
-    print(f"- in process: the first {lat['samples']:,} readings of the same CSV, parsed beforehand, through "
-          f"`pipeline.handle` of the replay pipeline ({lat['scored']:,} scored, {lat['alerts']} alert(s)); "
-          f"and through `pipeline.handle_block` in blocks of {BLOCK} of a second replay pipeline (its final "
-          f"detector state asserted equal); LSTM step = `StreamingForecaster.step_normalized` on the same "
-          f"readings, in blocks `step_block_normalized`; scoring + decision = "
-          f"scoring, holding, deciding and learning (`scorer.score_one`, `condition.holding`, `policy.update`, "
-          f"`learn_one`) on the {lat['decided']:,} precomputed residuals after warm-up; "
-          f"timer and call overhead (included in every figure): median {lat['overhead']['median']:.2f} µs; "
-          f"torch imported by that child: {'yes' if lat['torch_imported'] else 'no'}")
-    how = ("GNU time's %M (maximum resident set size)" if TIME.exists() else
-           "`ru_maxrss` from `os.wait4`, an upper bound: it includes this process's RSS at the fork")
-    print(f"- peak RSS: replay and seed loop: {how} of that child alone; `edge-agent run`: its `VmHWM` from "
-          "/proc just before SIGTERM (the benchmark process, which trains with torch, is not counted)")
-    print(f"- machine: {platform.platform()}, {cpu_model()}, {os.cpu_count()} CPUs; "
-          + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    print(
+        f"- end to end, gateway: `edge-agent replay --quiet` on {r.rows:,} rows of {r.csv} in a "
+        f"subprocess, {r.replay.seconds:.2f} s wall in blocks, {r.replay_one.seconds:.2f} s with `--block 1` "
+        f"(Python start-up, model load, CSV read and write included); "
+        f"output {sum(c[s] for s in ('scored', 'warmup', 'fault', 'dropped')):,} rows: {c['scored']:,} scored, "
+        f"{c['warmup']} warm-up, {c['fault']} fault, {c['dropped']} dropped; {c['alert']} alerting rows"
+    )
+    print(
+        f"- end to end, seed's way: torch eager fp32, 1 thread, the {seed['window']}-sample window re-run from a "
+        f"zero state for each of {seed['samples']:,} samples (after {seed['window']} untimed rows fill it), "
+        f"{seed['seconds']:.2f} s of loop time; CSV parsing and start-up are not counted (the gateway's are), so "
+        f"the end-to-end ratio favours the seed; mean squared error {seed['mse']:.3f} (normalised units)"
+    )
+    print(
+        f"- in process: the first {lat['samples']:,} readings of the same CSV, parsed beforehand, through "
+        f"`pipeline.handle` of the replay pipeline ({lat['scored']:,} scored, {lat['alerts']} alert(s)); "
+        f"and through `pipeline.handle_block` in blocks of {BLOCK} of a second replay pipeline (its final "
+        f"detector state asserted equal); LSTM step = `StreamingForecaster.step_normalized` on the same "
+        f"readings, in blocks `step_block_normalized`; scoring + decision = "
+        f"scoring, holding, deciding and learning (`scorer.score_one`, `condition.holding`, `policy.update`, "
+        f"`learn_one`) on the {lat['decided']:,} precomputed residuals after warm-up; "
+        f"timer and call overhead (included in every figure): median {lat['overhead']['median']:.2f} µs; "
+        f"torch imported by that child: {'yes' if lat['torch_imported'] else 'no'}"
+    )
+    how = (
+        "GNU time's %M (maximum resident set size)"
+        if TIME.exists()
+        else "`ru_maxrss` from `os.wait4`, an upper bound: it includes this process's RSS at the fork"
+    )
+    print(
+        f"- peak RSS: replay and seed loop: {how} of that child alone; `edge-agent run`: its `VmHWM` from "
+        "/proc just before SIGTERM (the benchmark process, which trains with torch, is not counted)"
+    )
+    print(
+        f"- machine: {platform.platform()}, {cpu_model()}, {os.cpu_count()} CPUs; "
+        + ", ".join(f"{k} {v}" for k, v in versions.items())
+    )
     print(f"- command: {shlex.join(command)}")
 
 
@@ -457,25 +571,56 @@ def measure(args: argparse.Namespace, tmp: Path) -> tuple[Results, str]:
     long_csv, out = tmp / "long.csv", tmp / "replayed.csv"
     note(f"writing {args.rows:,} rows (seed {args.seed}) to {long_csv}")
     start = write_long_csv(long_csv, args.rows, args.seed)
-    what = (f"the pump process (examples/make_pump_history.py, seed {args.seed}, from {start:%Y-%m-%d %H:%M} UTC, "
-            "right after the bundled history)")
+    what = (
+        f"the pump process (examples/make_pump_history.py, seed {args.seed}, from {start:%Y-%m-%d %H:%M} UTC, "
+        "right after the bundled history)"
+    )
     note("edge-agent replay, default blocks and --block 1")
-    replay = run_child([BIN / "edge-agent", "replay", "--model", model, "--input", long_csv, "--output", out,
-                        "--quiet"], tmp / "replay.log")
+    replay = run_child(
+        [BIN / "edge-agent", "replay", "--model", model, "--input", long_csv, "--output", out, "--quiet"],
+        tmp / "replay.log",
+    )
     out_one = tmp / "replayed-block1.csv"
-    replay_one = run_child([BIN / "edge-agent", "replay", "--model", model, "--input", long_csv, "--output",
-                            out_one, "--quiet", "--block", "1"], tmp / "replay-1.log")
+    replay_one = run_child(
+        [
+            BIN / "edge-agent",
+            "replay",
+            "--model",
+            model,
+            "--input",
+            long_csv,
+            "--output",
+            out_one,
+            "--quiet",
+            "--block",
+            "1",
+        ],
+        tmp / "replay-1.log",
+    )
     identical = out.read_bytes() == out_one.read_bytes()
     note("in-process latency child")
     me = Path(__file__).resolve()
-    latency = run_child([sys.executable, me, "--child", "latency", model, long_csv, str(args.latency_samples)],
-                        tmp / "latency.log")
+    latency = run_child(
+        [sys.executable, me, "--child", "latency", model, long_csv, str(args.latency_samples)], tmp / "latency.log"
+    )
     note("seed's way child")
     seed = run_child([sys.executable, me, "--child", "seed", tmp, long_csv, str(args.seed_samples)], tmp / "seed.log")
     note(f"edge-agent run x {args.ready_runs}")
     ready = [time_ready(tmp, i, model, long_csv) for i in range(args.ready_runs)]
-    results = Results(args.rows, what, replay, replay_one, identical, output_counts(out), json.loads(latency.stdout),
-                      seed, json.loads(seed.stdout), ready, model.stat().st_size, weights)
+    results = Results(
+        args.rows,
+        what,
+        replay,
+        replay_one,
+        identical,
+        output_counts(out),
+        json.loads(latency.stdout),
+        seed,
+        json.loads(seed.stdout),
+        ready,
+        model.stat().st_size,
+        weights,
+    )
     return results, torch_version
 
 
@@ -489,8 +634,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         results, torch_version = measure(args, Path(name))
     import onnxruntime
 
-    versions = {"Python": platform.python_version(), "numpy": np.__version__,
-                "onnxruntime": onnxruntime.__version__, "torch": torch_version}
+    versions = {
+        "Python": platform.python_version(),
+        "numpy": np.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "torch": torch_version,
+    }
     command = [sys.executable, *sys.argv] if argv is None else [sys.executable, sys.argv[0], *argv]
     report(results, versions, command)
     return 0

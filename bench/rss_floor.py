@@ -17,9 +17,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TIME = Path("/usr/bin/time")
-SESSION = ("from edge.session import open_session; import numpy as np; s = open_session({model!r}); "
-           "z = np.zeros((2, 1, 64), np.float32); x = np.zeros((1, 256, 3), np.float32)\n"
-           "for _ in range(100): s.run(None, {{'x': x, 'h0': z, 'c0': z}})")
+SESSION = (
+    "from edge.session import open_session; import numpy as np; s = open_session({model!r}); "
+    "z = np.zeros((2, 1, 64), np.float32); x = np.zeros((1, 256, 3), np.float32)\n"
+    "for _ in range(100): s.run(None, {{'x': x, 'h0': z, 'c0': z}})"
+)
 STEPS = (
     ("Python alone", "pass"),
     ("import numpy", "import numpy"),
@@ -31,8 +33,9 @@ STEPS = (
 
 def peak_mib(code: str) -> float:
     """GNU time's peak RSS of ``python -c code``, MiB."""
-    out = subprocess.run([str(TIME), "-f", "%M", sys.executable, "-c", code], check=True, capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        [str(TIME), "-f", "%M", sys.executable, "-c", code], check=True, capture_output=True, text=True
+    )
     return int(out.stderr.strip().splitlines()[-1]) / 1024
 
 
@@ -41,17 +44,43 @@ def main() -> int:
         raise SystemExit("needs GNU time at /usr/bin/time (Debian: apt-get install time)")
     with tempfile.TemporaryDirectory(prefix="edge-bench-rss-") as name:
         model = Path(name) / "model.onnx"
-        subprocess.run([Path(sys.executable).parent / "edge-export", "--data", ROOT / "examples" / "pump_history.csv",
-                        "--out", model, "--quiet"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                Path(sys.executable).parent / "edge-export",
+                "--data",
+                ROOT / "examples" / "pump_history.csv",
+                "--out",
+                model,
+                "--quiet",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         print("| process | peak RSS, MiB |")
         print("|---|---:|")
         for label, code in STEPS:
             print(f"| {label} | {peak_mib(code.format(model=str(model))):.1f} |")
         replay_out = Path(name) / "out.csv"
         rows = ROOT / "examples" / "pump_history.csv"
-        out = subprocess.run([str(TIME), "-f", "%M", str(Path(sys.executable).parent / "edge-agent"), "replay",
-                              "--model", str(model), "--input", str(rows), "--output", str(replay_out), "--quiet"],
-                             check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            [
+                str(TIME),
+                "-f",
+                "%M",
+                str(Path(sys.executable).parent / "edge-agent"),
+                "replay",
+                "--model",
+                str(model),
+                "--input",
+                str(rows),
+                "--output",
+                str(replay_out),
+                "--quiet",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         print(f"| `edge-agent replay` of the bundled history | {int(out.stderr.strip().splitlines()[-1]) / 1024:.1f} |")
     print()
     print(f"- machine: {platform.platform()}, Python {platform.python_version()}")

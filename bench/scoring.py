@@ -36,9 +36,14 @@ def main() -> int:
     detector = Detector("pump-1", model, DetectorSection().resolve(model.metadata, None))
     rng = np.random.default_rng(0)
     channels = len(model.metadata.channels)
-    items = [(300.0 * i, rng.normal(0, 0.1, channels).tolist(),
-              (0.8 * np.sin(np.arange(channels) + i * 2 * np.pi / 288) + rng.normal(0, 0.1, channels)).tolist())
-             for i in range(args.readings)]
+    items = [
+        (
+            300.0 * i,
+            rng.normal(0, 0.1, channels).tolist(),
+            (0.8 * np.sin(np.arange(channels) + i * 2 * np.pi / 288) + rng.normal(0, 0.1, channels)).tolist(),
+        )
+        for i in range(args.readings)
+    ]
     scorer, policy = detector.scorer, detector.policy
     condition = getattr(detector, "condition", None)
 
@@ -58,8 +63,10 @@ def main() -> int:
         for item in items:
             one(*item)
         best = min(best, (time.perf_counter() - started) / len(items) * 1e6)
-    print(f"{args.root}: {best:.1f} µs per reading for scoring and deciding (best of 3 x {len(items):,}; "
-          f"{channels} channels, season {detector.settings.likelihood.season_lag} readings)")
+    print(
+        f"{args.root}: {best:.1f} µs per reading for scoring and deciding (best of 3 x {len(items):,}; "
+        f"{channels} channels, season {detector.settings.likelihood.season_lag} readings)"
+    )
     return 0
 
 

@@ -37,8 +37,16 @@ from export.pipeline import ExportOptions, run_export  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "skab"
 TRAIN_ROWS = 400
-SENSORS = ("Accelerometer1RMS", "Accelerometer2RMS", "Current", "Pressure", "Temperature", "Thermocouple",
-           "Voltage", "Volume Flow RateRMS")
+SENSORS = (
+    "Accelerometer1RMS",
+    "Accelerometer2RMS",
+    "Current",
+    "Pressure",
+    "Temperature",
+    "Thermocouple",
+    "Voltage",
+    "Volume Flow RateRMS",
+)
 PRODUCT = "product (default config)"
 CALIBRATED = "calibrated scorer"
 ZSCORE = "z-score vs training rows"
@@ -95,7 +103,7 @@ def zscore_alerts(values: np.ndarray, window: int = 10, limit: float = 3.0) -> n
     mean, sd = train.mean(axis=0), np.maximum(train.std(axis=0), 1e-12)
     out = np.zeros(len(values), dtype=bool)
     for i in range(window, len(values)):
-        out[i] = bool(np.any(np.abs((values[i - window + 1:i + 1].mean(axis=0) - mean) / sd) > limit))
+        out[i] = bool(np.any(np.abs((values[i - window + 1 : i + 1].mean(axis=0) - mean) / sd) > limit))
     return out
 
 
@@ -109,8 +117,9 @@ def run_file(task: tuple[Path, str, Path]) -> FileRun:
     folder = work / name.replace("/", "__")
     folder.mkdir(parents=True, exist_ok=True)
     model = folder / "model.onnx"
-    run_export(ExportOptions(data=path, out=model, columns=SENSORS, train_rows=TRAIN_ROWS, quiet=True),
-               say=lambda _text: None)
+    run_export(
+        ExportOptions(data=path, out=model, columns=SENSORS, train_rows=TRAIN_ROWS, quiet=True), say=lambda _text: None
+    )
     for detector, section in ((PRODUCT, DetectorSection()), (CALIBRATED, DetectorSection(scoring="calibrated"))):
         config = AgentConfig(None, AgentSection(), ModelSection(path=model), section, (), ())
         summary = replay(model, path, folder / "replay.csv", config=config, keep_trace=True, log_events=False)
@@ -119,8 +128,12 @@ def run_file(task: tuple[Path, str, Path]) -> FileRun:
         if detector == PRODUCT:  # the seed's way: any channel's raw forecast error beyond 3 of its residual sd
             meta = load_model(model).metadata
             scale = np.asarray(meta.calibration.residual_scale) * np.asarray(meta.norm_std)
-            run.alerts[SEED] = np.array([e is not None and bool(np.any(np.abs(np.subtract(v, e)) > 3 * scale))
-                                         for v, e in zip(values, summary.trace.expected)])
+            run.alerts[SEED] = np.array(
+                [
+                    e is not None and bool(np.any(np.abs(np.subtract(v, e)) > 3 * scale))
+                    for v, e in zip(values, summary.trace.expected)
+                ]
+            )
     run.seconds = time.perf_counter() - started
     return run
 
@@ -130,8 +143,10 @@ def report(runs: Sequence[FileRun]) -> None:
     print("|---|---:|---:|---:|---:|---:|---:|")
     for detector in DETECTORS:
         total = sum((counts(r.alerts[detector], r.labels) for r in runs), Counts(0, 0, 0, 0))
-        print(f"| {detector} | {total.f1:.2f} | {total.far:.1%} | {total.mar:.1%} | {total.tp} | {total.fp} | "
-              f"{total.fn} |")
+        print(
+            f"| {detector} | {total.f1:.2f} | {total.far:.1%} | {total.mar:.1%} | {total.tp} | {total.fp} | "
+            f"{total.fn} |"
+        )
     print()
     print("Per file (F1 / FAR / MAR):")
     print("| file | test rows | anomalous | " + " | ".join(DETECTORS) + " |")
@@ -141,8 +156,11 @@ def report(runs: Sequence[FileRun]) -> None:
         for detector in DETECTORS:
             c = counts(r.alerts[detector], r.labels)
             cells.append(f"{c.f1:.2f} / {c.far:.0%} / {c.mar:.0%}")
-        print(f"| {r.name} | {len(r.labels) - TRAIN_ROWS} | {int(r.labels[TRAIN_ROWS:].sum())} | "
-              + " | ".join(cells) + " |")
+        print(
+            f"| {r.name} | {len(r.labels) - TRAIN_ROWS} | {int(r.labels[TRAIN_ROWS:].sum())} | "
+            + " | ".join(cells)
+            + " |"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -159,8 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with Pool(args.jobs) as pool:
             runs = pool.map(run_file, [(p, f"{p.parent.name}/{p.name}", work) for p in files])
     report(runs)
-    print(f"\n{len(runs)} files, {sum(len(r.labels) for r in runs):,} rows, {time.perf_counter() - started:.0f} s "
-          f"({args.jobs} jobs); command: .venv/bin/python bench/skab.py")
+    print(
+        f"\n{len(runs)} files, {sum(len(r.labels) for r in runs):,} rows, {time.perf_counter() - started:.0f} s "
+        f"({args.jobs} jobs); command: .venv/bin/python bench/skab.py"
+    )
     return 0
 
 

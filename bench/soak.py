@@ -80,9 +80,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--reconnect-initial", type=float, default=0.01, help="receiver's first back-off, s (0.01)")
     parser.add_argument("--reconnect-max", type=float, default=0.2, help="receiver's back-off cap, s (0.2)")
     parser.add_argument("--frames", type=int, default=1_000_000, help="SAMPLE frames of the corruption phase (1e6)")
-    parser.add_argument("--fps", type=float, default=50_000.0,
-                        help="frames/s of the corruption phase (50000; 0: as fast as the simulator can, "
-                             "and what the pty cannot take is lost as overflow)")
+    parser.add_argument(
+        "--fps",
+        type=float,
+        default=50_000.0,
+        help="frames/s of the corruption phase (50000; 0: as fast as the simulator can, "
+        "and what the pty cannot take is lost as overflow)",
+    )
     parser.add_argument("--corrupt-rate", type=float, default=0.01, help="share of frames with a byte flipped (0.01)")
     parser.add_argument("--drop-rate", type=float, default=0.005, help="share of frames lost whole (0.005)")
     parser.add_argument("--seed", type=int, default=1, help="simulator seed (1)")
@@ -92,6 +96,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 # --- child: the simulated firmware ------------------------------------------------------------------------
+
 
 class LostRecord(list):
     """``SimStats.lost_sequences`` that also records the unwrapped index of each lost SAMPLE."""
@@ -164,9 +169,18 @@ def child_main(spec_path: Path) -> int:
     phase = Phase(**{**spec, "unplug_ms": tuple(spec["unplug_ms"])})
     faults = FaultPlan(phase.corrupt_rate, phase.drop_rate, 0.0, phase.unplug_every, phase.unplug_ms[0])
     hello = build_hello(CHANNELS, ["degC", "mm/s"], PERIOD_MS, "soak-1")
-    sim = SoakSimulator(hello, sine_signal(len(CHANNELS), phase.seed, 0.2), rate=phase.rate or 1e12,
-                        link=Path(phase.link), faults=faults, seed=phase.seed, count=phase.count,
-                        start_on_request=True, outage_ms=phase.unplug_ms, outage_seed=phase.seed + 1000)
+    sim = SoakSimulator(
+        hello,
+        sine_signal(len(CHANNELS), phase.seed, 0.2),
+        rate=phase.rate or 1e12,
+        link=Path(phase.link),
+        faults=faults,
+        seed=phase.seed,
+        count=phase.count,
+        start_on_request=True,
+        outage_ms=phase.unplug_ms,
+        outage_seed=phase.seed + 1000,
+    )
     sim.plug()
     print("ready", flush=True)
     sim.running = True
@@ -175,8 +189,15 @@ def child_main(spec_path: Path) -> int:
     seconds = time.perf_counter() - began
     sim.running = False
     result = {f.name: getattr(stats, f.name) for f in fields(stats) if f.name != "lost_sequences"}
-    result.update(run_seconds=seconds, numbered=sim.numbered, lost_index=sim.lost_index, lost_hellos=sim.lost_hellos,
-                  unplugged_at=sim.unplugged_at, plugged_at=sim.plugged_at, outages=sim.outages)
+    result.update(
+        run_seconds=seconds,
+        numbered=sim.numbered,
+        lost_index=sim.lost_index,
+        lost_hellos=sim.lost_hellos,
+        unplugged_at=sim.unplugged_at,
+        plugged_at=sim.plugged_at,
+        outages=sim.outages,
+    )
     out = spec_path.with_suffix(".stats.json")
     out.with_suffix(".tmp").write_text(json.dumps(result))
     out.with_suffix(".tmp").replace(out)
@@ -187,6 +208,7 @@ def child_main(spec_path: Path) -> int:
 
 
 # --- parent: the receiver ---------------------------------------------------------------------------------
+
 
 class PositionTracker:
     """Which unwrapped positions the receiver's SequenceCounter assigned to the frames it decoded."""
@@ -326,8 +348,14 @@ def check_positions(seen: bytearray, first: int, last: int, sim: dict[str, Any])
             flushed += 1  # written into the new pty before the receiver opened it: pyserial flushes on open
         else:
             unexplained += 1
-    return {"rx_lost": len(rx_lost), "sim_lost": len(sim_lost), "decoded_anyway": decoded_anyway,
-            "flushed": flushed, "unread": unread, "unexplained": unexplained}
+    return {
+        "rx_lost": len(rx_lost),
+        "sim_lost": len(sim_lost),
+        "decoded_anyway": decoded_anyway,
+        "flushed": flushed,
+        "unread": unread,
+        "unexplained": unexplained,
+    }
 
 
 def run_phase(phase: Phase, args: argparse.Namespace, tmp: Path) -> Result:
@@ -339,15 +367,21 @@ def run_phase(phase: Phase, args: argparse.Namespace, tmp: Path) -> Result:
     log = tmp / f"{phase.name}.log"
     note(f"{phase.name} phase: {phase.count:,} frames at {phase.rate or 'max'} frames/s")
     rss_reset = reset_peak_rss()
-    config = Config(sensor="soak", port=str(link), reconnect_initial_s=args.reconnect_initial,
-                    reconnect_max_s=args.reconnect_max)
+    config = Config(
+        sensor="soak", port=str(link), reconnect_initial_s=args.reconnect_initial, reconnect_max_s=args.reconnect_max
+    )
     source = SerialSource(config, PluginContext(CHANNELS, PERIOD_MS / 1000.0, "0" * 64, tmp, tmp))
     tracker = PositionTracker(source.session.sequence)
     ready, done = threading.Event(), threading.Event()
     began = time.perf_counter()
     with log.open("w") as errors:
-        child = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child", str(spec)],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True)
+        child = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--child", str(spec)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
 
     def watch() -> None:
         assert child.stdout is not None
@@ -375,19 +409,33 @@ def run_phase(phase: Phase, args: argparse.Namespace, tmp: Path) -> Result:
     wall = time.perf_counter() - began
     stats_file = spec.with_suffix(".stats.json")
     if not stats_file.exists():
-        raise RuntimeError(f"the simulator of the {phase.name} phase exited {code} without stats:\n"
-                           f"{log.read_text()[-3000:]}")
+        raise RuntimeError(
+            f"the simulator of the {phase.name} phase exited {code} without stats:\n{log.read_text()[-3000:]}"
+        )
     sim = json.loads(stats_file.read_text())
     counter = source.session.sequence
     first = counter.first_position if counter.first_position is not None else 0
-    result = Result(phase, sim, source.counters(), received, first, counter.position, counter.span,
-                    tracker.duplicates, list(source.reconnect_seconds), wall, peak_rss_mib(), rss_reset,
-                    child_code=code)
+    result = Result(
+        phase,
+        sim,
+        source.counters(),
+        received,
+        first,
+        counter.position,
+        counter.span,
+        tracker.duplicates,
+        list(source.reconnect_seconds),
+        wall,
+        peak_rss_mib(),
+        rss_reset,
+        child_code=code,
+    )
     result.check = check_positions(tracker.seen, first, counter.position, sim) if counter.span else {}
     return result
 
 
 # --- report -----------------------------------------------------------------------------------------------
+
 
 def note(text: str) -> None:
     """Progress on stderr; the report is stdout."""
@@ -417,12 +465,18 @@ def unaccounted(r: Result) -> int:
 def exact(r: Result) -> bool:
     """The receiver's lost positions are the simulator's plus the frames never read at a reconnect, exactly."""
     c = r.check
-    return bool(c) and c["rx_lost"] == r.counts["lost"] and c["decoded_anyway"] == 0 and c["unexplained"] == 0 \
+    return (
+        bool(c)
+        and c["rx_lost"] == r.counts["lost"]
+        and c["decoded_anyway"] == 0
+        and c["unexplained"] == 0
         and c["rx_lost"] == c["sim_lost"] + c["flushed"] + c["unread"]
+    )
 
 
 def rows(results: list[Result]) -> list[tuple[str, list[str], str, bool | None]]:
     """(measure, a value per phase, goal, met or None)."""
+
     def each(fn: Any) -> list[str]:
         return [fn(r) for r in results]
 
@@ -430,50 +484,118 @@ def rows(results: list[Result]) -> list[tuple[str, list[str], str, bool | None]]
         return int(r.sim[key])
 
     out: list[tuple[str, list[str], str, bool | None]] = [
-        ("SAMPLE frames generated by the simulator (+ HELLOs)",
-         each(lambda r: f"{n(sim(r, 'generated'))} (+ {sim(r, 'hellos')})"), "", None),
+        (
+            "SAMPLE frames generated by the simulator (+ HELLOs)",
+            each(lambda r: f"{n(sim(r, 'generated'))} (+ {sim(r, 'hellos')})"),
+            "",
+            None,
+        ),
         ("written to the pty (SAMPLEs, corrupted ones included)", each(lambda r: n(sim(r, "written"))), "", None),
-        ("lost by the simulator: dropped / corrupted / while unplugged / pty full",
-         each(lambda r: " / ".join(n(sim(r, k)) for k in ("dropped", "corrupted", "unplugged_frames", "overflow"))),
-         "", None),
+        (
+            "lost by the simulator: dropped / corrupted / while unplugged / pty full",
+            each(lambda r: " / ".join(n(sim(r, k)) for k in ("dropped", "corrupted", "unplugged_frames", "overflow"))),
+            "",
+            None,
+        ),
         ("HELLOs the simulator could not write", each(lambda r: n(len(r.sim["lost_hellos"]))), "", None),
-        ("frames decoded by the receiver (HELLO + SAMPLE) / readings",
-         each(lambda r: f"{n(r.counts['frames'])} / {n(r.received.readings)}"), "", None),
-        ("frames in the receiver's span (first to last seen, unwrapped; 16-bit wraps)",
-         each(lambda r: f"{n(r.span)} ({r.span // 65536})"), "", None),
+        (
+            "frames decoded by the receiver (HELLO + SAMPLE) / readings",
+            each(lambda r: f"{n(r.counts['frames'])} / {n(r.received.readings)}"),
+            "",
+            None,
+        ),
+        (
+            "frames in the receiver's span (first to last seen, unwrapped; 16-bit wraps)",
+            each(lambda r: f"{n(r.span)} ({r.span // 65536})"),
+            "",
+            None,
+        ),
         ("frames counted lost by the receiver", each(lambda r: n(r.counts["lost"])), "", None),
-        ("unaccounted: span − decoded − counted lost", each(lambda r: n(unaccounted(r))), "0",
-         all(unaccounted(r) == 0 for r in results)),
-        ("lost per the simulator's own record, within the span", each(lambda r: n(r.check.get("sim_lost", 0))), "",
-         None),
-        ("counted lost − simulator's record = written intact, never read: flushed by pyserial at reopen + "
-         "in the pty when it closed + unexplained",
-         each(lambda r: f"{n(r.counts['lost'] - r.check.get('sim_lost', 0))} = {n(r.check.get('flushed', 0))} + "
-                        f"{n(r.check.get('unread', 0))} + {n(r.check.get('unexplained', 0))}"),
-         "equal, but for reconnects; unexplained 0", all(exact(r) for r in results)),
-        ("positions the simulator lost yet a frame decoded there / decoded twice",
-         each(lambda r: f"{r.check.get('decoded_anyway', 0)} / {r.duplicates}"), "0 / 0",
-         all(r.check.get("decoded_anyway", 1) == 0 and r.duplicates == 0 for r in results)),
-        ("crashes: exceptions out of SerialSource.read", each(lambda r: n(len(r.received.crashes))), "0",
-         all(not r.received.crashes for r in results)),
-        ("readings whose timestamp went back", each(lambda r: n(r.received.out_of_order)), "0",
-         all(r.received.out_of_order == 0 for r in results)),
-        ("decoder: CRC / COBS / short / malformed / other / recovered",
-         each(lambda r: " / ".join(n(r.counts.get(k, 0)) for k in ("crc", "cobs", "short", "malformed"))
-              + f" / {n(sum(r.counts.get(k, 0) for k in ('oversize', 'version', 'unknown_type')))}"
-              + f" / {n(r.counts['recovered'])}"), "", None),
+        (
+            "unaccounted: span − decoded − counted lost",
+            each(lambda r: n(unaccounted(r))),
+            "0",
+            all(unaccounted(r) == 0 for r in results),
+        ),
+        (
+            "lost per the simulator's own record, within the span",
+            each(lambda r: n(r.check.get("sim_lost", 0))),
+            "",
+            None,
+        ),
+        (
+            "counted lost − simulator's record = written intact, never read: flushed by pyserial at reopen + "
+            "in the pty when it closed + unexplained",
+            each(
+                lambda r: (
+                    f"{n(r.counts['lost'] - r.check.get('sim_lost', 0))} = {n(r.check.get('flushed', 0))} + "
+                    f"{n(r.check.get('unread', 0))} + {n(r.check.get('unexplained', 0))}"
+                )
+            ),
+            "equal, but for reconnects; unexplained 0",
+            all(exact(r) for r in results),
+        ),
+        (
+            "positions the simulator lost yet a frame decoded there / decoded twice",
+            each(lambda r: f"{r.check.get('decoded_anyway', 0)} / {r.duplicates}"),
+            "0 / 0",
+            all(r.check.get("decoded_anyway", 1) == 0 and r.duplicates == 0 for r in results),
+        ),
+        (
+            "crashes: exceptions out of SerialSource.read",
+            each(lambda r: n(len(r.received.crashes))),
+            "0",
+            all(not r.received.crashes for r in results),
+        ),
+        (
+            "readings whose timestamp went back",
+            each(lambda r: n(r.received.out_of_order)),
+            "0",
+            all(r.received.out_of_order == 0 for r in results),
+        ),
+        (
+            "decoder: CRC / COBS / short / malformed / other / recovered",
+            each(
+                lambda r: (
+                    " / ".join(n(r.counts.get(k, 0)) for k in ("crc", "cobs", "short", "malformed"))
+                    + f" / {n(sum(r.counts.get(k, 0) for k in ('oversize', 'version', 'unknown_type')))}"
+                    + f" / {n(r.counts['recovered'])}"
+                )
+            ),
+            "",
+            None,
+        ),
         ("resyncs", each(lambda r: n(r.counts["resyncs"])), "", None),
-        ("unplugs / disconnects / reconnects (open attempts that failed)",
-         each(lambda r: f"{sim(r, 'unplugs')} / {r.counts['disconnects']} / {r.counts['reconnects']} "
-                        f"({r.counts['open_failures']})"), "all equal",
-         all(sim(r, "unplugs") == r.counts["disconnects"] == r.counts["reconnects"] for r in results)),
-        ("reconnect time, loss detected → reopened: median / max, s", each(lambda r: median_max(r.reconnect_seconds)),
-         "", None),
+        (
+            "unplugs / disconnects / reconnects (open attempts that failed)",
+            each(
+                lambda r: (
+                    f"{sim(r, 'unplugs')} / {r.counts['disconnects']} / {r.counts['reconnects']} "
+                    f"({r.counts['open_failures']})"
+                )
+            ),
+            "all equal",
+            all(sim(r, "unplugs") == r.counts["disconnects"] == r.counts["reconnects"] for r in results),
+        ),
+        (
+            "reconnect time, loss detected → reopened: median / max, s",
+            each(lambda r: median_max(r.reconnect_seconds)),
+            "",
+            None,
+        ),
         ("outage, pty closed → new pty: median / max, s", each(lambda r: median_max(r.sim["outages"])), "", None),
-        ("simulator run time, s / frames generated per second",
-         each(lambda r: f"{r.sim['run_seconds']:.1f} / {n(sim(r, 'generated') / r.sim['run_seconds'])}"), "", None),
-        ("phase wall time, s / frames decoded per second",
-         each(lambda r: f"{r.wall:.1f} / {n(r.counts['frames'] / r.wall)}"), "", None),
+        (
+            "simulator run time, s / frames generated per second",
+            each(lambda r: f"{r.sim['run_seconds']:.1f} / {n(sim(r, 'generated') / r.sim['run_seconds'])}"),
+            "",
+            None,
+        ),
+        (
+            "phase wall time, s / frames decoded per second",
+            each(lambda r: f"{r.wall:.1f} / {n(r.counts['frames'] / r.wall)}"),
+            "",
+            None,
+        ),
         ("peak RSS of the receiver process during the phase, MiB", each(lambda r: f"{r.rss_mib:.1f}"), "", None),
     ]
     return out
@@ -488,36 +610,53 @@ def report(results: list[Result], args: argparse.Namespace, command: Sequence[st
     print()
     for r in results:
         p = r.phase
-        faults = (f"unplugged every {p.unplug_every:,} frames for {p.unplug_ms[0]:g}–{p.unplug_ms[1]:g} ms "
-                  "(uniform), the device sampling on meanwhile" if p.unplug_every else "never unplugged")
-        print(f"- {p.name} phase: simulator in a child process, {p.count:,} SAMPLEs of 2 channels, period "
-              f"{PERIOD_MS} ms, paced at {f'{p.rate:,.0f} frames/s' if p.rate else 'its full speed'}, corrupt rate "
-              f"{p.corrupt_rate:g}, drop rate {p.drop_rate:g}, {faults}, seed {p.seed}; receiver: framed "
-              f"SerialSource, back-off {args.reconnect_initial:g} s doubling to {args.reconnect_max:g} s; "
-              f"{r.counts['hellos']} HELLO(s) decoded; simulator exit code {r.child_code}")
+        faults = (
+            f"unplugged every {p.unplug_every:,} frames for {p.unplug_ms[0]:g}–{p.unplug_ms[1]:g} ms "
+            "(uniform), the device sampling on meanwhile"
+            if p.unplug_every
+            else "never unplugged"
+        )
+        print(
+            f"- {p.name} phase: simulator in a child process, {p.count:,} SAMPLEs of 2 channels, period "
+            f"{PERIOD_MS} ms, paced at {f'{p.rate:,.0f} frames/s' if p.rate else 'its full speed'}, corrupt rate "
+            f"{p.corrupt_rate:g}, drop rate {p.drop_rate:g}, {faults}, seed {p.seed}; receiver: framed "
+            f"SerialSource, back-off {args.reconnect_initial:g} s doubling to {args.reconnect_max:g} s; "
+            f"{r.counts['hellos']} HELLO(s) decoded; simulator exit code {r.child_code}"
+        )
         if r.received.reasons:
-            print(f"- {p.name} phase, port losses as the source's faults name them: "
-                  + "; ".join(f"{count} × {reason!r}" for reason, count in r.received.reasons.most_common()))
+            print(
+                f"- {p.name} phase, port losses as the source's faults name them: "
+                + "; ".join(f"{count} × {reason!r}" for reason, count in r.received.reasons.most_common())
+            )
         if r.received.crashes:
             print(f"- {p.name} phase crashes, first: {r.received.crashes[0]}")
         if r.received.timed_out:
             print(f"- **{p.name} phase timed out** before the simulator finished and the port went quiet")
     if any(r.reconnect_seconds for r in results):
-        print(f"- reconnect time: from the read that failed to the open that worked; the receiver retries at "
-              f"{', '.join(f'{t * 1000:.0f}' for t in ladder(args))} ms after the loss, so it is the first of "
-              "those past the outage (the link is missing meanwhile: the failed opens)")
-    print("- positions: the simulator's frame count (HELLOs included, never wrapped) against the receiver's "
-          "SequenceCounter position (unwrapped with HELLO's period and the device's timestamps), frame by frame; "
-          "'flushed at reopen' are frames the simulator wrote into a new pty before the receiver opened it: "
-          "pyserial's open() flushes the input buffer, so they are lost and counted lost by sequence (a real "
-          "device's bytes sent while no one has the port open are lost likewise)")
-    rss = "reset at each phase's start (clear_refs)" if all(r.rss_reset for r in results) else \
-        "the process's peak so far (VmHWM could not be reset)"
+        print(
+            f"- reconnect time: from the read that failed to the open that worked; the receiver retries at "
+            f"{', '.join(f'{t * 1000:.0f}' for t in ladder(args))} ms after the loss, so it is the first of "
+            "those past the outage (the link is missing meanwhile: the failed opens)"
+        )
+    print(
+        "- positions: the simulator's frame count (HELLOs included, never wrapped) against the receiver's "
+        "SequenceCounter position (unwrapped with HELLO's period and the device's timestamps), frame by frame; "
+        "'flushed at reopen' are frames the simulator wrote into a new pty before the receiver opened it: "
+        "pyserial's open() flushes the input buffer, so they are lost and counted lost by sequence (a real "
+        "device's bytes sent while no one has the port open are lost likewise)"
+    )
+    rss = (
+        "reset at each phase's start (clear_refs)"
+        if all(r.rss_reset for r in results)
+        else "the process's peak so far (VmHWM could not be reset)"
+    )
     print(f"- peak RSS: VmHWM of this process, {rss}; it includes the bench's bookkeeping (one byte per frame)")
     import serial
 
-    print(f"- machine: {platform.platform()}, {cpu_model()}, {os.cpu_count()} CPUs; Python "
-          f"{platform.python_version()}, pyserial {serial.__version__}")
+    print(
+        f"- machine: {platform.platform()}, {cpu_model()}, {os.cpu_count()} CPUs; Python "
+        f"{platform.python_version()}, pyserial {serial.__version__}"
+    )
     print(f"- command: {shlex.join(command)}")
 
 
@@ -535,10 +674,17 @@ def phases(args: argparse.Namespace) -> list[Phase]:
     """The phases the options ask for."""
     low, _, high = args.unplug_ms.partition(":")
     outage = (float(low), float(high or low))
-    unplug = Phase("unplug", args.cycles * args.unplug_every + args.unplug_every // 2, 1000.0 / PERIOD_MS,
-                   unplug_every=args.unplug_every, unplug_ms=outage, seed=args.seed)
-    corruption = Phase("corruption", args.frames, args.fps, corrupt_rate=args.corrupt_rate,
-                       drop_rate=args.drop_rate, seed=args.seed)
+    unplug = Phase(
+        "unplug",
+        args.cycles * args.unplug_every + args.unplug_every // 2,
+        1000.0 / PERIOD_MS,
+        unplug_every=args.unplug_every,
+        unplug_ms=outage,
+        seed=args.seed,
+    )
+    corruption = Phase(
+        "corruption", args.frames, args.fps, corrupt_rate=args.corrupt_rate, drop_rate=args.drop_rate, seed=args.seed
+    )
     return [p for p in (unplug, corruption) if args.only in (None, p.name)]
 
 

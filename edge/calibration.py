@@ -223,8 +223,9 @@ def fit_calibration(
     per_channel = np.array([s[1] for s in stats])
     return Calibration(
         residual_scale=provisional.residual_scale,
-        channel_tails=tuple(fit_tail(per_channel[:, c], tail_quantile, MIN_TAIL_SCALE)
-                            for c in range(residuals.shape[1])),
+        channel_tails=tuple(
+            fit_tail(per_channel[:, c], tail_quantile, MIN_TAIL_SCALE) for c in range(residuals.shape[1])
+        ),
         overall_tail=fit_tail(overall, tail_quantile, MIN_TAIL_SCALE),
         smoothing=smoothing,
         score_decades=score_decades,

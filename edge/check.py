@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,9 @@ PROBE_TIMEOUT_S = 3.0
 Say = Callable[[str], None]
 
 
-def run_check(config_file: Path, say: Say = print, *, unit: Path = UNIT,
-              probe_timeout_s: float = PROBE_TIMEOUT_S) -> list[str]:
+def run_check(
+    config_file: Path, say: Say = print, *, unit: Path = UNIT, probe_timeout_s: float = PROBE_TIMEOUT_S
+) -> list[str]:
     """Check ``config_file`` and what it names; print a line per thing with ``say``; return the problems."""
     problems: list[str] = []
     try:
@@ -54,8 +56,10 @@ def _check_model_and_plugins(config: AgentConfig, say: Say, problems: list[str],
         say("skip  sources and sinks: they are built for the model's channels, so they wait for a model that loads")
         return
     meta = model.metadata
-    say(f"ok    model {model.path}: verified ({meta.precision}, weights {model.weights_sha256[:12]}), "
-        f"channels {', '.join(meta.channels)}, sample period {meta.sample_period_s:g} s")
+    say(
+        f"ok    model {model.path}: verified ({meta.precision}, weights {model.weights_sha256[:12]}), "
+        f"channels {', '.join(meta.channels)}, sample period {meta.sample_period_s:g} s"
+    )
     try:
         check_detector_section(config, model)
     except EdgeError as exc:
@@ -72,12 +76,14 @@ def _check_model_and_plugins(config: AgentConfig, say: Say, problems: list[str],
                 _fail(say, problems, str(exc))
             else:
                 d = detector.settings.decision
-                say(f"ok    sensor {sensor}: threshold {d.threshold:.3f}, clear below {d.clear_at:.3f} after "
+                say(
+                    f"ok    sensor {sensor}: threshold {d.threshold:.3f}, clear below {d.clear_at:.3f} after "
                     f"{d.clear_samples}, debounce {d.k} of {d.n}, cooldown {d.cooldown_s:g} s, "
-                    f"warm-up {detector.settings.warmup}")
-            _probe(lambda spec=spec: spec.build(context), say, problems, timeout_s)
+                    f"warm-up {detector.settings.warmup}"
+                )
+            _probe(partial(spec.build, context), say, problems, timeout_s)
         for spec in config.sinks:
-            _probe(lambda spec=spec: spec.build(context), say, problems, timeout_s)
+            _probe(partial(spec.build, context), say, problems, timeout_s)
     finally:
         scratch.cleanup()
 
@@ -118,8 +124,11 @@ def check_network(config: AgentConfig, config_file: Path, say: Say, unit: Path =
     fix = f"edge-agent network-policy --config {config_file} --write, then systemctl daemon-reload"
     for allowance in needed:
         if policy.refuses(allowance.address):
-            _fail(say, problems, f"network: {unit} and its drop-ins do not allow {allowance.address} "
-                                 f"({allowance.reason}); run {fix}")
+            _fail(
+                say,
+                problems,
+                f"network: {unit} and its drop-ins do not allow {allowance.address} ({allowance.reason}); run {fix}",
+            )
     if not problems:
         say(f"ok    network: {unit} and its drop-ins allow {listed}")
     return problems

@@ -58,8 +58,9 @@ def read_checkpoint(state_dir: Path) -> dict[str, Any]:
     return data["sensors"]
 
 
-def restore_detectors(states: dict[str, Any], detectors: dict[str, Detector], origin: str,
-                      checkpoint: Path | None = None) -> list[str]:
+def restore_detectors(
+    states: dict[str, Any], detectors: dict[str, Detector], origin: str, checkpoint: Path | None = None
+) -> list[str]:
     """Restore each detector whose saved state fits; returns the sensors restored.
 
     A state of another model is skipped (an upgrade); a state that does not validate is damage: the

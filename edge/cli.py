@@ -29,10 +29,14 @@ def _inspect(args: argparse.Namespace) -> int:
     print(f"  precision     {meta.precision}, opset {meta.opset}, LSTM {meta.layers}x{meta.hidden}")
     print(f"  sample period {meta.sample_period_s:g} s, warm-up {meta.warmup} samples")
     print(f"  threshold     {meta.threshold:.3f} ({meta.calibration.false_alarms_per_day:g} false alarms/day)")
-    print(f"  trained on    {data.file} rows {data.train_rows[0]}-{data.train_rows[1] - 1} of {data.total_rows} "
-          f"(sha256 {data.sha256[:12]}), {meta.created}")
-    print(f"  versions      edge-anomaly {meta.package_version}, torch {meta.torch_version}, "
-          f"onnx {meta.onnx_version}, onnxruntime {meta.onnxruntime_version}")
+    print(
+        f"  trained on    {data.file} rows {data.train_rows[0]}-{data.train_rows[1] - 1} of {data.total_rows} "
+        f"(sha256 {data.sha256[:12]}), {meta.created}"
+    )
+    print(
+        f"  versions      edge-anomaly {meta.package_version}, torch {meta.torch_version}, "
+        f"onnx {meta.onnx_version}, onnxruntime {meta.onnxruntime_version}"
+    )
     return 0
 
 
@@ -54,9 +58,16 @@ def _replay(args: argparse.Namespace) -> int:
             config = replaced(config, model=replaced(config.model, threshold=args.threshold))
         if args.scoring is not None:
             config = replaced(config, detector=replaced(config.detector, scoring=args.scoring))
-    summary = replay(args.model, args.input, args.output, config=config, keep_trace=args.plot is not None,
-                     log_events=not args.quiet, sensor=args.sensor,
-                     block=DEFAULT_BLOCK if args.block is None else args.block)
+    summary = replay(
+        args.model,
+        args.input,
+        args.output,
+        config=config,
+        keep_trace=args.plot is not None,
+        log_events=not args.quiet,
+        sensor=args.sensor,
+        block=DEFAULT_BLOCK if args.block is None else args.block,
+    )
     if args.plot:
         from edge.plot import plot_replay
 
@@ -64,11 +75,13 @@ def _replay(args: argparse.Namespace) -> int:
     if not args.quiet:
         rate = summary.rows / summary.seconds if summary.seconds else 0.0
         c = summary.counters
-        print(f"replayed {summary.rows} rows of {args.input} in {summary.seconds:.2f} s ({rate:,.0f} rows/s): "
-              f"{c.scored} scored, {c.warmup} warm-up, {c.unscored_faulty} faulty, {summary.dropped} dropped; "
-              f"{c.alerts} alert(s) at threshold {summary.threshold:.3f}, {c.faults} sensor fault(s), "
-              f"{c.bridged} value(s) bridged; wrote {args.output}"
-              + (f" and {args.plot}" if args.plot else ""), file=sys.stderr)
+        print(
+            f"replayed {summary.rows} rows of {args.input} in {summary.seconds:.2f} s ({rate:,.0f} rows/s): "
+            f"{c.scored} scored, {c.warmup} warm-up, {c.unscored_faulty} faulty, {summary.dropped} dropped; "
+            f"{c.alerts} alert(s) at threshold {summary.threshold:.3f}, {c.faults} sensor fault(s), "
+            f"{c.bridged} value(s) bridged; wrote {args.output}" + (f" and {args.plot}" if args.plot else ""),
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -157,8 +170,10 @@ def _read_status(args: argparse.Namespace) -> tuple[Path, dict]:
     try:
         return folder, read_status(folder)
     except FileNotFoundError as exc:
-        raise ConfigError(f"no status file in {folder}: is edge-agent running? (pass --config or --runtime-dir "
-                          "if it uses another runtime_dir)") from exc
+        raise ConfigError(
+            f"no status file in {folder}: is edge-agent running? (pass --config or --runtime-dir "
+            "if it uses another runtime_dir)"
+        ) from exc
     except (OSError, ValueError) as exc:
         raise ConfigError(f"status file in {folder} cannot be read: {exc}") from exc
 
@@ -196,8 +211,10 @@ def _reload(args: argparse.Namespace) -> int:
                 raise EdgeError(f"reload failed, the previous configuration runs on: {reload['detail']}")
             print(f"reloaded: {reload['detail']}")
             return 0
-    raise EdgeError(f"edge-agent (pid {pid}) did not report the reload within {args.timeout:g} s; see its log "
-                    f"(status file in {folder})")
+    raise EdgeError(
+        f"edge-agent (pid {pid}) did not report the reload within {args.timeout:g} s; see its log "
+        f"(status file in {folder})"
+    )
 
 
 def _unit_threshold(text: str) -> float:
@@ -227,14 +244,22 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--input", type=Path, required=True)
     replay.add_argument("--output", type=Path, required=True)
     replay.add_argument("--plot", type=Path, help="draw signal, score, threshold and alerts into this PNG")
-    replay.add_argument("--config", type=Path, help="take [model] threshold and [detector] settings from here "
-                        "(its [[sources]] and [model] path are not needed)")
+    replay.add_argument(
+        "--config",
+        type=Path,
+        help="take [model] threshold and [detector] settings from here "
+        "(its [[sources]] and [model] path are not needed)",
+    )
     replay.add_argument("--threshold", type=_unit_threshold, help="alert threshold (default: the model's)")
     replay.add_argument("--scoring", choices=("likelihood", "calibrated"), help="scorer (default: the config's)")
     replay.add_argument("--sensor", help="the sensor's name in event lines (default: the input file's stem)")
     replay.add_argument("--quiet", action="store_true", help="no event lines and no summary")
-    replay.add_argument("--block", type=int, help="rows per LSTM call (default: edge.replay.DEFAULT_BLOCK, 256; "
-                        "1: one row per call); every output column is the same for any block")
+    replay.add_argument(
+        "--block",
+        type=int,
+        help="rows per LSTM call (default: edge.replay.DEFAULT_BLOCK, 256; "
+        "1: one row per call); every output column is the same for any block",
+    )
     replay.set_defaults(run=_replay)
 
     status = commands.add_parser("status", help="print the running agent's state")
@@ -247,17 +272,27 @@ def build_parser() -> argparse.ArgumentParser:
     reload = commands.add_parser("reload", help="make the running agent re-read config and model; wait for its verdict")
     where = reload.add_mutually_exclusive_group()
     where.add_argument("--config", type=Path, help="find the status file through this config's runtime_dir")
-    where.add_argument("--runtime-dir", type=Path, help="the folder of status.json (default $RUNTIME_DIRECTORY or "
-                                                         "/run/edge-anomaly)")
+    where.add_argument(
+        "--runtime-dir", type=Path, help="the folder of status.json (default $RUNTIME_DIRECTORY or /run/edge-anomaly)"
+    )
     reload.add_argument("--pid", type=int, help="the agent's process (default: the pid in the status file)")
     reload.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the verdict")
     reload.set_defaults(run=_reload)
 
-    policy = commands.add_parser("network-policy", help="print (or write) the unit's drop-in that allows the "
-                                 "addresses the config's plugins connect to; the unit allows only loopback")
+    policy = commands.add_parser(
+        "network-policy",
+        help="print (or write) the unit's drop-in that allows the "
+        "addresses the config's plugins connect to; the unit allows only loopback",
+    )
     policy.add_argument("--config", type=Path, required=True)
-    policy.add_argument("--write", type=Path, nargs="?", const=DROP_IN_DEFAULT, metavar="DROP_IN",
-                        help=f"write it there (default {DROP_IN_DEFAULT}) instead of printing it")
+    policy.add_argument(
+        "--write",
+        type=Path,
+        nargs="?",
+        const=DROP_IN_DEFAULT,
+        metavar="DROP_IN",
+        help=f"write it there (default {DROP_IN_DEFAULT}) instead of printing it",
+    )
     policy.set_defaults(run=_network_policy)
 
     sample = commands.add_parser("sample-config", help="print a commented example config of every plugin")

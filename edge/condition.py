@@ -102,18 +102,27 @@ class ConditionMonitor:
         self._sums = [0.0] * len(self.mean)
 
     def state(self) -> dict[str, Any]:
-        return {"mean": list(self.mean), "var": list(self.var), "recent": [list(r) for r in self._recent],
-                "sums": list(self._sums)}
+        return {
+            "mean": list(self.mean),
+            "var": list(self.var),
+            "recent": [list(r) for r in self._recent],
+            "sums": list(self._sums),
+        }
 
     def restore(self, state: dict[str, Any]) -> None:
         """Take back a :meth:`state`; ``ValueError`` if it does not fit."""
         channels = len(self.mean)
         mean, var, sums = ([float(v) for v in state[k]] for k in ("mean", "var", "sums"))
-        recent = [[float(v) for v in row] for row in state["recent"]][-self.settings.window:]
+        recent = [[float(v) for v in row] for row in state["recent"]][-self.settings.window :]
         values = mean + var + sums + [v for row in recent for v in row]
-        if (len(mean) != channels or len(var) != channels or len(sums) != channels
-                or any(len(row) != channels for row in recent) or not all(math.isfinite(v) for v in values)
-                or any(v <= 0 for v in var)):
+        if (
+            len(mean) != channels
+            or len(var) != channels
+            or len(sums) != channels
+            or any(len(row) != channels for row in recent)
+            or not all(math.isfinite(v) for v in values)
+            or any(v <= 0 for v in var)
+        ):
             raise ValueError(f"saved condition does not fit {channels} channels")
         self.mean, self.var, self._sums = mean, var, sums
         self._recent.clear()

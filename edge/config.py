@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,8 +49,10 @@ class AgentSection:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be above 0 seconds")
         if not 0 <= self.max_block_delay_ms <= 1000:
-            raise ValueError(f"max_block_delay_ms {self.max_block_delay_ms} must be from 0 (score what has "
-                             "arrived, wait for nothing) to 1000")
+            raise ValueError(
+                f"max_block_delay_ms {self.max_block_delay_ms} must be from 0 (score what has "
+                "arrived, wait for nothing) to 1000"
+            )
 
     def state_path(self) -> Path:
         """``state_dir``, else systemd's ``$STATE_DIRECTORY``, else /var/lib/edge-anomaly."""
@@ -105,8 +108,9 @@ class DetectorSection:
 
     def __post_init__(self) -> None:
         if not 1 <= self.debounce_k <= self.debounce_n:
-            raise ValueError(f"debounce needs 1 <= k <= n, got debounce_k = {self.debounce_k}, "
-                             f"debounce_n = {self.debounce_n}")
+            raise ValueError(
+                f"debounce needs 1 <= k <= n, got debounce_k = {self.debounce_k}, debounce_n = {self.debounce_n}"
+            )
         checks = [
             ("warmup", self.warmup is None or self.warmup >= 1, "at least 1"),
             ("clear_samples", self.clear_samples >= 1, "at least 1"),
@@ -162,29 +166,53 @@ class DetectorSection:
             raise ValueError(f"warmup {warmup} must be at least 1 reading")
         period = meta.sample_period_s
         decision = DecisionSettings(
-            threshold=threshold, k=self.debounce_k, n=self.debounce_n,
+            threshold=threshold,
+            k=self.debounce_k,
+            n=self.debounce_n,
             clear_level=0.8 * threshold if self.clear_level is None else self.clear_level,
-            clear_samples=self.clear_samples, cooldown_s=self.cooldown_s, accept_after_s=self.accept_after_s,
+            clear_samples=self.clear_samples,
+            cooldown_s=self.cooldown_s,
+            accept_after_s=self.accept_after_s,
         )
         stale = max(10 * period, 30.0) if self.stale_after_s is None else self.stale_after_s
-        faults = FaultSettings(sample_period_s=period, max_gap_periods=self.max_gap_periods, stale_after_s=stale,
-                               flatline_samples=self.flatline_samples)
+        faults = FaultSettings(
+            sample_period_s=period,
+            max_gap_periods=self.max_gap_periods,
+            stale_after_s=stale,
+            flatline_samples=self.flatline_samples,
+        )
         adaptation = AdaptationSettings(self.adapt, self.adapt_half_life_samples, self.adapt_max_drift)
-        likelihood = LikelihoodSettings(self.likelihood_window, self.likelihood_half_life_samples,
-                                        season_lag=self.season_lag(period), spatial_margin=self.spatial_margin,
-                                        novelty_half_life_samples=self.novelty_half_life_samples,
-                                        tail=self.likelihood_tail)
-        condition = ConditionSettings(window=self.likelihood_window, hold_sd=self.hold_sd,
-                                      reference_half_life_samples=self.reference_half_life_samples,
-                                      regime_sd=self.regime_sd)
+        likelihood = LikelihoodSettings(
+            self.likelihood_window,
+            self.likelihood_half_life_samples,
+            season_lag=self.season_lag(period),
+            spatial_margin=self.spatial_margin,
+            novelty_half_life_samples=self.novelty_half_life_samples,
+            tail=self.likelihood_tail,
+        )
+        condition = ConditionSettings(
+            window=self.likelihood_window,
+            hold_sd=self.hold_sd,
+            reference_half_life_samples=self.reference_half_life_samples,
+            regime_sd=self.regime_sd,
+        )
         unknown = [c for c in self.channel_thresholds if c not in meta.channels]
         if unknown:
-            raise ValueError(f"channel_thresholds names {unknown[0]!r}, which the model does not have; its channels: "
-                             f"{', '.join(meta.channels)}")
+            raise ValueError(
+                f"channel_thresholds names {unknown[0]!r}, which the model does not have; its channels: "
+                f"{', '.join(meta.channels)}"
+            )
         channel_thresholds = tuple(self.channel_thresholds.get(c) for c in meta.channels)
-        return DetectorSettings(warmup=warmup, decision=decision, faults=faults, adaptation=adaptation,
-                                scoring=self.scoring, likelihood=likelihood, condition=condition,
-                                channel_thresholds=channel_thresholds if any(channel_thresholds) else ())
+        return DetectorSettings(
+            warmup=warmup,
+            decision=decision,
+            faults=faults,
+            adaptation=adaptation,
+            scoring=self.scoring,
+            likelihood=likelihood,
+            condition=condition,
+            channel_thresholds=channel_thresholds if any(channel_thresholds) else (),
+        )
 
 
 @dataclass(frozen=True)
@@ -204,14 +232,16 @@ class AgentConfig:
         return self.source_file.parent if self.source_file else Path.cwd()
 
 
-def _plugins(data: dict[str, Any], key: str, registry: dict[str, str], kind: str,
-             problems: Problems) -> tuple[PluginSpec, ...]:
+def _plugins(
+    data: dict[str, Any], key: str, registry: dict[str, str], kind: str, problems: Problems
+) -> tuple[PluginSpec, ...]:
     tables = data.get(key, [])
     if not isinstance(tables, list):
         problems.add(f"{key} must be an array of tables, written [[{key}]]")
         return ()
-    specs = [problems.attempt(lambda t=t, i=i: load_spec(registry, kind, t, f"[[{key}]] #{i + 1}"))
-             for i, t in enumerate(tables)]
+    specs = [
+        problems.attempt(partial(load_spec, registry, kind, t, f"[[{key}]] #{i + 1}")) for i, t in enumerate(tables)
+    ]
     return tuple(spec for spec in specs if spec is not None)
 
 
@@ -227,10 +257,11 @@ def _check_sensors(config: AgentConfig, problems: Problems) -> None:
             problems.add(f"{where}: sensors cannot be nested")
             continue
         threshold = table.get("threshold")
-        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
-                                      or not 0 < threshold <= 1):
+        if threshold is not None and (
+            isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1
+        ):
             problems.add(f"{where}: threshold = {threshold!r} must be a number in (0, 1]")
-        problems.attempt(lambda name=name: config.detector.for_sensor(name))
+        problems.attempt(partial(config.detector.for_sensor, name))
         if config.sources and name not in sensors:
             problems.add(f"{where}: no source has sensor = {name!r}; sensors: {', '.join(sensors)}")
     repeated = sorted({s for s in sensors if sensors.count(s) > 1})
@@ -251,23 +282,36 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None, *, for_r
         data = {**data, "model": {"path": "replay.onnx", **data.get("model", {})}}
     model = None
     if "model" not in data:
-        problems.add("missing [model] section; it needs path = \"/path/to/model.onnx\"")
+        problems.add('missing [model] section; it needs path = "/path/to/model.onnx"')
     else:
         model = problems.attempt(lambda: build_section(ModelSection, data["model"], "[model]"))
     base = source_file.parent if source_file else Path.cwd()
     agent = problems.attempt(lambda: build_section(AgentSection, data.get("agent", {}), "[agent]"))
     if agent is not None:
-        agent = replace(agent, **{name: base / getattr(agent, name) for name in ("state_dir", "runtime_dir")
-                                  if getattr(agent, name) is not None and not getattr(agent, name).is_absolute()})
+        agent = replace(
+            agent,
+            **{
+                name: base / getattr(agent, name)
+                for name in ("state_dir", "runtime_dir")
+                if getattr(agent, name) is not None and not getattr(agent, name).is_absolute()
+            },
+        )
     detector = problems.attempt(lambda: build_section(DetectorSection, data.get("detector", {}), "[detector]"))
     sources = _plugins(data, "sources", SOURCE_TYPES, "source", problems)
     sinks = _plugins(data, "sinks", SINK_TYPES, "sink", problems)
     if not data.get("sources") and not for_replay:
-        problems.add(f"no [[sources]]; add one, for example type = \"replay\" (types: {', '.join(SOURCE_TYPES)})")
+        problems.add(f'no [[sources]]; add one, for example type = "replay" (types: {", ".join(SOURCE_TYPES)})')
     if agent is None or model is None or detector is None:
-        problems.raise_any()
-    config = AgentConfig(source_file=source_file, agent=agent, model=model, detector=detector,  # type: ignore[arg-type]
-                         sources=sources, sinks=sinks)
+        problems.raise_any()  # each section that did not build recorded its problem
+        raise ConfigError("the config is incomplete")
+    config = AgentConfig(
+        source_file=source_file,
+        agent=agent,
+        model=model,
+        detector=detector,
+        sources=sources,
+        sinks=sinks,
+    )
     _check_sensors(config, problems)
     problems.raise_any()
     return config

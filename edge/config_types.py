@@ -35,7 +35,8 @@ def _describe(kind: Any) -> str:
     if get_origin(kind) is list:
         return f"a list of {_describe(get_args(kind)[0])}"
     return {str: "a string", int: "an integer", float: "a number", bool: "true or false", Path: "a path"}.get(
-        kind, getattr(kind, "__name__", str(kind)))
+        kind, getattr(kind, "__name__", str(kind))
+    )
 
 
 def _required(kind: Any) -> Any:
@@ -95,7 +96,7 @@ class Problems:
         try:
             return build()
         except ConfigError as exc:
-            self.messages.extend(getattr(exc, "problems", None) or [str(exc)])
+            self.messages.extend(exc.problems)
             return None
 
     def raise_any(self) -> None:
@@ -103,9 +104,9 @@ class Problems:
         if len(self.messages) == 1:
             raise ConfigError(self.messages[0])
         if self.messages:
-            error = ConfigError(f"{len(self.messages)} problems:" + "".join(f"\n  - {m}" for m in self.messages))
-            error.problems = list(self.messages)
-            raise error
+            raise ConfigError(
+                f"{len(self.messages)} problems:" + "".join(f"\n  - {m}" for m in self.messages), list(self.messages)
+            )
 
 
 def build_section(cls: type[T], table: Any, where: str, ignore: tuple[str, ...] = ()) -> T:
@@ -126,13 +127,19 @@ def build_section(cls: type[T], table: Any, where: str, ignore: tuple[str, ...] 
         try:
             values[key] = _convert(hints[key], value, f"{where}: {key}")
         except ConfigError as exc:
-            problems.add(str(exc) if not fields[key].metadata.get("secret") else
-                         f"{where}: {key} is {_article(type(value).__name__)} (not shown: it is a secret); "
-                         f"it must be {_describe(_required(hints[key]))}; quote it in TOML")
+            problems.add(
+                str(exc)
+                if not fields[key].metadata.get("secret")
+                else f"{where}: {key} is {_article(type(value).__name__)} (not shown: it is a secret); "
+                f"it must be {_describe(_required(hints[key]))}; quote it in TOML"
+            )
     missing = [
-        name for name, f in fields.items()
-        if name not in values and name not in table
-        and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        name
+        for name, f in fields.items()
+        if name not in values
+        and name not in table
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
     ]
     if missing:
         problems.add(f"{where}: missing {', '.join(repr(m) for m in missing)}; allowed keys: {allowed}")

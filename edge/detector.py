@@ -172,8 +172,9 @@ class Detector:
         """Fill a lost reading (``x`` None) or the ``missing`` channels of ``x`` with the model's forecast."""
         if self._forecast is None or self._missing_streak >= self.faults.bridge_limit:
             return False
-        filled = list(self._forecast) if x is None else [
-            self._forecast[i] if i in missing else v for i, v in enumerate(x)]
+        filled = (
+            list(self._forecast) if x is None else [self._forecast[i] if i in missing else v for i, v in enumerate(x)]
+        )
         self._step(filled)
         self.scorer.bridge_one(filled)
         self._missing_streak += 1
@@ -215,8 +216,10 @@ class Detector:
         if block.inputs is not None and block.xs is not None:
             if forecasts is None:
                 forecasts = self.forecaster.step_block_normalized(block.inputs)
-            return [self._score_scorable(reading, check, x, forecast)
-                    for reading, check, x, forecast in zip(readings, checks, block.xs, forecasts.tolist())]
+            return [
+                self._score_scorable(reading, check, x, forecast)
+                for reading, check, x, forecast in zip(readings, checks, block.xs, forecasts.tolist())
+            ]
         outcomes: list[Scored] = []
         start, count = 0, len(readings)
         while start < count:
@@ -230,8 +233,10 @@ class Detector:
             run = readings[start:end]
             xs = self._normalise_block(run)
             forecasts = self.forecaster.step_block_normalized(np.array([self._filtered(x) for x in xs]))
-            outcomes.extend(self._score_scorable(reading, check, x, forecast)
-                            for reading, check, x, forecast in zip(run, checks[start:end], xs, forecasts.tolist()))
+            outcomes.extend(
+                self._score_scorable(reading, check, x, forecast)
+                for reading, check, x, forecast in zip(run, checks[start:end], xs, forecasts.tolist())
+            )
             start = end
         return outcomes
 
@@ -258,15 +263,17 @@ class Detector:
         bad = tuple(i for i, v in enumerate(values) if not usable(v))
         if not check.scorable:
             counters.unscored_faulty += 1
-            if not bad or not self._bridge(self._normalise(tuple(0.0 if i in bad else v
-                                                                 for i, v in enumerate(values))), bad):
+            if not bad or not self._bridge(
+                self._normalise(tuple(0.0 if i in bad else v for i, v in enumerate(values))), bad
+            ):
                 events = self._pause(reading.timestamp) + events
             return Scored(reading, "fault", events=events)
         check.events = events
         return self._score_scorable(reading, check, self._normalise(values), None, counted=True)
 
-    def _score_scorable(self, reading: Reading, check: FaultCheck, x: list[float], forecast: list[float] | None,
-                        counted: bool = False) -> Scored:
+    def _score_scorable(
+        self, reading: Reading, check: FaultCheck, x: list[float], forecast: list[float] | None, counted: bool = False
+    ) -> Scored:
         """Warm up on, or score and decide on, one scorable reading ``x`` (normalised).
 
         ``forecast`` is the model's output after ``x`` when the block already computed it; None: step now.
@@ -309,16 +316,30 @@ class Detector:
                 counters.accepted += 1
                 self.condition.rebase()
                 self._accepting = True
-                log.warning("sensor %s: alert %s has lasted %g s (accept_after_s); its readings are now taken as "
-                            "the new normal and learned as such, with no new alert until the score is back below "
-                            "%.3f", self.sensor, self.alert.id, self.settings.decision.accept_after_s,
-                            self.settings.decision.clear_at)
+                log.warning(
+                    "sensor %s: alert %s has lasted %g s (accept_after_s); its readings are now taken as "
+                    "the new normal and learned as such, with no new alert until the score is back below "
+                    "%.3f",
+                    self.sensor,
+                    self.alert.id,
+                    self.settings.decision.accept_after_s,
+                    self.settings.decision.clear_at,
+                )
             ended_by = "accepted as the new normal" if decision.state == "accepted" else "back to normal"
-            events.append(Event("clear", replace(self.alert, end=reading.timestamp, ended_by=ended_by),
-                                reading.timestamp))
+            events.append(
+                Event("clear", replace(self.alert, end=reading.timestamp, ended_by=ended_by), reading.timestamp)
+            )
             self.alert = None
-        return Scored(reading, "scored", judgement.score, judgement.channel_scores, expected, decision.alerting,
-                      events, judgement.level)
+        return Scored(
+            reading,
+            "scored",
+            judgement.score,
+            judgement.channel_scores,
+            expected,
+            decision.alerting,
+            events,
+            judgement.level,
+        )
 
     def _decision_level(self, judgement: Judgement) -> float:
         """The level alerts are decided on: each channel against its own threshold where it has one."""
@@ -327,8 +348,12 @@ class Detector:
             return judgement.level
         threshold = self.settings.decision.threshold
         offset = judgement.level - max(judgement.channel_scores)  # the scorer's correction for many channels
-        return min(1.0, max((score + offset) * threshold / (mine or threshold)
-                            for score, mine in zip(judgement.channel_scores, own)))
+        return min(
+            1.0,
+            max(
+                (score + offset) * threshold / (mine or threshold) for score, mine in zip(judgement.channel_scores, own)
+            ),
+        )
 
     def _regime_check(self, x: list[float]) -> None:
         """Say once per channel, clearly, when readings sit far outside what the model was trained on."""
@@ -339,15 +364,19 @@ class Detector:
         self.counters.regime_warnings += 1
         limit, window = self.settings.condition.regime_sd, self.settings.condition.window
         short = self.condition.short_mean(x)
-        parts = [f"{self.channels[c]} averages {short[c] * self._std[c] + self._mean[c]:.4g} over the last {window} "
-                 f"readings, more than {limit:g} sd from the training mean {self._mean[c]:.4g} (sd {self._std[c]:.4g})"
-                 for c in outside]
-        log.warning("sensor %s: %s; the model was trained at another operating point and its scores mean little "
-                    "here: export a model from history of this operating point (said once per channel)",
-                    self.sensor, "; ".join(parts))
+        parts = [
+            f"{self.channels[c]} averages {short[c] * self._std[c] + self._mean[c]:.4g} over the last {window} "
+            f"readings, more than {limit:g} sd from the training mean {self._mean[c]:.4g} (sd {self._std[c]:.4g})"
+            for c in outside
+        ]
+        log.warning(
+            "sensor %s: %s; the model was trained at another operating point and its scores mean little "
+            "here: export a model from history of this operating point (said once per channel)",
+            self.sensor,
+            "; ".join(parts),
+        )
 
-    def _track(self, reading: Reading, judgement: Judgement, expected: tuple[float, ...],
-               state: str) -> list[Event]:
+    def _track(self, reading: Reading, judgement: Judgement, expected: tuple[float, ...], state: str) -> list[Event]:
         """Open an alert, or keep its peak up to date."""
         level, channel_scores = judgement.level, judgement.channel_scores
         if state == "active" and self.alert is not None and level <= self.alert.score:
@@ -355,21 +384,28 @@ class Detector:
         threshold = self.settings.decision.threshold
         own = self.settings.channel_thresholds or (None,) * len(channel_scores)
         picked = [i for i, (s, mine) in enumerate(zip(channel_scores, own)) if s >= (mine or threshold)] or [
-            max(range(len(channel_scores)), key=channel_scores.__getitem__)]
-        peak = {
-            "channels": tuple(self.channels[i] for i in picked),
-            "score": level,
-            "observed": tuple(float(reading.values[i]) for i in picked),
-            "expected": tuple(expected[i] for i in picked),
-        }
+            max(range(len(channel_scores)), key=channel_scores.__getitem__)
+        ]
+        channels = tuple(self.channels[i] for i in picked)
+        observed = tuple(float(reading.values[i]) for i in picked)
+        forecast = tuple(expected[i] for i in picked)
         if state == "active" and self.alert is not None:
-            self.alert = replace(self.alert, **peak)
+            self.alert = replace(self.alert, channels=channels, score=level, observed=observed, expected=forecast)
             return []
         self.counters.alerts += 1
         start = reading.timestamp
         name = f"{self.model_sha256}/{self.sensor}/{start!r}"
-        self.alert = Alert(id=uuid.uuid5(_ID_NAMESPACE, name).hex[:16], sensor=self.sensor, start=start,
-                           threshold=threshold, model_sha256=self.model_sha256, **peak)
+        self.alert = Alert(
+            id=uuid.uuid5(_ID_NAMESPACE, name).hex[:16],
+            sensor=self.sensor,
+            start=start,
+            threshold=threshold,
+            model_sha256=self.model_sha256,
+            channels=channels,
+            score=level,
+            observed=observed,
+            expected=forecast,
+        )
         return [Event("alert", self.alert, start)]
 
     def source_fault(self, fault: SourceFault) -> list[Event]:
@@ -402,14 +438,20 @@ class Detector:
             self.faults.counts = dict(old.faults.counts)
         if old.alert is None:
             return []
-        if self.model_sha256 == old.model_sha256 and self.settings.decision == old.settings.decision \
-                and self.settings.condition == old.settings.condition:
+        if (
+            self.model_sha256 == old.model_sha256
+            and self.settings.decision == old.settings.decision
+            and self.settings.condition == old.settings.condition
+        ):
             self.alert, self.policy, self._accepting = old.alert, old.policy, old._accepting
             self.condition = old.condition  # the normal it was raised from
             return []
         end = old.faults.last_timestamp or old.alert.start
-        log.info("sensor %s: alert %s closed by the reload (the new model or decision settings judge afresh)",
-                 self.sensor, old.alert.id)
+        log.info(
+            "sensor %s: alert %s closed by the reload (the new model or decision settings judge afresh)",
+            self.sensor,
+            old.alert.id,
+        )
         return [Event("clear", replace(old.alert, end=end, ended_by="closed by a reload with new settings"), end)]
 
     def state(self) -> dict[str, Any]:
@@ -443,8 +485,11 @@ class Detector:
             h, c = (np.asarray(state[k], dtype=np.float32) for k in ("h", "c"))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"saved LSTM state is not numbers ({exc})") from exc
-        if h.shape != self.forecaster.state[0].shape or c.shape != h.shape or not (
-                np.isfinite(h).all() and np.isfinite(c).all()):
+        if (
+            h.shape != self.forecaster.state[0].shape
+            or c.shape != h.shape
+            or not (np.isfinite(h).all() and np.isfinite(c).all())
+        ):
             raise ValueError(f"saved LSTM state has shape {h.shape}, expected {self.forecaster.state[0].shape}")
         channels = len(self.channels)
         forecast = state.get("forecast")
@@ -457,8 +502,9 @@ class Detector:
             raise ValueError(f"saved inputs are not {channels} channels")
         seen = _count(state.get("seen"), "seen") if forecast is not None else 0
         last_time = state.get("last_timestamp")
-        if last_time is not None and (isinstance(last_time, bool) or not isinstance(last_time, int | float)
-                                      or not math.isfinite(last_time)):
+        if last_time is not None and (
+            isinstance(last_time, bool) or not isinstance(last_time, int | float) or not math.isfinite(last_time)
+        ):
             raise ValueError(f"saved last_timestamp {last_time!r} is not a time in seconds")
         last_sequence = state.get("last_sequence")
         if last_sequence is not None:

@@ -6,7 +6,11 @@ class EdgeError(Exception):
 
 
 class ConfigError(EdgeError, ValueError):
-    """A setting is missing, unknown or contradicts the model."""
+    """A setting is missing, unknown or contradicts the model; ``problems`` lists each one when there are several."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
 
 
 class ModelError(EdgeError, ValueError):

@@ -63,8 +63,9 @@ class FaultCheck:
 class FaultMonitor:
     """Watches one sensor's stream; one instance per sensor."""
 
-    def __init__(self, sensor: str, channels: tuple[str, ...], settings: FaultSettings,
-                 constant: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, sensor: str, channels: tuple[str, ...], settings: FaultSettings, constant: tuple[str, ...] = ()
+    ) -> None:
         self.sensor = sensor
         self._may_flatline = [c not in constant for c in channels]  # a channel constant in training may stay so
         self.channels = channels
@@ -146,8 +147,10 @@ class FaultMonitor:
         if self._last_sequence is not None and reading.sequence is not None:
             lost = (reading.sequence - self._last_sequence - 1) % settings.sequence_modulus
             if lost > self.bridge_limit:
-                detail = f"{lost} reading{'s' if lost != 1 else ''} lost (sequence {self._last_sequence} to " \
-                         f"{reading.sequence})"
+                detail = (
+                    f"{lost} reading{'s' if lost != 1 else ''} lost (sequence {self._last_sequence} to "
+                    f"{reading.sequence})"
+                )
                 return Fault(self.sensor, "sequence_gap", reading.timestamp, detail, end=reading.timestamp), 0
             if lost:
                 return None, lost
@@ -171,8 +174,9 @@ class FaultMonitor:
         self._last_values = values
         for i, value in enumerate(values):
             self._flat_runs[i] = self._flat_runs[i] + 1 if previous is not None and previous[i] == value else 1
-        return tuple(c for c, run, watched in zip(self.channels, self._flat_runs, self._may_flatline)
-                     if watched and run >= limit)
+        return tuple(
+            c for c, run, watched in zip(self.channels, self._flat_runs, self._may_flatline) if watched and run >= limit
+        )
 
     def source_fault(self, message: str, time: float, cleared: bool) -> list[Event]:
         """A source reported losing (or regaining) its sensor."""

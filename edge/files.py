@@ -35,8 +35,9 @@ def write_json_atomic(path: Path, data: Any, *, durable: bool = True, mode: int 
     write_text_atomic(path, json.dumps(data, indent=1, sort_keys=True), durable=durable, mode=mode)
 
 
-def write_text_atomic(path: Path, text: str, *, durable: bool = True, mode: int = 0o600,
-                      private_parent: bool = True) -> None:
+def write_text_atomic(
+    path: Path, text: str, *, durable: bool = True, mode: int = 0o600, private_parent: bool = True
+) -> None:
     """Write ``text`` to a temporary file in the same folder, fsync it, and rename it over ``path``.
 
     The file gets ``mode`` whatever the umask; a missing folder is created private (0700), or with the

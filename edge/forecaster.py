@@ -18,8 +18,13 @@ class StreamingForecaster:
     """
 
     def __init__(
-        self, session: ort.InferenceSession, *, layers: int, hidden: int,
-        norm_mean: Sequence[float], norm_std: Sequence[float],
+        self,
+        session: ort.InferenceSession,
+        *,
+        layers: int,
+        hidden: int,
+        norm_mean: Sequence[float] | np.ndarray,
+        norm_std: Sequence[float] | np.ndarray,
     ) -> None:
         self._session = session
         self._mean = np.asarray(norm_mean, dtype=np.float32)
@@ -33,8 +38,9 @@ class StreamingForecaster:
     def from_model(cls, model: LoadedModel) -> StreamingForecaster:
         """A forecaster over a loaded, verified model."""
         meta = model.metadata
-        return cls(model.session, layers=meta.layers, hidden=meta.hidden,
-                   norm_mean=meta.norm_mean, norm_std=meta.norm_std)
+        return cls(
+            model.session, layers=meta.layers, hidden=meta.hidden, norm_mean=meta.norm_mean, norm_std=meta.norm_std
+        )
 
     def reset(self) -> None:
         """Start from a zero state, as at the beginning of training's sequences."""
@@ -59,7 +65,7 @@ class StreamingForecaster:
             raise ValueError(f"state shapes {h.shape}, {c.shape} are not {self._state_shape}")
         self._h, self._c = h.astype(np.float32), c.astype(np.float32)
 
-    def step_normalized(self, x: np.ndarray) -> np.ndarray:
+    def step_normalized(self, x: np.ndarray | Sequence[float]) -> np.ndarray:
         """Advance by one normalised reading; return the normalised forecast of the next."""
         self._x[0, 0] = x
         y, self._h, self._c = self._session.run(None, {"x": self._x, "h0": self._h, "c0": self._c})
@@ -74,7 +80,8 @@ class StreamingForecaster:
         bit-identical to ``T`` calls of :meth:`step_normalized`.
         """
         y, self._h, self._c = self._session.run(
-            None, {"x": np.asarray(xs, dtype=np.float32)[None], "h0": self._h, "c0": self._c})
+            None, {"x": np.asarray(xs, dtype=np.float32)[None], "h0": self._h, "c0": self._c}
+        )
         self.steps += len(xs)
         self.calls += 1
         return y[0]
@@ -107,7 +114,7 @@ def step_together(forecasters: Sequence[StreamingForecaster], blocks: Sequence[n
     c0 = np.concatenate([f._c for f in forecasters], axis=1)
     y, hn, cn = session.run(None, {"x": x, "h0": h0, "c0": c0})
     for i, f in enumerate(forecasters):
-        f._h, f._c = np.ascontiguousarray(hn[:, i:i + 1]), np.ascontiguousarray(cn[:, i:i + 1])
+        f._h, f._c = np.ascontiguousarray(hn[:, i : i + 1]), np.ascontiguousarray(cn[:, i : i + 1])
         f.steps += x.shape[1]
         f.calls += 1
     return [y[i] for i in range(len(forecasters))]

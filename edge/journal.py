@@ -55,7 +55,7 @@ def _sealed_memfd(data: bytes) -> int:
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)
     except BaseException:
         os.close(fd)
@@ -81,8 +81,9 @@ class JournalSender:
             fd = _sealed_memfd(data)
             try:
                 # not socket.send_fds: before CPython gh-107898 it ignores its address argument
-                self._sock.sendmsg([], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))], 0,
-                                   self.socket_path)
+                self._sock.sendmsg(
+                    [], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))], 0, self.socket_path
+                )
             finally:
                 os.close(fd)
 

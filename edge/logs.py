@@ -17,9 +17,9 @@ def setup_logging(target: str = "auto", level: str = "info") -> str:
     adds what the native protocol gives: the structured fields of each event.
     """
     logger = logging.getLogger("edge")
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-        handler.close()
+    for old in list(logger.handlers):
+        logger.removeHandler(old)
+        old.close()
     handler: logging.Handler | None = None
     problem = None
     if target == "journal" or (target == "auto" and journal_wanted()):

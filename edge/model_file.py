@@ -76,13 +76,16 @@ def load_model(path: str | Path) -> LoadedModel:
     try:
         data = path.read_bytes()
     except FileNotFoundError as exc:
-        raise ModelError(f"model {path} does not exist; copy the file edge-export wrote there, or point "
-                         "[model] path at it") from exc
+        raise ModelError(
+            f"model {path} does not exist; copy the file edge-export wrote there, or point [model] path at it"
+        ) from exc
     except IsADirectoryError as exc:
         raise ModelError(f"model {path} is a folder; [model] path must name the .onnx file edge-export wrote") from exc
     except PermissionError as exc:
-        raise ModelError(f"model {path} cannot be read by this user ({exc.strerror}); make it readable by the "
-                         "agent's user (e.g. chmod 0644, or group edge-anomaly with 0640)") from exc
+        raise ModelError(
+            f"model {path} cannot be read by this user ({exc.strerror}); make it readable by the "
+            "agent's user (e.g. chmod 0644, or group edge-anomaly with 0640)"
+        ) from exc
     except OSError as exc:
         raise ModelError(f"model {path} cannot be read: {exc.strerror or exc}; {_FIX}") from exc
     meta, weights = verify_model_bytes(data, path)

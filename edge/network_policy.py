@@ -23,8 +23,12 @@ if TYPE_CHECKING:
 
 UNIT = Path("/etc/systemd/system/edge-anomaly.service")
 DROP_IN = Path(f"{UNIT}.d/network.conf")
-KEYWORDS = {"any": ("0.0.0.0/0", "::/0"), "localhost": ("127.0.0.0/8", "::1/128"),
-            "link-local": ("169.254.0.0/16", "fe80::/64"), "multicast": ("224.0.0.0/4", "ff00::/8")}
+KEYWORDS = {
+    "any": ("0.0.0.0/0", "::/0"),
+    "localhost": ("127.0.0.0/8", "::1/128"),
+    "link-local": ("169.254.0.0/16", "fe80::/64"),
+    "multicast": ("224.0.0.0/4", "ff00::/8"),
+}
 RESOLV_CONF = Path("/etc/resolv.conf")
 Resolver = Callable[[str, int], list[str]]
 
@@ -52,7 +56,7 @@ def config_peers(config: AgentConfig) -> list[Peer]:
     for key, specs in (("sources", config.sources), ("sinks", config.sinks)):
         for number, spec in enumerate(specs, 1):
             listed = getattr(spec.module, "peers", None)
-            for host, port in (listed(spec.config) if listed else []):
+            for host, port in listed(spec.config) if listed else []:
                 found.append(Peer(host, port, f"[[{key}]] #{number} ({spec.type})"))
     return found
 
@@ -87,8 +91,9 @@ def nameservers(resolv_conf: Path = RESOLV_CONF) -> list[str]:
     return found
 
 
-def allowances(peers: Iterable[Peer], resolve: Resolver = resolve_host,
-               resolvers: Callable[[], list[str]] = nameservers) -> list[Allowance]:
+def allowances(
+    peers: Iterable[Peer], resolve: Resolver = resolve_host, resolvers: Callable[[], list[str]] = nameservers
+) -> list[Allowance]:
     """The addresses beyond loopback that ``peers`` need; a host that does not resolve is a ``ConfigError``."""
     needed: dict[str, str] = {}
     names = []
@@ -103,9 +108,11 @@ def allowances(peers: Iterable[Peer], resolve: Resolver = resolve_host,
             try:
                 addresses = resolve(peer.host, peer.port)
             except OSError as exc:
-                raise ConfigError(f"{peer.plugin}: host {peer.host!r} does not resolve here ({exc}); the network "
-                                  "policy needs its address: fix the name, or allow it by hand in a drop-in "
-                                  "(IPAddressAllow=ADDRESS or a subnet)") from exc
+                raise ConfigError(
+                    f"{peer.plugin}: host {peer.host!r} does not resolve here ({exc}); the network "
+                    "policy needs its address: fix the name, or allow it by hand in a drop-in "
+                    "(IPAddressAllow=ADDRESS or a subnet)"
+                ) from exc
         for address in addresses:
             if not is_loopback(address):
                 needed.setdefault(address, f"{peer.plugin} connects to {peer.host}:{peer.port}")
@@ -118,11 +125,13 @@ def allowances(peers: Iterable[Peer], resolve: Resolver = resolve_host,
 
 def drop_in_text(config_file: Path | None, allowed: list[Allowance]) -> str:
     """The drop-in for the unit: a comment per address saying which plugin needs it."""
-    lines = [f"# written by edge-agent network-policy --config {config_file}",
-             "# the unit allows loopback only (IPAddressDeny=any, IPAddressAllow=localhost); these are the",
-             "# addresses this config's plugins need. After changing the config: run it again, then",
-             "# systemctl daemon-reload (the running service takes the new policy at once).",
-             "[Service]"]
+    lines = [
+        f"# written by edge-agent network-policy --config {config_file}",
+        "# the unit allows loopback only (IPAddressDeny=any, IPAddressAllow=localhost); these are the",
+        "# addresses this config's plugins need. After changing the config: run it again, then",
+        "# systemctl daemon-reload (the running service takes the new policy at once).",
+        "[Service]",
+    ]
     for allowance in allowed:
         lines += [f"# {allowance.reason}", f"IPAddressAllow={allowance.address}"]
     if not allowed:
@@ -149,8 +158,10 @@ def unit_policy(unit: Path = UNIT) -> UnitPolicy | None:
     """
     try:
         texts = [unit.read_text(encoding="utf-8", errors="replace")]
-        texts += [p.read_text(encoding="utf-8", errors="replace")
-                  for p in sorted(Path(f"{unit}.d").glob("*.conf"), key=lambda p: p.name)]
+        texts += [
+            p.read_text(encoding="utf-8", errors="replace")
+            for p in sorted(Path(f"{unit}.d").glob("*.conf"), key=lambda p: p.name)
+        ]
     except OSError:
         return None
     lists: dict[str, list[str]] = {"IPAddressAllow": [], "IPAddressDeny": []}

@@ -134,8 +134,9 @@ class Pipeline:
             start = end
         return outcomes
 
-    def handle_sensors(self, blocks: Mapping[str, tuple[Sequence[Reading], Sequence[float | None] | None]]
-                       ) -> dict[str, list[Scored]]:
+    def handle_sensors(
+        self, blocks: Mapping[str, tuple[Sequence[Reading], Sequence[float | None] | None]]
+    ) -> dict[str, list[Scored]]:
         """Score one block per sensor; sensors whose blocks are plain and equally long share one LSTM call.
 
         Each sensor's outcomes are exactly :meth:`handle_block`'s on its block (and so one at a time's); the
@@ -154,8 +155,8 @@ class Pipeline:
         forecasts: dict[str, np.ndarray] = {}
         for sensors in together.values():
             if len(sensors) > 1:
-                outputs = step_together([self.detectors[s].forecaster for s in sensors],
-                                        [planned[s].inputs for s in sensors])
+                inputs = [rows for s in sensors if (rows := planned[s].inputs) is not None]  # all: see above
+                outputs = step_together([self.detectors[s].forecaster for s in sensors], inputs)
                 forecasts.update(zip(sensors, outputs))
         outcomes = {}
         for sensor, block in planned.items():
@@ -204,7 +205,8 @@ def check_channels(configured: list[str] | None, model: LoadedModel, sensor: str
     if configured is not None and list(configured) != wanted:
         raise ConfigError(
             f"source {sensor!r} has channels {configured} ({len(configured)}) but model {model.path} has "
-            f"{wanted} ({len(wanted)}); list the model's channels in order or export a model for these")
+            f"{wanted} ({len(wanted)}); list the model's channels in order or export a model for these"
+        )
 
 
 def model_path(config: AgentConfig) -> Path:
@@ -221,16 +223,22 @@ def check_detector_section(config: AgentConfig, model: LoadedModel) -> None:
     try:
         config.detector.resolve(model.metadata, config.model.threshold)
     except ValueError as exc:
-        raise ConfigError(f"{_where(config)}[detector]: {exc} (the model's threshold is "
-                          f"{model.metadata.threshold:.3f})") from exc
+        raise ConfigError(
+            f"{_where(config)}[detector]: {exc} (the model's threshold is {model.metadata.threshold:.3f})"
+        ) from exc
 
 
 def plugin_context(config: AgentConfig, model: LoadedModel) -> PluginContext:
     """What the plugins of ``config`` are built with."""
     meta = model.metadata
-    return PluginContext(channels=meta.channels, sample_period_s=meta.sample_period_s,
-                         model_sha256=model.weights_sha256, state_dir=config.agent.state_path(),
-                         base_dir=config.base_dir, gateway_id=config.agent.gateway_id or socket.gethostname())
+    return PluginContext(
+        channels=meta.channels,
+        sample_period_s=meta.sample_period_s,
+        model_sha256=model.weights_sha256,
+        state_dir=config.agent.state_path(),
+        base_dir=config.base_dir,
+        gateway_id=config.agent.gateway_id or socket.gethostname(),
+    )
 
 
 def build_detector(config: AgentConfig, model: LoadedModel, sensor: str, channels: list[str] | None) -> Detector:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from edge.errors import ConfigError
+from edge.errors import ConfigError, EdgeError
 from edge.replay import ReplaySummary
 
 
@@ -17,10 +17,13 @@ def plot_replay(summary: ReplaySummary, path: Path, title: str) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        raise ConfigError("--plot needs matplotlib, which a gateway install leaves out; "
-                          "pip install 'edge-anomaly[plot]' or drop --plot") from exc
+        raise ConfigError(
+            "--plot needs matplotlib, which a gateway install leaves out; "
+            "pip install 'edge-anomaly[plot]' or drop --plot"
+        ) from exc
     trace = summary.trace
-    assert trace is not None
+    if trace is None:
+        raise EdgeError("the replay kept no trace to plot (replay with keep_trace=True)")
     times = [datetime.fromtimestamp(t, tz=UTC) for t in trace.timestamps]
     channels = summary.channels
     figure, axes = plt.subplots(len(channels) + 1, 1, figsize=(12, 2.2 * (len(channels) + 1)), sharex=True)
@@ -31,10 +34,20 @@ def plot_replay(summary: ReplaySummary, path: Path, title: str) -> None:
         axis.set_ylabel(name)
         axis.legend(loc="upper left", fontsize=7)
     score_axis = axes[-1]
-    score_axis.plot(times, [s if s is not None else float("nan") for s in trace.levels], lw=0.8, color="tab:gray",
-                    label="level (decides alerts)")
-    score_axis.plot(times, [s if s is not None else float("nan") for s in trace.scores], lw=0.8, color="black",
-                    label="anomaly score")
+    score_axis.plot(
+        times,
+        [s if s is not None else float("nan") for s in trace.levels],
+        lw=0.8,
+        color="tab:gray",
+        label="level (decides alerts)",
+    )
+    score_axis.plot(
+        times,
+        [s if s is not None else float("nan") for s in trace.scores],
+        lw=0.8,
+        color="black",
+        label="anomaly score",
+    )
     score_axis.axhline(summary.threshold, color="red", ls="--", lw=0.8, label=f"threshold {summary.threshold:.3f}")
     score_axis.set_ylim(0, 1.02)
     score_axis.set_ylabel("score")

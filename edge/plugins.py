@@ -75,5 +75,4 @@ def load_spec(registry: dict[str, str], kind: str, table: Any, where: str) -> Pl
     if kind != "sink":
         return PluginSpec(type_name, module, build_section(module.Config, table, where, ("type",)))
     delivery = build_section(DeliverySettings, {k: v for k, v in table.items() if k in DELIVERY_KEYS}, where)
-    return PluginSpec(type_name, module, build_section(module.Config, table, where, ("type", *DELIVERY_KEYS)),
-                      delivery)
+    return PluginSpec(type_name, module, build_section(module.Config, table, where, ("type", *DELIVERY_KEYS)), delivery)

@@ -11,8 +11,10 @@ import errno
 import socket
 from collections.abc import Callable
 
-POLICY_FIX = ("allow it with: edge-agent network-policy --config /etc/edge-anomaly/config.toml --write, "
-              "then systemctl daemon-reload")
+POLICY_FIX = (
+    "allow it with: edge-agent network-policy --config /etc/edge-anomaly/config.toml --write, "
+    "then systemctl daemon-reload"
+)
 
 
 def why_unreachable(host: str, port: int, timeout: float = 2.0, refused: Callable[[str], bool] | None = None) -> str:
@@ -22,8 +24,9 @@ def why_unreachable(host: str, port: int, timeout: float = 2.0, refused: Callabl
     ``IPAddressDeny=``/``IPAddressAllow=`` when this process runs as that unit). A dropped TCP connect just
     times out, so the policy is read, not guessed from the error.
     """
-    if refused is None:
-        from edge.network_policy import service_refuses as refused
+    from edge.network_policy import service_refuses
+
+    dropped = refused or service_refuses
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
@@ -31,7 +34,7 @@ def why_unreachable(host: str, port: int, timeout: float = 2.0, refused: Callabl
     reason = f"{host}:{port} gave no address"
     for family, kind, proto, _, address in infos:
         where = f"{address[0]}:{port}"
-        if refused(str(address[0])):
+        if dropped(str(address[0])):
             return f"this service's network policy refuses {where} (IPAddressAllow=); {POLICY_FIX}"
         try:
             with socket.socket(family, kind, proto) as sock:

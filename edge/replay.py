@@ -20,7 +20,7 @@ from typing import Any
 
 from edge.config import AgentConfig, AgentSection, DetectorSection, ModelSection
 from edge.detector import Counters, Scored
-from edge.errors import ConfigError
+from edge.errors import ConfigError, EdgeError
 from edge.model_file import load_model
 from edge.pipeline import Pipeline, build_pipeline
 from edge.plugins import SINK_TYPES, SOURCE_TYPES, PluginSpec, load_spec
@@ -52,26 +52,40 @@ class ReplaySummary:
     trace: ReplayTrace | None = None
 
 
-def replay_config(model: Path, input_csv: Path, base: AgentConfig | None = None, sensor: str | None = None,
-                  log_events: bool = True) -> AgentConfig:
+def replay_config(
+    model: Path, input_csv: Path, base: AgentConfig | None = None, sensor: str | None = None, log_events: bool = True
+) -> AgentConfig:
     """The config of a replay: ``base``'s model threshold and detector settings, a replay source, a log sink."""
-    source = load_spec(SOURCE_TYPES, "source", {"type": "replay", "sensor": sensor or input_csv.stem,
-                                                "path": str(input_csv.resolve())}, "replay input")
+    source = load_spec(
+        SOURCE_TYPES,
+        "source",
+        {"type": "replay", "sensor": sensor or input_csv.stem, "path": str(input_csv.resolve())},
+        "replay input",
+    )
     sinks: tuple[PluginSpec, ...] = ()
     if log_events:
         sinks = (load_spec(SINK_TYPES, "sink", {"type": "log"}, "replay log"),)
     if base is None:
-        return AgentConfig(None, AgentSection(), ModelSection(path=model.resolve()), DetectorSection(),
-                           (source,), sinks)
+        return AgentConfig(
+            None, AgentSection(), ModelSection(path=model.resolve()), DetectorSection(), (source,), sinks
+        )
     return replace(base, model=replace(base.model, path=model.resolve()), sources=(source,), sinks=sinks)
 
 
 DEFAULT_BLOCK = 256  # rows per call: as fast as larger blocks here, and onnxruntime's buffers stay small
 
 
-def replay(model: Path, input_csv: Path, output: Path, *, config: AgentConfig | None = None,
-           keep_trace: bool = False, log_events: bool = True, sensor: str | None = None,
-           block: int = DEFAULT_BLOCK) -> ReplaySummary:
+def replay(
+    model: Path,
+    input_csv: Path,
+    output: Path,
+    *,
+    config: AgentConfig | None = None,
+    keep_trace: bool = False,
+    log_events: bool = True,
+    sensor: str | None = None,
+    block: int = DEFAULT_BLOCK,
+) -> ReplaySummary:
     """Replay ``input_csv`` through ``model`` and write ``output``, scoring ``block`` rows per call.
 
     Blocks change only the speed: every output column is the same for any ``block`` (1: one reading per call).
@@ -80,10 +94,15 @@ def replay(model: Path, input_csv: Path, output: Path, *, config: AgentConfig | 
         raise ConfigError(f"--block {block}: give 1 (one reading per call) or more")
     pipeline = build_pipeline(replay_config(model, input_csv, config, sensor, log_events), load_model(model))
     source = pipeline.sources[0]
-    assert isinstance(source, ReplaySource)
+    if not isinstance(source, ReplaySource):
+        raise EdgeError(f"replay needs a replay source, not {source.describe()}")
     detector = pipeline.detectors[source.sensor]
-    summary = ReplaySummary(detector.counters, detector.settings.decision.threshold, detector.channels,
-                            trace=ReplayTrace() if keep_trace else None)
+    summary = ReplaySummary(
+        detector.counters,
+        detector.settings.decision.threshold,
+        detector.channels,
+        trace=ReplayTrace() if keep_trace else None,
+    )
     output.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     pipeline.open()
@@ -106,8 +125,7 @@ def _stream(pipeline: Pipeline, source: ReplaySource, writer: Any, summary: Repl
         writer.writerows(_rows(chunk, scored, summary, len(source.header)))
 
 
-def _rows(chunk: list[Record], scored: Iterator[Scored], summary: ReplaySummary,
-          width: int) -> Iterator[list[Any]]:
+def _rows(chunk: list[Record], scored: Iterator[Scored], summary: ReplaySummary, width: int) -> Iterator[list[Any]]:
     """The output rows of one chunk of input records, in order; each row's fields padded to ``width``."""
     channels = summary.channels
     unscored = ["0.000000"] * len(channels)
@@ -122,8 +140,13 @@ def _rows(chunk: list[Record], scored: Iterator[Scored], summary: ReplaySummary,
             continue
         outcome = next(scored)
         if outcome.state == "scored":
-            yield [*fields, f"{outcome.score:.6f}", int(outcome.alerting), "scored",
-                   *[f"{s:.6f}" for s in outcome.channel_scores]]
+            yield [
+                *fields,
+                f"{outcome.score:.6f}",
+                int(outcome.alerting),
+                "scored",
+                *[f"{s:.6f}" for s in outcome.channel_scores],
+            ]
         else:
             yield [*fields, "0.000000", 0, outcome.state, *unscored]
         if trace is not None:

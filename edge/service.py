@@ -94,8 +94,13 @@ class SourcePump(threading.Thread):
 class Service:
     """Runs the agent until stopped; ``request_stop``/``request_reload`` are what the signals call."""
 
-    def __init__(self, config_path: Path, notifier: Notifier | None = None, config: AgentConfig | None = None,
-                 max_readings: int | None = None) -> None:
+    def __init__(
+        self,
+        config_path: Path,
+        notifier: Notifier | None = None,
+        config: AgentConfig | None = None,
+        max_readings: int | None = None,
+    ) -> None:
         self.config_path = config_path
         self.max_readings = max_readings
         self.readings = 0
@@ -122,6 +127,7 @@ class Service:
 
     def install_signal_handlers(self) -> None:
         """SIGTERM and SIGINT stop, SIGHUP reloads."""
+
         def stop(signum: int, _frame: FrameType | None) -> None:
             self.request_stop()
 
@@ -203,8 +209,10 @@ class Service:
                 self.readings += 1
             per_sensor.setdefault(got.sensor, []).append(item)
         if all(isinstance(got, Reading) for entries in per_sensor.values() for got, _ in entries):
-            blocks = {sensor: ([got for got, _ in entries], [received for _, received in entries])
-                      for sensor, entries in per_sensor.items()}
+            blocks = {
+                sensor: ([got for got, _ in entries if isinstance(got, Reading)], [received for _, received in entries])
+                for sensor, entries in per_sensor.items()
+            }
             pipeline.handle_sensors(blocks)  # sensors of one model that ticked together share one LSTM call
             self.handled_since_ping += sum(len(entries) for entries in per_sensor.values())
             per_sensor = {}
@@ -239,8 +247,10 @@ class Service:
             c = detector.counters
             state = "ALERT" if detector.alert else "fault" if detector.faults.active else "ok"
             dropped = sum(v for k, v in pipeline.source_counters(source).items() if k.startswith("dropped"))
-            parts.append(f"{source.sensor} {state} readings={c.readings} scored={c.scored} alerts={c.alerts} "
-                         f"faults={c.faults} dropped={dropped}")
+            parts.append(
+                f"{source.sensor} {state} readings={c.readings} scored={c.scored} alerts={c.alerts} "
+                f"faults={c.faults} dropped={dropped}"
+            )
         failed = sum(guard.totals()["failed"] for guard in pipeline.sinks)
         return "; ".join(parts) + (f"; sink failures={failed}" if failed else "")
 
@@ -252,8 +262,11 @@ class Service:
         try:
             save_checkpoint(pipeline.config.agent.state_path(), pipeline.detectors)
         except OSError as exc:
-            log.error("cannot write checkpoint under %s: %s; set [agent] state_dir to a writable folder",
-                      pipeline.config.agent.state_path(), exc)
+            log.error(
+                "cannot write checkpoint under %s: %s; set [agent] state_dir to a writable folder",
+                pipeline.config.agent.state_path(),
+                exc,
+            )
 
     def write_status(self, state: str) -> None:
         """Refresh the status file and pass the summary to sinks that publish health."""
@@ -266,8 +279,11 @@ class Service:
         try:
             write_status(pipeline.config.agent.runtime_path(), summary)
         except OSError as exc:
-            log.error("cannot write the status file under %s: %s; set [agent] runtime_dir to a writable folder",
-                      pipeline.config.agent.runtime_path(), exc)
+            log.error(
+                "cannot write the status file under %s: %s; set [agent] runtime_dir to a writable folder",
+                pipeline.config.agent.runtime_path(),
+                exc,
+            )
 
     def run(self) -> int:
         """Build, restore, announce READY, loop, and shut down cleanly."""
@@ -275,8 +291,12 @@ class Service:
         backoff = START_RETRY_S
         while True:
             pipeline = build_pipeline(config)
-            restored = restore_detectors(read_checkpoint(config.agent.state_path()), pipeline.detectors,
-                                         str(config.agent.state_path()), config.agent.state_path() / CHECKPOINT_FILE)
+            restored = restore_detectors(
+                read_checkpoint(config.agent.state_path()),
+                pipeline.detectors,
+                str(config.agent.state_path()),
+                config.agent.state_path() / CHECKPOINT_FILE,
+            )
             try:
                 self._start(pipeline)
                 break
@@ -288,36 +308,47 @@ class Service:
                     log.info("edge-agent stopped while waiting to start")
                     return 0
                 backoff = min(backoff * 2, START_RETRY_MAX_S)
-        log.info("edge-agent started: model %s (%s, weights %s), sensors %s%s", pipeline.model.path,
-                 pipeline.model.metadata.precision, pipeline.model.weights_sha256[:12], ", ".join(pipeline.detectors),
-                 f"; state restored for {', '.join(restored)}" if restored else "")
+        log.info(
+            "edge-agent started: model %s (%s, weights %s), sensors %s%s",
+            pipeline.model.path,
+            pipeline.model.metadata.precision,
+            pipeline.model.weights_sha256[:12],
+            ", ".join(pipeline.detectors),
+            f"; state restored for {', '.join(restored)}" if restored else "",
+        )
         self.write_status("running")  # before READY: `edge-agent status` and `reload` work once systemd says active
         self.notifier.ready(self.summary_line())
         try:
             self._loop()
         finally:
             self.notifier.stopping()
-            assert self.pipeline is not None
-            self._halt(self.pipeline)
+            if self.pipeline is not None:
+                self._halt(self.pipeline)
             self.checkpoint()
             self.write_status("stopped")
             log.info("edge-agent stopped: %s", self.summary_line())
         return 0
 
     def _loop(self) -> None:
-        agent = self.pipeline.config.agent if self.pipeline else None
-        assert agent is not None
+        if self.pipeline is None:
+            raise EdgeError("the service loop needs a started pipeline")
+        agent = self.pipeline.config.agent
         now = time.monotonic()
-        due = {"tick": now + 1.0, "status": now + agent.status_interval_s,
-               "checkpoint": now + agent.checkpoint_interval_s, "counters": now + agent.counters_log_interval_s,
-               "watchdog": now}
+        due = {
+            "tick": now + 1.0,
+            "status": now + agent.status_interval_s,
+            "checkpoint": now + agent.checkpoint_interval_s,
+            "counters": now + agent.counters_log_interval_s,
+            "watchdog": now,
+        }
         while not self._stop.is_set():
             if self._reload.is_set():
                 self._reload.clear()
                 self.reload()
                 agent = self.pipeline.config.agent if self.pipeline else agent
             pipeline = self.pipeline
-            assert pipeline is not None
+            if pipeline is None:  # a reload always leaves a pipeline; never here
+                raise EdgeError("the service lost its pipeline")
             try:
                 first = self._queue.get(timeout=POLL_S)
             except queue.Empty:
@@ -358,7 +389,8 @@ class Service:
     def reload(self) -> bool:
         """Re-read config and model; swap to the new pipeline only if it builds and opens."""
         old = self.pipeline
-        assert old is not None
+        if old is None:
+            return False  # not started yet: the start reads the config anyway
         self.notifier.reloading()
         try:
             new = build_pipeline(load_config(self.config_path))
@@ -391,8 +423,10 @@ class Service:
             self.notifier.ready(f"reload failed: {exc}")
             return self._reloaded(False, f"cannot open the new configuration: {exc}")
         new.dispatch(closed)  # alerts the new settings judge afresh get their CLEAR
-        detail = (f"model {new.model.path} (weights {new.model.weights_sha256[:12]}), sensors "
-                  f"{', '.join(new.detectors)}" + (f"; sources kept open: {', '.join(kept)}" if kept else ""))
+        detail = (
+            f"model {new.model.path} (weights {new.model.weights_sha256[:12]}), sensors "
+            f"{', '.join(new.detectors)}" + (f"; sources kept open: {', '.join(kept)}" if kept else "")
+        )
         log.info("reloaded: %s", detail)
         self.notifier.ready(self.summary_line())
         return self._reloaded(True, detail)

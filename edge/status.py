@@ -22,8 +22,9 @@ def runtime_path_default() -> Path:
     return Path(os.environ.get("RUNTIME_DIRECTORY", "/run/edge-anomaly").split(":")[0])
 
 
-def status_summary(pipeline: Pipeline, started: float, config_path: Path | None, state: str,
-                   last_reload: dict[str, Any] | None = None) -> dict[str, Any]:
+def status_summary(
+    pipeline: Pipeline, started: float, config_path: Path | None, state: str, last_reload: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Everything ``edge-agent status`` shows, as JSON-ready data."""
     model = pipeline.model
     sensors: dict[str, Any] = {}
@@ -32,23 +33,44 @@ def status_summary(pipeline: Pipeline, started: float, config_path: Path | None,
         reading = pipeline.last_readings.get(source.sensor)
         active = ", ".join(sorted(detector.faults.active))
         sensors[source.sensor] = {
-            "state": "alert" if detector.alert else f"fault ({active})" if active else
-                     "warming up" if detector.counters.scored == 0 else "scoring",
-            "last_reading": None if reading is None else {
+            "state": "alert"
+            if detector.alert
+            else f"fault ({active})"
+            if active
+            else "warming up"
+            if detector.counters.scored == 0
+            else "scoring",
+            "last_reading": None
+            if reading is None
+            else {
                 "time": iso_time(reading.timestamp),
                 "values": dict(zip(detector.channels, reading.values)),
             },
-            "counters": {**vars(detector.counters), **detector.faults.counts,
-                         "suppressed": detector.policy.suppressed, "protected": detector.scorer.protected},
+            "counters": {
+                **vars(detector.counters),
+                **detector.faults.counts,
+                "suppressed": detector.policy.suppressed,
+                "protected": detector.scorer.protected,
+            },
             "source": pipeline.source_counters(source),
             "residual_scale": detector.scorer.residual_scale.round(6).tolist(),
         }
     alerts = []
     for event in pipeline.recent_alerts:
         alert = event.subject
-        assert isinstance(alert, Alert)
-        alerts.append({"event": event.kind, "id": alert.id, "sensor": alert.sensor, "channels": list(alert.channels),
-                       "score": round(alert.score, 6), "start": iso_time(alert.start), "end": iso_time(alert.end)})
+        if not isinstance(alert, Alert):
+            continue  # only alerts and clears are kept there
+        alerts.append(
+            {
+                "event": event.kind,
+                "id": alert.id,
+                "sensor": alert.sensor,
+                "channels": list(alert.channels),
+                "score": round(alert.score, 6),
+                "start": iso_time(alert.start),
+                "end": iso_time(alert.end),
+            }
+        )
     return {
         "pid": os.getpid(),
         "state": state,
@@ -56,10 +78,15 @@ def status_summary(pipeline: Pipeline, started: float, config_path: Path | None,
         "updated": iso_time(time.time()),
         "uptime_s": round(time.time() - started, 1),
         "config": None if config_path is None else str(config_path),
-        "model": {"path": str(model.path), "weights_sha256": model.weights_sha256,
-                  "precision": model.metadata.precision, "channels": list(model.metadata.channels),
-                  "threshold": pipeline.detectors[pipeline.sources[0].sensor].settings.decision.threshold
-                  if pipeline.sources else model.metadata.threshold},
+        "model": {
+            "path": str(model.path),
+            "weights_sha256": model.weights_sha256,
+            "precision": model.metadata.precision,
+            "channels": list(model.metadata.channels),
+            "threshold": pipeline.detectors[pipeline.sources[0].sensor].settings.decision.threshold
+            if pipeline.sources
+            else model.metadata.threshold,
+        },
         "sensors": sensors,
         "sinks": {guard.sink.describe(): guard.totals() for guard in pipeline.sinks},
         "last_alerts": alerts,
@@ -89,16 +116,23 @@ def format_status(summary: dict[str, Any]) -> str:
     """The human form of a status file."""
     pid = summary.get("pid", 0)
     running = summary.get("state") in ("running", "starting") and _alive(int(pid))
-    lines = [f"edge-agent {'running' if running else 'not running'} (pid {pid}, state {summary.get('state')}), "
-             f"up {summary.get('uptime_s', 0):.0f} s since {summary.get('started')}, updated {summary.get('updated')}"]
+    lines = [
+        f"edge-agent {'running' if running else 'not running'} (pid {pid}, state {summary.get('state')}), "
+        f"up {summary.get('uptime_s', 0):.0f} s since {summary.get('started')}, updated {summary.get('updated')}"
+    ]
     model = summary.get("model", {})
     weights = str(model.get("weights_sha256"))[:12]
-    lines.append(f"model {model.get('path')} ({model.get('precision')}, weights {weights}, "
-                 f"threshold {float(model.get('threshold') or 0):.3f})")
+    lines.append(
+        f"model {model.get('path')} ({model.get('precision')}, weights {weights}, "
+        f"threshold {float(model.get('threshold') or 0):.3f})"
+    )
     for name, sensor in summary.get("sensors", {}).items():
         reading = sensor.get("last_reading")
-        last = "no reading yet" if reading is None else \
-            f"last {reading['time']}: " + ", ".join(f"{k}={v:.4g}" for k, v in reading["values"].items())
+        last = (
+            "no reading yet"
+            if reading is None
+            else f"last {reading['time']}: " + ", ".join(f"{k}={v:.4g}" for k, v in reading["values"].items())
+        )
         counters = " ".join(f"{k}={v}" for k, v in sensor.get("counters", {}).items())
         source = " ".join(f"{k}={v}" for k, v in sensor.get("source", {}).items())
         lines.append(f"sensor {name}: {sensor.get('state')}; {last}")
@@ -114,8 +148,10 @@ def format_status(summary: dict[str, Any]) -> str:
     alerts = summary.get("last_alerts", [])
     lines.append(f"last alerts: {'none' if not alerts else ''}")
     for alert in alerts[-10:]:
-        lines.append(f"  {alert['event']:5} {alert['sensor']}/{'+'.join(alert['channels'])} score={alert['score']:.3f} "
-                     f"start={alert['start']} end={alert['end'] or '-'} id={alert['id']}")
+        lines.append(
+            f"  {alert['event']:5} {alert['sensor']}/{'+'.join(alert['channels'])} score={alert['score']:.3f} "
+            f"start={alert['start']} end={alert['end'] or '-'} id={alert['id']}"
+        )
     return "\n".join(lines)
 
 

@@ -32,19 +32,42 @@ def main() -> int:
         f'[agent]\nstate_dir = "state"\nruntime_dir = "run"\nlog_target = "stderr"\n\n'
         f'[model]\npath = "{model.resolve()}"\n\n'
         f'[[sources]]\ntype = "serial"\nsensor = "pump-1"\nport = "{link.resolve()}"\n\n'
-        '[[sinks]]\ntype = "log"\n')
+        '[[sinks]]\ntype = "log"\n'
+    )
     shutil.rmtree(out / "state", ignore_errors=True)  # every demo starts cold
     sim = subprocess.Popen(
-        [sys.executable, "-m", "firmware_bridge.sim", "--link", str(link), "--csv", str(data),
-         "--channels", ",".join(meta.channels), "--units", ",".join("1" for _ in meta.channels),
-         "--period-ms", str(int(meta.sample_period_s * 1000)), "--rate", "100", "--count", str(rows),
-         "--device-id", "pump-1-bridge", "--start-on-request"], stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "firmware_bridge.sim",
+            "--link",
+            str(link),
+            "--csv",
+            str(data),
+            "--channels",
+            ",".join(meta.channels),
+            "--units",
+            ",".join("1" for _ in meta.channels),
+            "--period-ms",
+            str(int(meta.sample_period_s * 1000)),
+            "--rate",
+            "100",
+            "--count",
+            str(rows),
+            "--device-id",
+            "pump-1-bridge",
+            "--start-on-request",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert sim.stdout is not None
         print(sim.stdout.readline().strip(), flush=True)
         agent = [sys.executable, "-m", "edge.cli"]
-        subprocess.run([*agent, "run", "--config", str(config), "--max-readings", str(rows)], check=True,
-                       timeout=TIMEOUT_S)
+        subprocess.run(
+            [*agent, "run", "--config", str(config), "--max-readings", str(rows)], check=True, timeout=TIMEOUT_S
+        )
         subprocess.run([*agent, "status", "--config", str(config)], check=True, timeout=30)
     finally:
         sim.terminate()

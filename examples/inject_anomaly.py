@@ -41,10 +41,10 @@ def main() -> None:
     with args.input.open(newline="") as handle:
         header, *rows = list(csv.reader(handle))
     if args.last_rows:
-        rows = rows[-args.last_rows:]
+        rows = rows[-args.last_rows :]
     column = header.index(args.channel)
     size = args.size * statistics.pstdev(float(r[column]) for r in rows)
-    for i, row in enumerate(rows[args.at:], start=args.at):
+    for i, row in enumerate(rows[args.at :], start=args.at):
         push = offset(args.kind, i - args.at, args.length, size)
         if push:
             row[column] = f"{float(row[column]) + push:.3f}"
@@ -52,8 +52,10 @@ def main() -> None:
     with args.output.open("w", newline="") as handle:
         csv.writer(handle).writerows([header, *rows])
     end = args.at + (1 if args.kind == "spike" else args.length)
-    print(f"wrote {args.output}: {len(rows)} rows, {args.kind} of {args.size:g} sd ({size:.3g}) on {args.channel} "
-          f"at rows {args.at}-{end - 1} ({rows[args.at][0]} to {rows[min(end, len(rows)) - 1][0]})")
+    print(
+        f"wrote {args.output}: {len(rows)} rows, {args.kind} of {args.size:g} sd ({size:.3g}) on {args.channel} "
+        f"at rows {args.at}-{end - 1} ({rows[args.at][0]} to {rows[min(end, len(rows)) - 1][0]})"
+    )
 
 
 if __name__ == "__main__":

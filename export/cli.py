@@ -46,8 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("model.onnx"), help="model file to write (default: model.onnx)")
     p.add_argument("--columns", help="comma-separated channels (default: every numeric column)")
     p.add_argument("--timestamp-column", help="default: a column named timestamp/time/datetime/date, else the first")
-    p.add_argument("--delimiter", choices=("auto", "comma", "semicolon", "tab"), default="auto",
-                   help="field separator (default: whichever of , ; and tab the header uses)")
+    p.add_argument(
+        "--delimiter",
+        choices=("auto", "comma", "semicolon", "tab"),
+        default="auto",
+        help="field separator (default: whichever of , ; and tab the header uses)",
+    )
     prefix = p.add_mutually_exclusive_group()
     prefix.add_argument(
         "--train-fraction", type=_fraction, help="use only this chronological share of the rows; the rest is never read"
@@ -68,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-repeated-times",
         action="store_true",
         help="keep rows that repeat the previous timestamp as separate samples (a logger's coarse clock, a "
-             "daylight-saving hour) instead of refusing them",
+        "daylight-saving hour) instead of refusing them",
     )
     p.add_argument(
         "--window",

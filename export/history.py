@@ -190,8 +190,11 @@ def _check_order(path: Path, timestamps: np.ndarray, allow_repeated_times: bool 
         return
     row = int(bad[0]) + 1
     what = "repeats the timestamp of" if steps[bad[0]] == 0 else "is earlier than"
-    fix = ("remove the duplicate rows, or keep them as separate samples with --allow-repeated-times"
-           if steps[bad[0]] == 0 else "sort the file by time")
+    fix = (
+        "remove the duplicate rows, or keep them as separate samples with --allow-repeated-times"
+        if steps[bad[0]] == 0
+        else "sort the file by time"
+    )
     raise DataError(f"{path} line {row + 2}: its timestamp {what} line {row + 1}; {fix}")
 
 

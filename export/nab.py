@@ -58,8 +58,9 @@ class FileScore:
     delays: tuple[int, ...]  # rows from a window's start to its first detection, per detected window
 
 
-def row_values(rows: int, windows: Sequence[tuple[int, int]], probation: int,
-               profile: Profile = STANDARD) -> tuple[list[int], list[float]]:
+def row_values(
+    rows: int, windows: Sequence[tuple[int, int]], probation: int, profile: Profile = STANDARD
+) -> tuple[list[int], list[float]]:
     """For every row, the window it lies in (-1: none) and what a detection there is worth.
 
     Inside a window: the scaled-sigmoid reward of its position (only a window's first detection counts);
@@ -87,8 +88,9 @@ def row_values(rows: int, windows: Sequence[tuple[int, int]], probation: int,
     return in_window, worth
 
 
-def score_file(detections: Sequence[bool], windows: Sequence[tuple[int, int]], probation: int,
-               profile: Profile = STANDARD) -> FileScore:
+def score_file(
+    detections: Sequence[bool], windows: Sequence[tuple[int, int]], probation: int, profile: Profile = STANDARD
+) -> FileScore:
     """Score one file's per-row detections against its windows (row index pairs, inclusive).
 
     >>> s = score_file([False] * 10 + [True] + [False] * 9, [(8, 12)], probation=2)
@@ -112,8 +114,9 @@ def score_file(detections: Sequence[bool], windows: Sequence[tuple[int, int]], p
     misses = len(ordered) - len(detected)
     score -= profile.fn * misses
     delays = tuple(row - ordered[window][0] for window, row in sorted(detected.items()))
-    return FileScore(score, -profile.fn * len(ordered), profile.tp * len(ordered), len(detected),
-                     false_positives, misses, delays)
+    return FileScore(
+        score, -profile.fn * len(ordered), profile.tp * len(ordered), len(detected), false_positives, misses, delays
+    )
 
 
 @dataclass(frozen=True)
@@ -161,17 +164,17 @@ def optimise_threshold(files: Sequence[ScoredFile], profile: Profile = STANDARD)
     while i < len(rows):
         threshold = rows[i][0]
         while i < len(rows) and rows[i][0] == threshold:
-            _, window, worth = rows[i]
+            _, window, value = rows[i]
             if window < 0:
-                raw += worth
+                raw += value
             else:
                 held = best_in_window[window]
                 if held is None:
-                    raw += profile.fn + worth
-                    best_in_window[window] = worth
-                elif worth > held:
-                    raw += worth - held
-                    best_in_window[window] = worth
+                    raw += profile.fn + value
+                    best_in_window[window] = value
+                elif value > held:
+                    raw += value - held
+                    best_in_window[window] = value
             i += 1
         score = 100.0 * (raw - null) / (perfect - null) if perfect != null else 0.0
         if score > best[0]:

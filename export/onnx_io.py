@@ -30,10 +30,14 @@ def export_fp32(model: Forecaster, path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model, (x, h0, c0), str(path),
-            input_names=list(INPUTS), output_names=list(OUTPUTS),
+            model,
+            (x, h0, c0),
+            str(path),
+            input_names=list(INPUTS),
+            output_names=list(OUTPUTS),
             dynamic_axes={"x": batch_time, "y": batch_time, "h0": state, "c0": state, "hn": state, "cn": state},
-            opset_version=OPSET, dynamo=False,
+            opset_version=OPSET,
+            dynamo=False,
         )
 
 

@@ -21,8 +21,9 @@ class ParityRow:
     alerts: int
 
 
-def compare(name: str, reference_forecasts: np.ndarray, forecasts: np.ndarray,
-            reference_alerts: np.ndarray, alerts: np.ndarray) -> ParityRow:
+def compare(
+    name: str, reference_forecasts: np.ndarray, forecasts: np.ndarray, reference_alerts: np.ndarray, alerts: np.ndarray
+) -> ParityRow:
     """Largest forecast difference (original units) and share of equal alert decisions."""
     return ParityRow(
         path=name,

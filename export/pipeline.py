@@ -104,13 +104,17 @@ def _split_row(history: History, options: ExportOptions, segments: Sequence[Segm
         problem = f"--window {window} needs {2 * window + 1} rows to train on and {split} are left"
         fixes = [f"read at least {needed} rows (--train-rows/--train-fraction)", "lower --window"]
     else:
-        problem = (f"validation (the last {fraction:g} of them, --validation-fraction) scores {usable} rows and "
-                   f"needs {MIN_VALIDATION_SAMPLES}")
+        problem = (
+            f"validation (the last {fraction:g} of them, --validation-fraction) scores {usable} rows and "
+            f"needs {MIN_VALIDATION_SAMPLES}"
+        )
         fixes = [f"read at least {needed} rows (--train-rows/--train-fraction)"]
         for wider in (f / 100 for f in range(int(fraction * 100) + 1, 51)):
             split_wider = _split_at(history.rows, wider)
-            if (split_wider >= 2 * window + 1
-                    and len(scored_rows(segments, split_wider, history.rows, window)) >= MIN_VALIDATION_SAMPLES):
+            if (
+                split_wider >= 2 * window + 1
+                and len(scored_rows(segments, split_wider, history.rows, window)) >= MIN_VALIDATION_SAMPLES
+            ):
                 fixes.append(f"hold out more with --validation-fraction {wider:g}")
                 break
     raise DataError(f"{history.path}: {history.rows} rows were read, but {problem}; {' or '.join(fixes)}")
@@ -138,13 +142,24 @@ def _normalisation(history: History, split: int) -> tuple[np.ndarray, np.ndarray
 
 def _ort_forecasts(path: Path, config: TrainConfig, series: np.ndarray, segments: Sequence[Segment]) -> np.ndarray:
     channels = series.shape[1]
-    stream = StreamingForecaster(open_session(str(path)), layers=config.layers, hidden=config.hidden,
-                                 norm_mean=np.zeros(channels), norm_std=np.ones(channels))
+    stream = StreamingForecaster(
+        open_session(str(path)),
+        layers=config.layers,
+        hidden=config.hidden,
+        norm_mean=np.zeros(channels),
+        norm_std=np.ones(channels),
+    )
     return forecast_rows(series, segments, lambda x: stream.run_normalized(x.astype(np.float32)))
 
 
-def _evaluate(calibration: Calibration, series: np.ndarray, forecasts: np.ndarray, runs: list[np.ndarray],
-              std: np.ndarray, mean: np.ndarray) -> Evaluation:
+def _evaluate(
+    calibration: Calibration,
+    series: np.ndarray,
+    forecasts: np.ndarray,
+    runs: list[np.ndarray],
+    std: np.ndarray,
+    mean: np.ndarray,
+) -> Evaluation:
     pieces = [score_series(calibration, series[rows] - forecasts[rows]) for rows in runs]
     scores = np.concatenate([p[0] for p in pieces])
     rows = np.concatenate(runs)
@@ -161,26 +176,38 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
     if options.precision not in ("int8", "fp32"):
         raise ExportError(f"--precision {options.precision!r} is not one of int8, fp32")
     config = options.train
-    history = load_history(options.data, columns=options.columns, timestamp_column=options.timestamp_column,
-                           max_rows=options.train_rows, fraction=options.train_fraction,
-                           allow_repeated_times=options.allow_repeated_times, delimiter=options.delimiter)
+    history = load_history(
+        options.data,
+        columns=options.columns,
+        timestamp_column=options.timestamp_column,
+        max_rows=options.train_rows,
+        fraction=options.train_fraction,
+        allow_repeated_times=options.allow_repeated_times,
+        delimiter=options.delimiter,
+    )
     segments = finite_segments(history, allow_gaps=options.allow_gaps)
     split = _split_row(history, options, segments)
     period = sample_period(history.timestamps)
     mean, std, constant = _normalisation(history, split)
     series = (history.values - mean) / std
-    say(f"read {history.rows} of {history.total_rows} rows of {history.path} "
+    say(
+        f"read {history.rows} of {history.total_rows} rows of {history.path} "
         f"({len(history.channels)} channel(s): {', '.join(history.channels)}; one every {period:g} s); "
         f"training on lines 2-{history.line(split - 1)}, validating on lines "
-        f"{history.line(split)}-{history.line(history.rows - 1)}")
+        f"{history.line(split)}-{history.line(history.rows - 1)}"
+    )
     if constant:
-        say(f"note: {', '.join(constant)} never changed in the training rows; kept, and any departure from "
-            "that value will score as rare")
+        say(
+            f"note: {', '.join(constant)} never changed in the training rows; kept, and any departure from "
+            "that value will score as rare"
+        )
     steps = np.diff(history.timestamps)
     long_steps = steps[steps > 1.5 * period]
     if long_steps.size:
-        say(f"note: {long_steps.size} time gap(s) longer than 1.5 sample periods (longest "
-            f"{long_steps.max() / period:.0f} periods); rows on either side are treated as consecutive")
+        say(
+            f"note: {long_steps.size} time gap(s) longer than 1.5 sample periods (longest "
+            f"{long_steps.max() / period:.0f} periods); rows on either side are treated as consecutive"
+        )
     training = train_forecaster(series, segments, split, config, quiet=options.quiet)
     runs = [r for r in (scored_rows([s], split, history.rows, config.window) for s in segments) if r.size]
     rows = np.concatenate(runs)
@@ -194,20 +221,27 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
             "onnxruntime fp32": _ort_forecasts(paths["fp32"], config, series, segments),
             "onnxruntime int8": _ort_forecasts(paths["int8"], config, series, segments),
         }
+
         def calibrate(path_name: str) -> Calibration:
-            return fit_calibration(series[rows] - normalised[path_name][rows], sample_period_s=period,
-                                   false_alarms_per_day=options.false_alarms_per_day,
-                                   smoothing=options.error_smoothing,
-                                   scale_floor=[1.0 if c in constant else 0.0 for c in history.channels])
+            return fit_calibration(
+                series[rows] - normalised[path_name][rows],
+                sample_period_s=period,
+                false_alarms_per_day=options.false_alarms_per_day,
+                smoothing=options.error_smoothing,
+                scale_floor=[1.0 if c in constant else 0.0 for c in history.channels],
+            )
 
         # Parity: every path decides with the reference's calibration, so a model that forecasts
         # worse cannot hide behind a calibration fitted to its own errors.
         reference_calibration = calibrate("torch fp32")
-        evaluations = {name: _evaluate(reference_calibration, series, f, runs, std, mean)
-                       for name, f in normalised.items()}
+        evaluations = {
+            name: _evaluate(reference_calibration, series, f, runs, std, mean) for name, f in normalised.items()
+        }
         reference = evaluations["torch fp32"]
-        parity = [compare(name, reference.forecasts, e.forecasts, reference.alerts, e.alerts)
-                  for name, e in evaluations.items()]
+        parity = [
+            compare(name, reference.forecasts, e.forecasts, reference.alerts, e.alerts)
+            for name, e in evaluations.items()
+        ]
         if options.precision == "int8":
             gate_int8(parity[2])
         # The shipped calibration is fitted to the errors of the path the gateway runs.
@@ -218,13 +252,29 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
         _write_atomically(paths[options.precision], options.out, metadata)
     model = load_model(options.out)
     sizes["shipped"] = options.out.stat().st_size
-    return ExportResult(model=model, history=history, training=training, calibration=calibration, parity=parity,
-                        sizes=sizes, validation_rows=rows, shipped=shipped,
-                        observed=history.values[rows])
+    return ExportResult(
+        model=model,
+        history=history,
+        training=training,
+        calibration=calibration,
+        parity=parity,
+        sizes=sizes,
+        validation_rows=rows,
+        shipped=shipped,
+        observed=history.values[rows],
+    )
 
 
-def _metadata(options: ExportOptions, history: History, split: int, period: float, mean: np.ndarray,
-              std: np.ndarray, calibration: Calibration, constant: tuple[str, ...] = ()) -> ModelMetadata:
+def _metadata(
+    options: ExportOptions,
+    history: History,
+    split: int,
+    period: float,
+    mean: np.ndarray,
+    std: np.ndarray,
+    calibration: Calibration,
+    constant: tuple[str, ...] = (),
+) -> ModelMetadata:
     config = options.train
     return ModelMetadata(
         channels=history.channels,

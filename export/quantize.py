@@ -53,20 +53,31 @@ def quantize_weights_int8(fp32_path: Path, int8_path: Path) -> None:
     axes = _weight_axes(graph, set(by_name))
     lstm_weights = {name for node in graph.node if node.op_type == "LSTM" for name in node.input[1:3]}
     if not lstm_weights or not lstm_weights <= set(axes):
-        raise ExportError(f"int8 quantization found {len(lstm_weights - set(axes))} of the LSTM's {len(lstm_weights)} "
-                          "weight matrices not stored as constants; the int8 file would be no smaller: "
-                          "use --precision fp32")
+        raise ExportError(
+            f"int8 quantization found {len(lstm_weights - set(axes))} of the LSTM's {len(lstm_weights)} "
+            "weight matrices not stored as constants; the int8 file would be no smaller: "
+            "use --precision fp32"
+        )
     dequantize = []
     for name, axis in axes.items():
         q, scale = symmetric_int8(numpy_helper.to_array(by_name[name]), axis)
         graph.initializer.remove(by_name[name])
-        graph.initializer.extend([
-            numpy_helper.from_array(q, f"{name}_int8"),
-            numpy_helper.from_array(scale, f"{name}_scale"),
-            numpy_helper.from_array(np.zeros(scale.shape, dtype=np.int8), f"{name}_zero_point"),
-        ])
-        dequantize.append(helper.make_node(DEQUANTIZE, [f"{name}_int8", f"{name}_scale", f"{name}_zero_point"],
-                                           [name], name=f"{name}_dequantize", axis=axis))
+        graph.initializer.extend(
+            [
+                numpy_helper.from_array(q, f"{name}_int8"),
+                numpy_helper.from_array(scale, f"{name}_scale"),
+                numpy_helper.from_array(np.zeros(scale.shape, dtype=np.int8), f"{name}_zero_point"),
+            ]
+        )
+        dequantize.append(
+            helper.make_node(
+                DEQUANTIZE,
+                [f"{name}_int8", f"{name}_scale", f"{name}_zero_point"],
+                [name],
+                name=f"{name}_dequantize",
+                axis=axis,
+            )
+        )
     nodes = [*dequantize, *graph.node]
     del graph.node[:]
     graph.node.extend(nodes)
@@ -77,5 +88,8 @@ def quantize_weights_int8(fp32_path: Path, int8_path: Path) -> None:
 def int8_weights(path: Path) -> list[str]:
     """The names of a model's int8 initializers."""
     model = onnx.load(str(path), load_external_data=False)
-    return [init.name for init in model.graph.initializer if init.data_type == onnx.TensorProto.INT8
-            and not init.name.endswith("_zero_point")]
+    return [
+        init.name
+        for init in model.graph.initializer
+        if init.data_type == onnx.TensorProto.INT8 and not init.name.endswith("_zero_point")
+    ]

@@ -18,8 +18,9 @@ def write_report(result: ExportResult, path: Path) -> None:
     history, shipped, cal = result.history, result.shipped, result.calibration
     times = [datetime.fromtimestamp(t, tz=UTC) for t in history.timestamps[result.validation_rows]]
     channels = history.channels
-    figure, axes = plt.subplots(2 * len(channels) + 1, 1, figsize=(12, 2.6 * (2 * len(channels) + 1)),
-                                sharex=True, squeeze=False)
+    figure, axes = plt.subplots(
+        2 * len(channels) + 1, 1, figsize=(12, 2.6 * (2 * len(channels) + 1)), sharex=True, squeeze=False
+    )
     axes = axes[:, 0]
     for c, name in enumerate(channels):
         signal, score = axes[2 * c], axes[2 * c + 1]

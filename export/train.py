@@ -61,8 +61,14 @@ def validation_loss(model: Forecaster, series: np.ndarray, segments: Sequence[Se
     return float(np.mean(np.square(series[rows] - forecasts[rows])))
 
 
-def _epoch(model: Forecaster, optimiser: torch.optim.Optimizer, series: np.ndarray,
-           lanes: list[Segment], config: TrainConfig, rng: np.random.Generator) -> float:
+def _epoch(
+    model: Forecaster,
+    optimiser: torch.optim.Optimizer,
+    series: np.ndarray,
+    lanes: list[Segment],
+    config: TrainConfig,
+    rng: np.random.Generator,
+) -> float:
     model.train()
     steps = config.window * config.lane_windows
     order = rng.permutation(len(lanes))
@@ -109,8 +115,9 @@ def train_forecaster(
     return result
 
 
-def _train(series: np.ndarray, segments: Sequence[Segment], split: int, config: TrainConfig,
-           quiet: bool) -> TrainResult:
+def _train(
+    series: np.ndarray, segments: Sequence[Segment], split: int, config: TrainConfig, quiet: bool
+) -> TrainResult:
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     series = np.asarray(series, dtype=np.float32)
@@ -129,8 +136,9 @@ def _train(series: np.ndarray, segments: Sequence[Segment], split: int, config: 
         if result.val_losses[-1] < result.best_val_loss:
             result.best_epoch, result.best_val_loss = epoch, result.val_losses[-1]
             best_state = copy.deepcopy(model.state_dict())
-        progress.set_postfix(train=f"{result.train_losses[-1]:.4f}", val=f"{result.val_losses[-1]:.4f}",
-                             best=result.best_epoch)
+        progress.set_postfix(
+            train=f"{result.train_losses[-1]:.4f}", val=f"{result.val_losses[-1]:.4f}", best=result.best_epoch
+        )
         if epoch - result.best_epoch >= config.patience:
             break
     progress.close()

@@ -36,8 +36,10 @@ class Anomaly:
         elif name.isdigit() and int(name) < len(channels):
             channel = int(name)
         else:
-            raise ValueError(f"--{kind} {text!r}: no channel {name!r}; use one of {', '.join(channels)} "
-                             f"or an index 0-{len(channels) - 1}")
+            raise ValueError(
+                f"--{kind} {text!r}: no channel {name!r}; use one of {', '.join(channels)} "
+                f"or an index 0-{len(channels) - 1}"
+            )
         try:
             length = int(parts[3]) if len(parts) == 4 else (1 if kind == "spike" else 10**12)
             return cls(kind, int(at), channel, float(size), length)

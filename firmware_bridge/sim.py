@@ -67,9 +67,18 @@ class SimStats:
 class Simulator:
     """Streams frames into a pty at ``rate`` frames per second until stopped or ``count`` samples are made."""
 
-    def __init__(self, hello: Hello, signal_values: Iterator[list[float]], *, rate: float, link: Path | None = None,
-                 faults: FaultPlan = FaultPlan(), seed: int = 0, count: int | None = None,
-                 start_on_request: bool = False) -> None:
+    def __init__(
+        self,
+        hello: Hello,
+        signal_values: Iterator[list[float]],
+        *,
+        rate: float,
+        link: Path | None = None,
+        faults: FaultPlan = FaultPlan(),
+        seed: int = 0,
+        count: int | None = None,
+        start_on_request: bool = False,
+    ) -> None:
         self.hello, self.values, self.rate, self.link = hello, signal_values, rate, link
         self.faults, self.count = faults, count
         self.waiting = start_on_request
@@ -134,10 +143,10 @@ class Simulator:
             return False
         try:
             if self._pending:
-                self._pending = self._pending[os.write(self._master, self._pending):]
+                self._pending = self._pending[os.write(self._master, self._pending) :]
                 if self._pending:
                     return False
-            self._pending = data[os.write(self._master, data):]
+            self._pending = data[os.write(self._master, data) :]
             return True
         except BlockingIOError:
             return False
@@ -248,8 +257,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--noise", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device-id", default="sim-1")
-    parser.add_argument("--start-on-request", action="store_true",
-                        help="stay quiet until the gateway's first HELLO_REQUEST (a bench set-up)")
+    parser.add_argument(
+        "--start-on-request",
+        action="store_true",
+        help="stay quiet until the gateway's first HELLO_REQUEST (a bench set-up)",
+    )
     for kind in ("spike", "shift", "drift"):
         parser.add_argument(f"--{kind}", action="append", default=[], metavar="AT:CHANNEL:SIZE[:LENGTH]")
     parser.add_argument("--corrupt-rate", type=float, default=0.0)
@@ -257,8 +269,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--nan-rate", type=float, default=0.0)
     parser.add_argument("--unplug-every", type=int, default=0, metavar="FRAMES")
     parser.add_argument("--unplug-ms", type=float, default=200.0)
-    parser.add_argument("--linger-s", type=float, default=1.0,
-                        help="after --count, keep the port open this long so the last frames can be read")
+    parser.add_argument(
+        "--linger-s",
+        type=float,
+        default=1.0,
+        help="after --count, keep the port open this long so the last frames can be read",
+    )
     return parser.parse_args(argv)
 
 
@@ -269,22 +285,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     hello = build_hello(channels, args.units.split(","), args.period_ms, args.device_id)
     values = csv_signal(args.csv, channels) if args.csv else sine_signal(len(channels), args.seed, args.noise)
     try:
-        anomalies = [Anomaly.parse(kind, text, channels) for kind in ("spike", "shift", "drift")
-                     for text in getattr(args, kind)]
+        anomalies = [
+            Anomaly.parse(kind, text, channels) for kind in ("spike", "shift", "drift") for text in getattr(args, kind)
+        ]
         if args.csv:
             args.csv.open().close()  # the signal reads it lazily; say now if it cannot
     except (ValueError, OSError) as exc:
         print(f"firmware_bridge.sim: error: {exc}", file=sys.stderr)
         return 2
     faults = FaultPlan(args.corrupt_rate, args.drop_rate, args.nan_rate, args.unplug_every, args.unplug_ms)
-    sim = Simulator(hello, with_anomalies(values, anomalies), rate=args.rate or 1000.0 / args.period_ms,
-                    link=args.link, faults=faults, seed=args.seed, count=args.count,
-                    start_on_request=args.start_on_request)
+    sim = Simulator(
+        hello,
+        with_anomalies(values, anomalies),
+        rate=args.rate or 1000.0 / args.period_ms,
+        link=args.link,
+        faults=faults,
+        seed=args.seed,
+        count=args.count,
+        start_on_request=args.start_on_request,
+    )
     signal.signal(signal.SIGTERM, lambda *_: sim.stop.set())
     signal.signal(signal.SIGINT, lambda *_: sim.stop.set())
     sim.plug()
-    print(f"simulator: {len(channels)} channel(s) {', '.join(channels)} on {sim.path}"
-          + (f" -> {sim.slave_name}" if args.link else ""), flush=True)
+    print(
+        f"simulator: {len(channels)} channel(s) {', '.join(channels)} on {sim.path}"
+        + (f" -> {sim.slave_name}" if args.link else ""),
+        flush=True,
+    )
     try:
         stats = sim.run()
         if not sim.stop.is_set():

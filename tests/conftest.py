@@ -12,8 +12,13 @@ import pytest
 
 # The gateway's own test run (tools/aarch64/run-tests.sh sets this) has no torch or onnx: the test files
 # that import them are not collected, and tests marked ``workstation`` are deselected with -m.
-HOST_ONLY_FILES = ["test_export.py", "test_export_cli.py", "test_model_file.py", "fixtures/make_model.py",
-                     "test_systemd_unit.py"]  # the unit and install.sh are checked once, on the host
+HOST_ONLY_FILES = [
+    "test_export.py",
+    "test_export_cli.py",
+    "test_model_file.py",
+    "fixtures/make_model.py",
+    "test_systemd_unit.py",
+]  # the unit and install.sh are checked once, on the host
 collect_ignore = HOST_ONLY_FILES if os.environ.get("EDGE_GATEWAY_TESTS_ONLY") == "1" else []
 
 START = 1_700_000_000.0
@@ -27,11 +32,13 @@ def synthetic_rows(n: int, seed: int = 0) -> list[tuple[str, float, float]]:
     rows = []
     for i in range(n):
         phase = 2 * math.pi * i / 288
-        rows.append((
-            f"{START + i * PERIOD:.0f}",
-            20 + 5 * math.sin(phase) + rng.normal(0, 0.3),
-            1 + 0.5 * math.sin(phase + 1) + rng.normal(0, 0.05),
-        ))
+        rows.append(
+            (
+                f"{START + i * PERIOD:.0f}",
+                20 + 5 * math.sin(phase) + rng.normal(0, 0.3),
+                1 + 0.5 * math.sin(phase + 1) + rng.normal(0, 0.05),
+            )
+        )
     return rows
 
 
@@ -81,8 +88,10 @@ def live_rows(n: int, seed: int = 11, start_row: int = 800) -> list[tuple[str, f
 
 def write_config(folder: Path, body: str, name: str = "agent.toml") -> Path:
     """A config file whose [agent] dirs are inside ``folder`` and whose model is the fixture."""
-    text = (f'[agent]\nstate_dir = "{folder / "state"}"\nruntime_dir = "{folder / "run"}"\n'
-            f'status_interval_s = 0.2\n\n[model]\npath = "{FIXTURE_MODEL}"\n\n{body}')
+    text = (
+        f'[agent]\nstate_dir = "{folder / "state"}"\nruntime_dir = "{folder / "run"}"\n'
+        f'status_interval_s = 0.2\n\n[model]\npath = "{FIXTURE_MODEL}"\n\n{body}'
+    )
     path = folder / name
     path.write_text(text)
     return path

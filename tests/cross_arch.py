@@ -38,8 +38,7 @@ def score_stream() -> dict[str, list]:
     """Score, per-channel scores, forecast and alert flag of every reading, as plain lists."""
     model = load_model(FIXTURE_MODEL)
     detector = Detector("pump-1", model, DetectorSection().resolve(model.metadata, None))
-    out: dict[str, list] = {"score": [], "level": [], "channel_scores": [], "expected": [], "alerting": [],
-                            "state": []}
+    out: dict[str, list] = {"score": [], "level": [], "channel_scores": [], "expected": [], "alerting": [], "state": []}
     for reading in stream():
         scored = detector.score_one(reading)
         out["score"].append(scored.score)

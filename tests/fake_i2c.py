@@ -45,8 +45,9 @@ def _fail(code: int) -> OSError:
 class FakeDevice:
     """A chip as a map of 256 byte registers with a register pointer that auto-increments."""
 
-    def __init__(self, registers: dict[int, int] | None = None,
-                 on_write: Callable[[int, int], None] | None = None) -> None:
+    def __init__(
+        self, registers: dict[int, int] | None = None, on_write: Callable[[int, int], None] | None = None
+    ) -> None:
         self.registers = bytearray(256)
         for register, value in (registers or {}).items():
             self.registers[register] = value
@@ -178,7 +179,7 @@ class FakeI2c:
 
     def open(self, path: str, flags: int) -> int:
         prefix = "/dev/i2c-"
-        number = path[len(prefix):]
+        number = path[len(prefix) :]
         adapter = self.adapters.get(int(number)) if path.startswith(prefix) and number.isdigit() else None
         if adapter is None or not adapter.present:
             raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
@@ -221,8 +222,13 @@ class FakeI2c:
     def _smbus(adapter: FakeAdapter, address: int, arg: Any) -> int:
         """One SMBus transfer, as ``i2c_smbus_ioctl_data`` describes it."""
         reading, command, size = arg.read_write == wire.I2C_SMBUS_READ, arg.command, arg.size
-        if size not in (wire.I2C_SMBUS_QUICK, wire.I2C_SMBUS_BYTE, wire.I2C_SMBUS_BYTE_DATA,
-                        wire.I2C_SMBUS_WORD_DATA, wire.I2C_SMBUS_I2C_BLOCK_DATA):
+        if size not in (
+            wire.I2C_SMBUS_QUICK,
+            wire.I2C_SMBUS_BYTE,
+            wire.I2C_SMBUS_BYTE_DATA,
+            wire.I2C_SMBUS_WORD_DATA,
+            wire.I2C_SMBUS_I2C_BLOCK_DATA,
+        ):
             raise _fail(errno.EOPNOTSUPP)  # SMBus block and process calls: like i2c-bcm2835, not emulated
         data = arg.data.contents  # union_i2c_smbus_data
         if size == wire.I2C_SMBUS_I2C_BLOCK_DATA and not 1 <= data.block[0] <= wire.I2C_SMBUS_BLOCK_MAX:
@@ -249,9 +255,9 @@ class FakeI2c:
         else:
             length = data.block[0]
             if reading:
-                data.block[1:length + 1] = list(device.read(command, length))
+                data.block[1 : length + 1] = list(device.read(command, length))
             else:
-                device.write(command, list(data.block[1:length + 1]))
+                device.write(command, list(data.block[1 : length + 1]))
         return 0
 
     @staticmethod

@@ -54,8 +54,9 @@ def port_open(port: int) -> bool:
 class Broker:
     """One mosquitto process, started and stopped by its pid."""
 
-    def __init__(self, folder: Path, port: int | None = None, persistence: bool = False, extra: str = "",
-                 anonymous: bool = True) -> None:
+    def __init__(
+        self, folder: Path, port: int | None = None, persistence: bool = False, extra: str = "", anonymous: bool = True
+    ) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
@@ -69,10 +70,17 @@ class Broker:
     def config_text(self) -> str:
         """A minimal config: one loopback listener (``extra`` lines apply to it); as root, stay root so the
         test's files stay readable."""
-        lines = [f"listener {self.port} 127.0.0.1", *self.extra.splitlines(),
-                 f"allow_anonymous {'true' if self.anonymous else 'false'}", "log_dest stdout",
-                 "log_type error", "log_type warning", "log_type notice", "log_type information",
-                 "max_queued_messages 0"]
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            *self.extra.splitlines(),
+            f"allow_anonymous {'true' if self.anonymous else 'false'}",
+            "log_dest stdout",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "log_type information",
+            "max_queued_messages 0",
+        ]
         if getpass.getuser() == "root":
             lines.append("user root")
         if self.persistence:
@@ -87,8 +95,9 @@ class Broker:
             raise RuntimeError(f"broker on port {self.port} is already running")
         self.conf.write_text(self.config_text())
         with self.log_path.open("ab") as out:
-            self.process = subprocess.Popen([str(MOSQUITTO), "-c", str(self.conf)], stdout=out,
-                                            stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [str(MOSQUITTO), "-c", str(self.conf)], stdout=out, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + timeout
         while not port_open(self.port):
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -163,9 +172,11 @@ class Subscriber:
         self.messages: list[Message] = []
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
-        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2,
-                                  client_id=client_id or f"test-sub-{uuid.uuid4().hex[:8]}",
-                                  clean_session=not persistent)
+        self.client = paho.Client(
+            paho.CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"test-sub-{uuid.uuid4().hex[:8]}",
+            clean_session=not persistent,
+        )
         self.client.reconnect_delay_set(0.05, 0.2)  # type: ignore[arg-type]
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda *_args: self._subscribed.set()
@@ -177,8 +188,9 @@ class Subscriber:
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         with self._lock:
-            self.messages.append(Message(message.topic, bytes(message.payload), message.qos, bool(message.retain),
-                                         time.monotonic()))
+            self.messages.append(
+                Message(message.topic, bytes(message.payload), message.qos, bool(message.retain), time.monotonic())
+            )
 
     def start(self, timeout: float = 5.0) -> Subscriber:
         """Connect and wait for the SUBACK."""
@@ -202,8 +214,10 @@ class Subscriber:
             if condition(got):
                 return got
             if time.monotonic() > deadline:
-                raise AssertionError(f"condition not met within {timeout} s; got {len(got)} message(s): "
-                                     f"{[(m.topic, m.payload[:80]) for m in got[-5:]]}")
+                raise AssertionError(
+                    f"condition not met within {timeout} s; got {len(got)} message(s): "
+                    f"{[(m.topic, m.payload[:80]) for m in got[-5:]]}"
+                )
             time.sleep(0.01)
 
     def close(self) -> None:

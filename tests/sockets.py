@@ -31,9 +31,9 @@ def parse_journal(data: bytes) -> list[tuple[str, str]]:
             pos = end + 1
         else:
             name = line
-            size = int.from_bytes(data[end + 1:end + 9], "little")
-            value = data[end + 9:end + 9 + size]
-            assert data[end + 9 + size:end + 10 + size] == b"\n"
+            size = int.from_bytes(data[end + 1 : end + 9], "little")
+            value = data[end + 9 : end + 9 + size]
+            assert data[end + 9 + size : end + 10 + size] == b"\n"
             pos = end + 10 + size
         fields.append((name.decode(), value.decode()))
     return fields

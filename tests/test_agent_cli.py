@@ -18,8 +18,7 @@ def test_a_damaged_model_is_refused_in_one_line(tmp_path: Path, capsys) -> None:
 
 
 def test_run_with_a_bad_config_exits_with_ex_config_so_systemd_does_not_restart_it(tmp_path: Path, capsys) -> None:
-    config = write_config(tmp_path, '[[sources]]\ntype = "replay"\nsensor = "pump-1"\npath = "x.csv"\n'
-                                    "bogus_key = 1\n")
+    config = write_config(tmp_path, '[[sources]]\ntype = "replay"\nsensor = "pump-1"\npath = "x.csv"\nbogus_key = 1\n')
     assert main(["run", "--config", str(config)]) == EXIT_CONFIG == 78
     err = capsys.readouterr().err
     assert err.startswith("edge-agent: error: ") and "bogus_key" in err and err.count("\n") == 1
@@ -45,8 +44,10 @@ def test_status_is_light_it_loads_no_onnxruntime(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    code = ("import sys; from edge.cli import main; main(['status', '--runtime-dir', sys.argv[1]]); "
-            "print(sorted(m for m in ('onnxruntime', 'numpy') if m in sys.modules))")
+    code = (
+        "import sys; from edge.cli import main; main(['status', '--runtime-dir', sys.argv[1]]); "
+        "print(sorted(m for m in ('onnxruntime', 'numpy') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]" and "no status file in" in result.stderr
 
@@ -60,6 +61,10 @@ def test_under_systemd_the_error_line_carries_the_err_priority(tmp_path: Path) -
     with stderr_file.open("w") as stream:
         info = os.fstat(stream.fileno())
         env = {**os.environ, "JOURNAL_STREAM": f"{info.st_dev}:{info.st_ino}"}  # as systemd sets it
-        code = subprocess.run([sys.executable, "-m", "edge.cli", "check", "--config", str(tmp_path / "absent.toml")],
-                              stderr=stream, env=env, timeout=60).returncode
+        code = subprocess.run(
+            [sys.executable, "-m", "edge.cli", "check", "--config", str(tmp_path / "absent.toml")],
+            stderr=stream,
+            env=env,
+            timeout=60,
+        ).returncode
     assert code == 2 and stderr_file.read_text().startswith("<3>edge-agent: error: ")

@@ -26,14 +26,24 @@ def test_the_shipped_model_forecasts_the_same_in_blocks_as_one_at_a_time(fixture
     one_by_one = np.array([stepped.step_normalized(x) for x in stream])
     for size in (2, 7, 64, 300):
         blocked = StreamingForecaster.from_model(fixture_model)
-        pieces = [blocked.step_block_normalized(stream[i:i + size]) for i in range(0, len(stream), size)]
+        pieces = [blocked.step_block_normalized(stream[i : i + size]) for i in range(0, len(stream), size)]
         assert np.array_equal(np.concatenate(pieces), one_by_one), f"blocks of {size}"
         assert all(np.array_equal(a, b) for a, b in zip(blocked.state, stepped.state))
 
 
 # One change to the clean stream at a row: what a gateway meets.
-CHANGES = ("nan", "glitch", "shift", "short_gap", "long_gap", "back_in_time", "stuck", "lost_frames",
-           "lost_many", "source_fault")
+CHANGES = (
+    "nan",
+    "glitch",
+    "shift",
+    "short_gap",
+    "long_gap",
+    "back_in_time",
+    "stuck",
+    "lost_frames",
+    "lost_many",
+    "source_fault",
+)
 
 
 @st.composite
@@ -91,8 +101,9 @@ def _one_at_a_time(detector: Detector, items: list[Reading | SourceFault]) -> tu
     return outcomes, source_events
 
 
-def _in_blocks(detector: Detector, items: list[Reading | SourceFault], cuts: list[int]) -> tuple[list[Scored],
-                                                                                               list[Event]]:
+def _in_blocks(
+    detector: Detector, items: list[Reading | SourceFault], cuts: list[int]
+) -> tuple[list[Scored], list[Event]]:
     outcomes, source_events = [], []
     for start, end in zip([0, *cuts], [*cuts, len(items)]):
         block: list[Reading] = []
@@ -127,8 +138,10 @@ def test_any_partition_into_blocks_gives_exactly_one_at_a_time(fixture_model, sc
 
 def test_the_partition_test_meets_every_path(fixture_model) -> None:
     """The stream the property test draws from does reach alerts, faults, bridges and warm-ups."""
-    items = [Reading("pump-1", float(t), (a + (30.0 if 120 <= i < 160 else 0.0), b), sequence=i, row=i)
-             for i, (t, a, b) in enumerate(ROWS)]
+    items = [
+        Reading("pump-1", float(t), (a + (30.0 if 120 <= i < 160 else 0.0), b), sequence=i, row=i)
+        for i, (t, a, b) in enumerate(ROWS)
+    ]
     items[60] = Reading("pump-1", items[60].timestamp, (math.nan, 1.0), sequence=60)
     del items[90:92]  # two lost frames: bridged
     detector = _detector(fixture_model, "likelihood")
@@ -157,10 +170,13 @@ SENSORS = ("pump-a", "pump-b", "pump-c")
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(cases=st.lists(streams(), min_size=len(SENSORS), max_size=len(SENSORS)),
-       ticks=st.lists(st.integers(1, len(ROWS) - 1), max_size=40, unique=True))
+@given(
+    cases=st.lists(streams(), min_size=len(SENSORS), max_size=len(SENSORS)),
+    ticks=st.lists(st.integers(1, len(ROWS) - 1), max_size=40, unique=True),
+)
 def test_a_pipeline_scoring_several_sensors_per_tick_gives_each_one_at_a_times_results(
-        fixture_model, cases, ticks) -> None:
+    fixture_model, cases, ticks
+) -> None:
     from dataclasses import replace
 
     from edge.pipeline import Pipeline
@@ -184,8 +200,9 @@ def test_a_pipeline_scoring_several_sensors_per_tick_gives_each_one_at_a_times_r
         for s, outcomes in pipeline.handle_sensors(blocks).items():
             got[s].extend(outcomes)
     for s in SENSORS:
-        assert [(o.state, o.score, o.level, o.alerting, o.expected) for o in got[s]] == \
-            [(o.state, o.score, o.level, o.alerting, o.expected) for o in expected[s]]
+        assert [(o.state, o.score, o.level, o.alerting, o.expected) for o in got[s]] == [
+            (o.state, o.score, o.level, o.alerting, o.expected) for o in expected[s]
+        ]
         assert detectors[s].counters == alone[s].counters
         mine, theirs = detectors[s].state(), alone[s].state()
         assert {k: v for k, v in mine.items() if k != "sensor"} == {k: v for k, v in theirs.items() if k != "sensor"}

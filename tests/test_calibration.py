@@ -31,8 +31,9 @@ def test_exponential_tail_recovers_its_parameters() -> None:
 def test_threshold_gives_about_the_asked_alarm_rate_on_normal_data(smoothing: float) -> None:
     rng = np.random.default_rng(1)
     period = 60.0  # 1440 samples a day
-    calibration = fit_calibration(rng.normal(0, 0.2, (5_000, 2)), sample_period_s=period,
-                                  false_alarms_per_day=10.0, smoothing=smoothing)
+    calibration = fit_calibration(
+        rng.normal(0, 0.2, (5_000, 2)), sample_period_s=period, false_alarms_per_day=10.0, smoothing=smoothing
+    )
     scores, per_channel = score_series(calibration, rng.normal(0, 0.2, (200_000, 2)))
     per_day = np.mean(scores >= calibration.threshold) * 1440
     assert 3.0 < per_day < 30.0  # the tail model is approximate; within a factor of 3 of 10/day

@@ -58,4 +58,4 @@ def test_case(case: Path) -> None:
     expected = [json.loads(line) for line in (case / "expected.jsonl").read_text().splitlines() if line.strip()]
     got = [describe(e) for e in recorder.events]
     assert [{k: g[k] for k in e} for e, g in zip(expected, got)] == expected
-    assert len(got) == len(expected), got[len(expected):]
+    assert len(got) == len(expected), got[len(expected) :]

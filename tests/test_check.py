@@ -27,17 +27,25 @@ def mqtt(host: str, port: int = 1883) -> str:
 
 
 def test_a_config_with_several_problems_names_each_of_them(tmp_path: Path) -> None:
-    body = ("[detector]\ndebounce_kk = 2\nclear_samples = \"3\"\n\n[alerts]\nx = 1\n\n" + source("a.csv") + 'colour = "red"\n\n'
-            + '[[sinks]]\ntype = "pager"\n\n[[sinks]]\ntype = "log"\nlevel = "loud"\n')
+    body = (
+        '[detector]\ndebounce_kk = 2\nclear_samples = "3"\n\n[alerts]\nx = 1\n\n'
+        + source("a.csv")
+        + 'colour = "red"\n\n'
+        + '[[sinks]]\ntype = "pager"\n\n[[sinks]]\ntype = "log"\nlevel = "loud"\n'
+    )
     path = write_config(tmp_path, body)
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     text = str(caught.value)
     assert text.startswith(f"config {path}: 6 problems:\n  - ")
-    for part in ("unknown section 'alerts'", "[detector]: unknown key 'debounce_kk'",
-                 "[detector]: clear_samples is '3'; it must be an integer",
-                 "[[sources]] #1 (replay): unknown key 'colour'", "[[sinks]] #1: unknown sink type 'pager'",
-                 "[[sinks]] #2 (log): "):
+    for part in (
+        "unknown section 'alerts'",
+        "[detector]: unknown key 'debounce_kk'",
+        "[detector]: clear_samples is '3'; it must be an integer",
+        "[[sources]] #1 (replay): unknown key 'colour'",
+        "[[sinks]] #1: unknown sink type 'pager'",
+        "[[sinks]] #2 (log): ",
+    ):
         assert part in text
 
 
@@ -56,8 +64,18 @@ def test_check_goes_on_past_a_missing_model_and_a_broken_source(tmp_path: Path, 
     problems = run_check(config, lines.append, unit=tmp_path / "no.service")
     assert len(problems) == 1 and "gone.csv" in problems[0]
     said = [(line[:6].strip(), line[6:].split()[0]) for line in lines]
-    assert said == [("ok", "config"), ("ok", "model"), ("ok", "sensor"), ("FAIL", "replay"), ("ok", "sensor"),
-                    ("ok", "replay"), ("ok", "log:"), ("ok", "state_dir"), ("ok", "runtime_dir"), ("ok", "network:")]
+    assert said == [
+        ("ok", "config"),
+        ("ok", "model"),
+        ("ok", "sensor"),
+        ("FAIL", "replay"),
+        ("ok", "sensor"),
+        ("ok", "replay"),
+        ("ok", "log:"),
+        ("ok", "state_dir"),
+        ("ok", "runtime_dir"),
+        ("ok", "network:"),
+    ]
     config.write_text(config.read_text().replace("tests/fixtures/model.onnx", "tests/fixtures/absent.onnx"))
     assert main(["check", "--config", str(config)]) == 2
     out = capsys.readouterr()
@@ -67,18 +85,23 @@ def test_check_goes_on_past_a_missing_model_and_a_broken_source(tmp_path: Path, 
 
 
 def test_the_policy_lists_what_plugins_connect_to_beyond_loopback(tmp_path: Path) -> None:
-    config = load_config(write_config(tmp_path, source("a.csv") + mqtt("localhost") + mqtt("192.0.2.7", 8883)
-                                      + mqtt("broker.lan")))
+    config = load_config(
+        write_config(tmp_path, source("a.csv") + mqtt("localhost") + mqtt("192.0.2.7", 8883) + mqtt("broker.lan"))
+    )
     peers = config_peers(config)
     assert [(p.host, p.port, p.plugin) for p in peers] == [
-        ("localhost", 1883, "[[sinks]] #1 (mqtt)"), ("192.0.2.7", 8883, "[[sinks]] #2 (mqtt)"),
-        ("broker.lan", 1883, "[[sinks]] #3 (mqtt)")]
-    found = allowances(peers, resolve=lambda host, port: ["10.1.2.3", "127.0.1.1"],
-                       resolvers=lambda: ["127.0.0.53", "10.0.0.1"])
+        ("localhost", 1883, "[[sinks]] #1 (mqtt)"),
+        ("192.0.2.7", 8883, "[[sinks]] #2 (mqtt)"),
+        ("broker.lan", 1883, "[[sinks]] #3 (mqtt)"),
+    ]
+    found = allowances(
+        peers, resolve=lambda host, port: ["10.1.2.3", "127.0.1.1"], resolvers=lambda: ["127.0.0.53", "10.0.0.1"]
+    )
     assert [(a.address, a.reason) for a in found] == [
         ("192.0.2.7", "[[sinks]] #2 (mqtt) connects to 192.0.2.7:8883"),
         ("10.1.2.3", "[[sinks]] #3 (mqtt) connects to broker.lan:1883"),
-        ("10.0.0.1", "resolver in /etc/resolv.conf, to look up broker.lan")]
+        ("10.0.0.1", "resolver in /etc/resolv.conf, to look up broker.lan"),
+    ]
     text = drop_in_text(Path("/etc/edge-anomaly/config.toml"), found)
     unit = tmp_path / "edge-anomaly.service"
     unit.write_text("[Service]\nIPAddressDeny=any\nIPAddressAllow=localhost\n")
@@ -88,7 +111,12 @@ def test_the_policy_lists_what_plugins_connect_to_beyond_loopback(tmp_path: Path
     assert "[Service]\n" in text and policy is not None
     assert policy.allowed == ("localhost", "192.0.2.7", "10.1.2.3", "10.0.0.1") and policy.denied == ("any",)
     assert [policy.refuses(a) for a in ("192.0.2.7", "127.0.0.53", "::1", "192.0.2.8", "fe80::1")] == [
-        False, False, False, True, True]
+        False,
+        False,
+        False,
+        True,
+        True,
+    ]
     assert covered("10.1.2.3", {"10.1.0.0/16"}) and not covered("10.2.0.1", {"10.1.0.0/16", "link-local"})
     assert covered("169.254.1.1", {"link-local"}) and covered("2001:db8::1", {"any"})
 
@@ -108,7 +136,8 @@ def test_an_address_the_policy_drops_is_named_as_such_not_as_a_timeout() -> None
     assert said.startswith("this service's network policy refuses 192.0.2.8:1883 (IPAddressAllow=)")
     assert "edge-agent network-policy --config" in said
     assert why_unreachable("127.0.0.1", free_port(), 0.5, refused=lambda address: False).startswith(
-        "connection refused: nothing listens on 127.0.0.1:")
+        "connection refused: nothing listens on 127.0.0.1:"
+    )
 
 
 def test_a_name_that_does_not_resolve_is_a_clear_error() -> None:

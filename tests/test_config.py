@@ -30,8 +30,13 @@ def test_sample_config_parses_and_every_plugin_in_it_builds(tmp_path: Path) -> N
 
 @pytest.mark.parametrize(("registry", "kind", "base"), [(SOURCE_TYPES, "source", Source), (SINK_TYPES, "sink", Sink)])
 def test_contract_every_registered_plugin_builds_from_its_own_sample(registry, kind, base, tmp_path: Path) -> None:
-    context = PluginContext(channels=("temperature", "vibration"), sample_period_s=300.0, model_sha256="0" * 64,
-                            state_dir=tmp_path, base_dir=tmp_path)
+    context = PluginContext(
+        channels=("temperature", "vibration"),
+        sample_period_s=300.0,
+        model_sha256="0" * 64,
+        state_dir=tmp_path,
+        base_dir=tmp_path,
+    )
     for type_name in registry:
         module = plugin_module(registry, kind, type_name)
         table = tomllib.loads(module.SAMPLE)[f"{kind}s"][0]
@@ -49,25 +54,41 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
     pipeline = build_pipeline(config)
     assert pipeline.sources[0].path == tmp_path / "live.csv"
     relative = tmp_path / "relative.toml"
-    relative.write_text(path.read_text().replace(f'"{tmp_path / "state"}"', '"state"').replace(
-        f'"{tmp_path / "run"}"', '"run"'))
+    relative.write_text(
+        path.read_text().replace(f'"{tmp_path / "state"}"', '"state"').replace(f'"{tmp_path / "run"}"', '"run"')
+    )
     agent = load_config(relative).agent
     assert (agent.state_path(), agent.runtime_path()) == (tmp_path / "state", tmp_path / "run")
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ("[detector]\ndebounce_kk = 2\n" + REPLAY, "[detector]: unknown key 'debounce_kk'; allowed keys: warmup, debounce_k"),
-    ("[detector]\ndebounce_k = \"three\"\n" + REPLAY, "[detector]: debounce_k is 'three'; it must be an integer"),
-    ("[detector]\ndebounce_k = 3\ndebounce_n = 2\n" + REPLAY, "debounce needs 1 <= k <= n"),
-    ("[[sources]]\ntype = \"modbus\"\nsensor = \"x\"\n", "unknown source type 'modbus'; allowed types: i2c, replay, serial"),
-    ("[[sources]]\nsensor = \"x\"\n", "[[sources]] #1 needs a type"),
-    (REPLAY + "colour = \"red\"\n", "[[sources]] #1 (replay): unknown key 'colour'; allowed keys: sensor, channels, path"),
-    (REPLAY + "[[sinks]]\ntype = \"pager\"\n", "unknown sink type 'pager'; allowed types: gpio, log, mqtt"),
-    ("[alerts]\nx = 1\n" + REPLAY, "unknown section 'alerts'; allowed sections: agent, model, detector, sources, sinks"),
-    (REPLAY + REPLAY, "sensor name 'pump-1' is used by more than one source"),
-    ("", "no [[sources]]"),
-    (REPLAY + "rate = -1.0\n", "rate -1.0 must be 0"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "[detector]\ndebounce_kk = 2\n" + REPLAY,
+            "[detector]: unknown key 'debounce_kk'; allowed keys: warmup, debounce_k",
+        ),
+        ('[detector]\ndebounce_k = "three"\n' + REPLAY, "[detector]: debounce_k is 'three'; it must be an integer"),
+        ("[detector]\ndebounce_k = 3\ndebounce_n = 2\n" + REPLAY, "debounce needs 1 <= k <= n"),
+        (
+            '[[sources]]\ntype = "modbus"\nsensor = "x"\n',
+            "unknown source type 'modbus'; allowed types: i2c, replay, serial",
+        ),
+        ('[[sources]]\nsensor = "x"\n', "[[sources]] #1 needs a type"),
+        (
+            REPLAY + 'colour = "red"\n',
+            "[[sources]] #1 (replay): unknown key 'colour'; allowed keys: sensor, channels, path",
+        ),
+        (REPLAY + '[[sinks]]\ntype = "pager"\n', "unknown sink type 'pager'; allowed types: gpio, log, mqtt"),
+        (
+            "[alerts]\nx = 1\n" + REPLAY,
+            "unknown section 'alerts'; allowed sections: agent, model, detector, sources, sinks",
+        ),
+        (REPLAY + REPLAY, "sensor name 'pump-1' is used by more than one source"),
+        ("", "no [[sources]]"),
+        (REPLAY + "rate = -1.0\n", "rate -1.0 must be 0"),
+    ],
+)
 def test_bad_config_is_one_clear_error(tmp_path: Path, body: str, message: str) -> None:
     path = write_config(tmp_path, body)
     with pytest.raises(ConfigError) as caught:
@@ -110,15 +131,18 @@ def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
         load_config(tmp_path / "bad.toml")
 
 
-@pytest.mark.parametrize(("body", "key"), [
-    ("[detector]\nclear_level = nan\n", "[detector]: clear_level is nan"),
-    ("[detector]\ncooldown_s = inf\n", "[detector]: cooldown_s is inf"),
-    ("[detector]\nhold_sd = -inf\n", "[detector]: hold_sd is -inf"),
-    ("[agent]\nmax_block_delay_ms = nan\n", "[agent]: max_block_delay_ms is nan"),
-    ("[model]\nthreshold = nan\n", "[model]: threshold is nan"),
-    ("[detector.channel_thresholds]\ntemperature = nan\n", "channel_thresholds"),
-    ("[detector.sensors.pump-1]\nhold_sd = inf\n", "[detector.sensors.pump-1]: hold_sd is inf"),
-])
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ("[detector]\nclear_level = nan\n", "[detector]: clear_level is nan"),
+        ("[detector]\ncooldown_s = inf\n", "[detector]: cooldown_s is inf"),
+        ("[detector]\nhold_sd = -inf\n", "[detector]: hold_sd is -inf"),
+        ("[agent]\nmax_block_delay_ms = nan\n", "[agent]: max_block_delay_ms is nan"),
+        ("[model]\nthreshold = nan\n", "[model]: threshold is nan"),
+        ("[detector.channel_thresholds]\ntemperature = nan\n", "channel_thresholds"),
+        ("[detector.sensors.pump-1]\nhold_sd = inf\n", "[detector.sensors.pump-1]: hold_sd is inf"),
+    ],
+)
 def test_nan_and_infinity_are_refused_naming_the_file_and_the_key(tmp_path: Path, body: str, key: str) -> None:
     path = write_config(tmp_path, REPLAY)
     text = path.read_text()

@@ -44,6 +44,12 @@ def test_scores_agree_within_the_stated_tolerance(both) -> None:
 def test_forecasts_agree_within_the_stated_tolerance(both) -> None:
     reference, here = both
     sd = np.asarray(load_model(FIXTURE_MODEL).metadata.norm_std)
-    worst = max((np.max(np.abs(np.subtract(ours, theirs)) / sd)
-                 for ours, theirs in zip(here["expected"], reference["expected"]) if theirs), default=np.inf)
+    worst = max(
+        (
+            np.max(np.abs(np.subtract(ours, theirs)) / sd)
+            for ours, theirs in zip(here["expected"], reference["expected"])
+            if theirs
+        ),
+        default=np.inf,
+    )
     assert worst <= FORECAST_TOLERANCE_SD, f"{platform.machine()}: forecasts differ by {worst:.3g} sd"

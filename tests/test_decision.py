@@ -58,7 +58,7 @@ def test_alerts_alternate_and_never_start_below_k(scores: list[float], k: int, e
     assert transitions[:1] in ([], ["raised"])
     for i, state in enumerate(states):
         if state == "raised":
-            window = scores[max(0, i - settings.n + 1): i + 1]
+            window = scores[max(0, i - settings.n + 1) : i + 1]
             assert sum(s >= 0.6 for s in window) >= k
         if state == "cleared":
-            assert all(s < 0.3 for s in scores[i - clear + 1: i + 1])
+            assert all(s < 0.3 for s in scores[i - clear + 1 : i + 1])

@@ -38,7 +38,7 @@ def test_scores_reproduce_the_models_calibration_exactly(fixture_model) -> None:
     normalised = (values - np.array(meta.norm_mean)) / np.array(meta.norm_std)
     forecasts = StreamingForecaster.from_model(fixture_model).run_normalized(normalised.astype(np.float32))
     residuals = normalised[1:] - forecasts[:-1]
-    expected, _ = score_series(meta.calibration, residuals[meta.warmup - 1:])
+    expected, _ = score_series(meta.calibration, residuals[meta.warmup - 1 :])
     scored = np.array([o.score for o in outcome if o.state == "scored"])
     assert [o.state for o in outcome[: meta.warmup]] == ["warmup"] * meta.warmup
     np.testing.assert_allclose(scored, expected, rtol=1e-5, atol=1e-6)
@@ -79,13 +79,14 @@ def test_a_long_fault_closes_the_alert_pauses_scoring_and_rewarms(fixture_model)
     spiked = d.score_one(Reading("pump-1", float(t), (temp + 40.0, vib)))
     assert [e.kind for e in spiked.events] == ["alert"]
     limit = d.faults.bridge_limit
-    nans = [d.score_one(Reading("pump-1", float(rows[61 + i][0]), (math.nan, rows[61 + i][2])))
-            for i in range(limit + 1)]
+    nans = [
+        d.score_one(Reading("pump-1", float(rows[61 + i][0]), (math.nan, rows[61 + i][2]))) for i in range(limit + 1)
+    ]
     assert all(n.state == "fault" for n in nans)
     assert [e.subject.kind for e in nans[0].events] == ["nan"]  # bridged: the alert stays open
     assert d.counters.bridged == limit
     assert [(e.kind, getattr(e.subject, "kind", "alert")) for e in nans[-1].events] == [("clear", "alert")]
-    after = [d.score_one(r) for r in stream[62 + limit:62 + limit + 17]]
+    after = [d.score_one(r) for r in stream[62 + limit : 62 + limit + 17]]
     assert [e.kind for e in after[0].events] == ["fault_cleared"]
     assert [o.state for o in after] == ["warmup"] * 16 + ["scored"]
     assert d.counters.alerts == 1 and d.counters.faults == 1

@@ -84,7 +84,9 @@ def test_export_refuses_an_int8_model_that_decides_differently(history_csv: Path
     with pytest.raises(ParityError, match="int8 was not written"):
         run_export(_options(history_csv, out), say=lambda _t: None)
     assert not out.exists()
-    fp32 = run_export(ExportOptions(**{**_options(history_csv, out).__dict__, "precision": "fp32"}), say=lambda _t: None)
+    fp32 = run_export(
+        ExportOptions(**{**_options(history_csv, out).__dict__, "precision": "fp32"}), say=lambda _t: None
+    )
     assert fp32.model.metadata.precision == "fp32" and out.exists()
 
 
@@ -92,7 +94,8 @@ def test_only_the_prefix_is_read(tmp_path: Path) -> None:
     rows = synthetic_rows(700)
     rows[650] = (rows[650][0], "broken", "")  # beyond the prefix: never read
     path = write_history(tmp_path / "h.csv", rows)
-    result = run_export(ExportOptions(**{**_options(path, tmp_path / "m.onnx").__dict__, "train_rows": 600}),
-                        say=lambda _t: None)
+    result = run_export(
+        ExportOptions(**{**_options(path, tmp_path / "m.onnx").__dict__, "train_rows": 600}), say=lambda _t: None
+    )
     data = result.model.metadata.training_data
     assert (data.rows_read, data.total_rows) == (600, 700)

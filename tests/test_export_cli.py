@@ -37,20 +37,38 @@ def _bad(tmp_path: Path, rows: list, header: str = "timestamp,temperature,vibrat
 
 
 CASES = {
-    "missing column": (lambda t: _bad(t, synthetic_rows(300)), ["--columns", "temperature,pressure"], "no column 'pressure'"),
-    "non-numeric": (lambda t: _bad(t, synthetic_rows(300)[:5] + [("1700009999", "x", 1)] + synthetic_rows(300)[6:]), [],
-                    "not a number"),
+    "missing column": (
+        lambda t: _bad(t, synthetic_rows(300)),
+        ["--columns", "temperature,pressure"],
+        "no column 'pressure'",
+    ),
+    "non-numeric": (
+        lambda t: _bad(t, synthetic_rows(300)[:5] + [("1700009999", "x", 1)] + synthetic_rows(300)[6:]),
+        [],
+        "not a number",
+    ),
     "too few rows": (lambda t: _bad(t, synthetic_rows(30)), [], "--window 16 needs 33 rows to train on"),
-    "too few to validate": (lambda t: _bad(t, synthetic_rows(186)), ["--window", "32"],
-                            "validation (the last 0.2 of them, --validation-fraction) scores 37 rows and needs 50; "
-                            "read at least 248 rows (--train-rows/--train-fraction) or hold out more with "
-                            "--validation-fraction 0.27"),
+    "too few to validate": (
+        lambda t: _bad(t, synthetic_rows(186)),
+        ["--window", "32"],
+        "validation (the last 0.2 of them, --validation-fraction) scores 37 rows and needs 50; "
+        "read at least 248 rows (--train-rows/--train-fraction) or hold out more with "
+        "--validation-fraction 0.27",
+    ),
     "semicolon file named as comma": (lambda t: _bad(t, [], "timestamp;temperature;vibration"), [], ""),
-    "NaN gap": (lambda t: _bad(t, synthetic_rows(300)[:100] + [(synthetic_rows(300)[100][0], "", 1.0)]
-                               + synthetic_rows(300)[101:]), [], "line 102, column 'temperature': missing value"),
+    "NaN gap": (
+        lambda t: _bad(
+            t, synthetic_rows(300)[:100] + [(synthetic_rows(300)[100][0], "", 1.0)] + synthetic_rows(300)[101:]
+        ),
+        [],
+        "line 102, column 'temperature': missing value",
+    ),
     "unsorted": (lambda t: _bad(t, list(reversed(synthetic_rows(300)))), [], "sort the file by time"),
-    "duplicate timestamps": (lambda t: _bad(t, synthetic_rows(300)[:50] + synthetic_rows(300)[49:]), [],
-                             "remove the duplicate rows"),
+    "duplicate timestamps": (
+        lambda t: _bad(t, synthetic_rows(300)[:50] + synthetic_rows(300)[49:]),
+        [],
+        "remove the duplicate rows",
+    ),
     "no file": (lambda t: t / "absent.csv", [], "no such file"),
 }
 
@@ -86,8 +104,13 @@ def write_semicolons(path: Path, rows: list, decimal_comma: bool = False) -> Pat
 def test_semicolon_and_tab_files_are_read_as_they_are(separator: str, tmp_path: Path) -> None:
     from edge.model_file import load_model
 
-    text = "\n".join(separator.join(str(v) for v in row) for row in
-                     [("timestamp", "temperature", "vibration"), *synthetic_rows(400)]) + "\n"
+    text = (
+        "\n".join(
+            separator.join(str(v) for v in row)
+            for row in [("timestamp", "temperature", "vibration"), *synthetic_rows(400)]
+        )
+        + "\n"
+    )
     path = tmp_path / "history.csv"
     path.write_text(text)
     out = tmp_path / "m.onnx"
@@ -111,8 +134,7 @@ def test_a_channel_constant_in_training_is_kept_and_a_departure_from_it_is_rare(
     live = rows[400:]
     live[200] = (live[200][0], 7.5, live[200][2])
     source, scored = _bad(tmp_path, live), tmp_path / "scored.csv"
-    assert agent_main(["replay", "--model", str(out), "--input", str(source), "--output", str(scored),
-                       "--quiet"]) == 0
+    assert agent_main(["replay", "--model", str(out), "--input", str(source), "--output", str(scored), "--quiet"]) == 0
     lines = [line.split(",") for line in scored.read_text().splitlines()[1:]]
     states = [line[5] for line in lines]
     assert "fault" not in states  # a constant that stays constant is not a stuck sensor here
@@ -129,7 +151,10 @@ def test_gaps_are_allowed_on_request(tmp_path: Path) -> None:
     rows = synthetic_rows(700)
     rows[300] = (rows[300][0], "", rows[300][2])
     path = _bad(tmp_path, rows)
-    assert export_main(["--data", str(path), "--out", str(tmp_path / "m.onnx"), "--quiet", "--allow-gaps", *FAST_ARGS]) == 0
+    assert (
+        export_main(["--data", str(path), "--out", str(tmp_path / "m.onnx"), "--quiet", "--allow-gaps", *FAST_ARGS])
+        == 0
+    )
 
 
 def test_time_gaps_are_reported(tmp_path: Path, capsys) -> None:
@@ -148,5 +173,6 @@ def test_repeated_timestamps_are_kept_as_samples_on_request_and_time_going_back_
     assert export_main(["--data", str(path), "--out", str(out), "--quiet", *FAST_ARGS]) == 2
     assert export_main(["--data", str(path), "--out", str(out), "--quiet", "--allow-repeated-times", *FAST_ARGS]) == 0
     backwards = _bad(tmp_path, rows[:300] + [rows[100]] + rows[301:])
-    assert export_main(["--data", str(backwards), "--out", str(out), "--quiet", "--allow-repeated-times",
-                        *FAST_ARGS]) == 2
+    assert (
+        export_main(["--data", str(backwards), "--out", str(out), "--quiet", "--allow-repeated-times", *FAST_ARGS]) == 2
+    )

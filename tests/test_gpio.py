@@ -18,8 +18,13 @@ from edge.sinks.gpio import Config, GpioSink, LibgpiodBackend
 
 @pytest.fixture
 def context(tmp_path: Path) -> PluginContext:
-    return PluginContext(channels=("temperature", "vibration"), sample_period_s=300.0, model_sha256="0" * 64,
-                         state_dir=tmp_path, base_dir=tmp_path)
+    return PluginContext(
+        channels=("temperature", "vibration"),
+        sample_period_s=300.0,
+        model_sha256="0" * 64,
+        state_dir=tmp_path,
+        base_dir=tmp_path,
+    )
 
 
 @pytest.fixture
@@ -37,8 +42,17 @@ def sink(gpio: FakeGpio, context: PluginContext, **keys: object) -> GpioSink:
 
 
 def alert(alert_id: str = "a1", sensor: str = "pump-1", kind: str = "alert") -> Event:
-    subject = Alert(id=alert_id, sensor=sensor, channels=("temperature",), start=1.0, score=0.99, threshold=0.9,
-                    observed=(80.0,), expected=(70.0,), end=None if kind == "alert" else 2.0)
+    subject = Alert(
+        id=alert_id,
+        sensor=sensor,
+        channels=("temperature",),
+        start=1.0,
+        score=0.99,
+        threshold=0.9,
+        observed=(80.0,),
+        expected=(70.0,),
+        end=None if kind == "alert" else 2.0,
+    )
     return Event(kind, subject, 1.0)  # type: ignore[arg-type]
 
 
@@ -184,16 +198,33 @@ def test_chip_by_name_or_path_and_offset(gpio, context, chip: str) -> None:
     assert gpio.requests == [("/dev/gpiochip4", 3, True, "edge-agent")]
 
 
-@pytest.mark.parametrize(("keys", "setup", "message"), [
-    ({"line": "GPIO99"}, None,
-     "no GPIO line named 'GPIO99' on any of /dev/gpiochip0, /dev/gpiochip4; list them with gpioinfo"),
-    ({"line": None, "chip": "gpiochip9", "offset": 17}, None,
-     "GPIO chip /dev/gpiochip9 does not exist (chips here: /dev/gpiochip0, /dev/gpiochip4); chip numbers differ"),
-    ({"line": None, "chip": "gpiochip0", "offset": 40}, None, "GPIO chip /dev/gpiochip0 has no line 40 (it has lines 0 to 12)"),
-    ({"fault_chip": "gpiochip4", "fault_offset": 17}, None, "fault line and alert line are both line 17 of /dev/gpiochip4"),
-    ({}, "permission", "no permission to use GPIO /dev/gpiochip0: add the user running edge-agent to group gpio"),
-    ({}, "busy", "GPIO line 17 of /dev/gpiochip4 is in use by another program (gpioinfo shows its consumer)"),
-])
+@pytest.mark.parametrize(
+    ("keys", "setup", "message"),
+    [
+        (
+            {"line": "GPIO99"},
+            None,
+            "no GPIO line named 'GPIO99' on any of /dev/gpiochip0, /dev/gpiochip4; list them with gpioinfo",
+        ),
+        (
+            {"line": None, "chip": "gpiochip9", "offset": 17},
+            None,
+            "GPIO chip /dev/gpiochip9 does not exist (chips here: /dev/gpiochip0, /dev/gpiochip4); chip numbers differ",
+        ),
+        (
+            {"line": None, "chip": "gpiochip0", "offset": 40},
+            None,
+            "GPIO chip /dev/gpiochip0 has no line 40 (it has lines 0 to 12)",
+        ),
+        (
+            {"fault_chip": "gpiochip4", "fault_offset": 17},
+            None,
+            "fault line and alert line are both line 17 of /dev/gpiochip4",
+        ),
+        ({}, "permission", "no permission to use GPIO /dev/gpiochip0: add the user running edge-agent to group gpio"),
+        ({}, "busy", "GPIO line 17 of /dev/gpiochip4 is in use by another program (gpioinfo shows its consumer)"),
+    ],
+)
 def test_hardware_errors_name_the_chip_the_line_and_the_fix(gpio, context, keys, setup, message) -> None:
     if setup == "permission":
         gpio.chip_map["/dev/gpiochip0"].permission_denied = True
@@ -208,20 +239,26 @@ def test_hardware_errors_name_the_chip_the_line_and_the_fix(gpio, context, keys,
     assert all(line.released or not line.requested for chip in gpio.chip_map.values() for line in chip.lines)
 
 
-@pytest.mark.parametrize(("table", "message"), [
-    ({}, 'needs line = "GPIO17" (a line name, found on any chip) or chip = "gpiochip0" + offset'),
-    ({"line": "GPIO17", "chip": "gpiochip0"}, "give line (a line name) or chip + offset, not both"),
-    ({"chip": "gpiochip0"}, "chip and offset go together"),
-    ({"offset": 4}, "chip and offset go together"),
-    ({"chip": "gpiochip0", "offset": -1}, "offset -1 must be 0 or more"),
-    ({"line": ""}, "line is empty"),
-    ({"line": "GPIO17", "fault_line": "GPIO27", "fault_offset": 3}, "give fault_line (a line name) or fault_chip + "),
-    ({"line": "GPIO17", "fault_chip": "gpiochip0"}, "fault_chip and fault_offset go together"),
-    ({"line": "GPIO17", "fault_line": "GPIO17"}, "fault_line 'GPIO17' is also line"),
-    ({"line": "GPIO17", "pulse_ms": 0}, "pulse_ms 0 must be at least 1"),
-    ({"line": "GPIO17", "sensors": []}, "sensors = [] watches no sensor"),
-    ({"line": "GPIO17", "mode": "blink"}, "mode is 'blink'; it must be 'level' or 'pulse' or 'latch'"),
-])
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({}, 'needs line = "GPIO17" (a line name, found on any chip) or chip = "gpiochip0" + offset'),
+        ({"line": "GPIO17", "chip": "gpiochip0"}, "give line (a line name) or chip + offset, not both"),
+        ({"chip": "gpiochip0"}, "chip and offset go together"),
+        ({"offset": 4}, "chip and offset go together"),
+        ({"chip": "gpiochip0", "offset": -1}, "offset -1 must be 0 or more"),
+        ({"line": ""}, "line is empty"),
+        (
+            {"line": "GPIO17", "fault_line": "GPIO27", "fault_offset": 3},
+            "give fault_line (a line name) or fault_chip + ",
+        ),
+        ({"line": "GPIO17", "fault_chip": "gpiochip0"}, "fault_chip and fault_offset go together"),
+        ({"line": "GPIO17", "fault_line": "GPIO17"}, "fault_line 'GPIO17' is also line"),
+        ({"line": "GPIO17", "pulse_ms": 0}, "pulse_ms 0 must be at least 1"),
+        ({"line": "GPIO17", "sensors": []}, "sensors = [] watches no sensor"),
+        ({"line": "GPIO17", "mode": "blink"}, "mode is 'blink'; it must be 'level' or 'pulse' or 'latch'"),
+    ],
+)
 def test_bad_keys_are_config_errors(table: dict, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_spec(SINK_TYPES, "sink", {"type": "gpio", **table}, "[[sinks]] #1")

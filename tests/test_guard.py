@@ -132,8 +132,14 @@ def test_a_replacing_sink_goes_on_counting_but_levels_are_read_as_they_are() -> 
     new.carry_over(old)
     new.send(event(9))
     new.flush()
-    assert new.totals() == {"sent": 4, "failed": 0, "dropped": 0, "retried": 1,
-                            "recording.delivered": 4, "recording.waiting": 6}
+    assert new.totals() == {
+        "sent": 4,
+        "failed": 0,
+        "dropped": 0,
+        "retried": 1,
+        "recording.delivered": 4,
+        "recording.waiting": 6,
+    }
     newer = GuardedSink(Queued())
     newer.carry_over(new)
     assert newer.totals()["sent"] == 4 and newer.totals()["recording.delivered"] == 4

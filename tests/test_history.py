@@ -28,8 +28,9 @@ def test_reads_only_the_prefix_and_hashes_exactly_it(tmp_path: Path) -> None:
 
 
 def test_default_columns_are_the_numeric_ones(tmp_path: Path) -> None:
-    path = write_history(tmp_path / "h.csv", [(f"2024-01-01 00:0{i}:00", i, "ok", 2 * i) for i in range(5)],
-                         header="time,a,status,b")
+    path = write_history(
+        tmp_path / "h.csv", [(f"2024-01-01 00:0{i}:00", i, "ok", 2 * i) for i in range(5)], header="time,a,status,b"
+    )
     history = load_history(path)
     assert history.channels == ("a", "b")
     assert count_data_rows(path) == 5
@@ -40,10 +41,26 @@ def test_default_columns_are_the_numeric_ones(tmp_path: Path) -> None:
     [
         (lambda rows: rows, {"columns": ["pressure"]}, "no column 'pressure'"),
         (lambda rows: rows, {"timestamp_column": "when"}, "no timestamp column 'when'"),
-        (lambda rows: rows[:7] + [(rows[7][0], "hot", rows[7][2])] + rows[8:], {}, "line 9, column 'temperature': 'hot' is not a number"),
-        (lambda rows: rows[:4] + [rows[5], rows[4]] + rows[6:], {}, "line 7: its timestamp is earlier than line 6; sort"),
-        (lambda rows: rows[:4] + [rows[4], rows[4]] + rows[6:], {}, "line 7: its timestamp repeats the timestamp of line 6; remove"),
-        (lambda rows: rows[:3] + [("yesterday", 1, 2)] + rows[4:], {}, "line 5, column 'timestamp': 'yesterday' is not a timestamp"),
+        (
+            lambda rows: rows[:7] + [(rows[7][0], "hot", rows[7][2])] + rows[8:],
+            {},
+            "line 9, column 'temperature': 'hot' is not a number",
+        ),
+        (
+            lambda rows: rows[:4] + [rows[5], rows[4]] + rows[6:],
+            {},
+            "line 7: its timestamp is earlier than line 6; sort",
+        ),
+        (
+            lambda rows: rows[:4] + [rows[4], rows[4]] + rows[6:],
+            {},
+            "line 7: its timestamp repeats the timestamp of line 6; remove",
+        ),
+        (
+            lambda rows: rows[:3] + [("yesterday", 1, 2)] + rows[4:],
+            {},
+            "line 5, column 'timestamp': 'yesterday' is not a timestamp",
+        ),
         (lambda rows: rows[:3] + [(rows[3][0], 1)] + rows[4:], {}, "line 5: 2 fields but the header has 3"),
     ],
 )

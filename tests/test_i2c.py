@@ -38,12 +38,18 @@ class Clock:
 
 
 def context(channels: tuple[str, ...] = ("temperature", "vibration"), period: float = 1.0) -> PluginContext:
-    return PluginContext(channels=channels, sample_period_s=period, model_sha256="0" * 64,
-                         state_dir=Path("/nonexistent"), base_dir=Path("/nonexistent"))
+    return PluginContext(
+        channels=channels,
+        sample_period_s=period,
+        model_sha256="0" * 64,
+        state_dir=Path("/nonexistent"),
+        base_dir=Path("/nonexistent"),
+    )
 
 
-def build(reads: list[dict], channels: tuple[str, ...] = ("temperature", "vibration"), clock: Clock | None = None,
-          **keys) -> i2c.I2cSource:
+def build(
+    reads: list[dict], channels: tuple[str, ...] = ("temperature", "vibration"), clock: Clock | None = None, **keys
+) -> i2c.I2cSource:
     """A source from a TOML-like table, through the same validation as a config file."""
     table = {"type": "i2c", "sensor": "pump-1", "bus": 1, "reads": reads, **keys}
     spec = load_spec(SOURCE_TYPES, "source", table, "[[sources]] #1")
@@ -52,6 +58,7 @@ def build(reads: list[dict], channels: tuple[str, ...] = ("temperature", "vibrat
 
 
 # Register contents as the chips would hold them (encoded here from the datasheets' register tables).
+
 
 def tmp102(celsius: float) -> FakeDevice:
     raw = round(celsius / 0.0625) & 0xFFF
@@ -67,18 +74,32 @@ BMP280_EXAMPLE = (27504, 26435, -1000, (36477, -10685, 3024, 2855, 140, -7, 1550
 HUMIDITY_CAL = (75, 362, 0, 313, -50, -30)  # dig_H1..H6; H5 and H6 negative to exercise sign extension
 
 
-def bosch(chip: int = 0x60, adc_t: int = 519888, adc_p: int = 415148, adc_h: int = 30000,
-          humidity_cal: tuple[int, ...] = HUMIDITY_CAL) -> FakeDevice:
+def bosch(
+    chip: int = 0x60,
+    adc_t: int = 519888,
+    adc_p: int = 415148,
+    adc_h: int = 30000,
+    humidity_cal: tuple[int, ...] = HUMIDITY_CAL,
+) -> FakeDevice:
     t1, t2, t3, p = BMP280_EXAMPLE
     h1, h2, h3, h4, h5, h6 = humidity_cal
     calib = t1.to_bytes(2, "little") + t2.to_bytes(2, "little", signed=True) + t3.to_bytes(2, "little", signed=True)
     calib += p[0].to_bytes(2, "little") + b"".join(v.to_bytes(2, "little", signed=True) for v in p[1:])
     calib += bytes([0, h1])
     h4, h5 = h4 & 0xFFF, h5 & 0xFFF
-    humidity = h2.to_bytes(2, "little", signed=True) + bytes([h3, h4 >> 4, (h5 & 0x0F) << 4 | h4 & 0x0F, h5 >> 4,
-                                                              h6 & 0xFF])
-    data = [adc_p >> 12, adc_p >> 4 & 0xFF, (adc_p & 0x0F) << 4, adc_t >> 12, adc_t >> 4 & 0xFF, (adc_t & 0x0F) << 4,
-            adc_h >> 8, adc_h & 0xFF]
+    humidity = h2.to_bytes(2, "little", signed=True) + bytes(
+        [h3, h4 >> 4, (h5 & 0x0F) << 4 | h4 & 0x0F, h5 >> 4, h6 & 0xFF]
+    )
+    data = [
+        adc_p >> 12,
+        adc_p >> 4 & 0xFF,
+        (adc_p & 0x0F) << 4,
+        adc_t >> 12,
+        adc_t >> 4 & 0xFF,
+        (adc_t & 0x0F) << 4,
+        adc_h >> 8,
+        adc_h & 0xFF,
+    ]
     return FakeDevice({0xD0: chip}).set(0x88, calib).set(0xE1, humidity).set(0xF7, data)
 
 
@@ -87,7 +108,8 @@ def humidity_int32(adc_h: int, t_fine: int, h: tuple[int, ...]) -> float:
     h1, h2, h3, h4, h5, h6 = h
     v = t_fine - 76800
     v = ((((adc_h << 14) - (h4 << 20) - h5 * v) + 16384) >> 15) * (
-        ((((((v * h6) >> 10) * (((v * h3) >> 11) + 32768)) >> 10) + 2097152) * h2 + 8192) >> 14)
+        ((((((v * h6) >> 10) * (((v * h3) >> 11) + 32768)) >> 10) + 2097152) * h2 + 8192) >> 14
+    )
     v -= ((((v >> 15) * (v >> 15)) >> 7) * h1) >> 4
     return (min(max(v, 0), 419430400) >> 12) / 1024.0
 
@@ -144,8 +166,10 @@ def test_bmp280_and_wrong_chips(fake_i2c: FakeI2c) -> None:
     bus = fake_i2c.adapter(1)
     bus.attach(0x48, tmp102(20.0))
     bus.attach(0x77, bosch(chip=0x58))
-    reads = [{"channel": "temperature", "preset": "tmp102"},
-             {"channel": "vibration", "preset": "bmp280", "address": 0x77, "field": "pressure"}]
+    reads = [
+        {"channel": "temperature", "preset": "tmp102"},
+        {"channel": "vibration", "preset": "bmp280", "address": 0x77, "field": "pressure"},
+    ]
     with build(reads) as source:
         assert only_reading(source.read(1.0)).values[1] == pytest.approx(1006.53, abs=0.01)
     reads[1] = {**reads[1], "preset": "bme280"}
@@ -157,24 +181,29 @@ def test_bmp280_and_wrong_chips(fake_i2c: FakeI2c) -> None:
     assert fake_i2c.fds == {}  # a failed open closes the bus
 
 
-@pytest.mark.parametrize(("data", "keys", "expected"), [
-    ([0x12], {"length": 1}, 18),
-    ([0xFF], {"length": 1, "signed": True}, -1),
-    ([0x01, 0x02], {}, 258),
-    ([0x01, 0x02], {"byte_order": "little"}, 513),
-    ([0xFF, 0xC0], {"signed": True, "shift": 4, "scale": 0.0625}, -0.25),  # a TMP102 by hand
-    ([0x80, 0x00, 0x00], {"length": 3, "signed": True}, -8388608),
-    ([0x80, 0x00, 0x00], {"length": 3}, 8388608),
-    ([0x01, 0x00, 0x00, 0x00], {"length": 4, "byte_order": "little"}, 1),
-    ([0x01, 0x00, 0x00, 0x00], {"length": 4}, 16777216),
-    ([0xFF, 0xFF, 0xFF, 0xFE], {"length": 4, "signed": True}, -2),
-    ([0x03, 0xE8], {"scale": 0.1, "offset": -40.0}, 60.0),
-])
+@pytest.mark.parametrize(
+    ("data", "keys", "expected"),
+    [
+        ([0x12], {"length": 1}, 18),
+        ([0xFF], {"length": 1, "signed": True}, -1),
+        ([0x01, 0x02], {}, 258),
+        ([0x01, 0x02], {"byte_order": "little"}, 513),
+        ([0xFF, 0xC0], {"signed": True, "shift": 4, "scale": 0.0625}, -0.25),  # a TMP102 by hand
+        ([0x80, 0x00, 0x00], {"length": 3, "signed": True}, -8388608),
+        ([0x80, 0x00, 0x00], {"length": 3}, 8388608),
+        ([0x01, 0x00, 0x00, 0x00], {"length": 4, "byte_order": "little"}, 1),
+        ([0x01, 0x00, 0x00, 0x00], {"length": 4}, 16777216),
+        ([0xFF, 0xFF, 0xFF, 0xFE], {"length": 4, "signed": True}, -2),
+        ([0x03, 0xE8], {"scale": 0.1, "offset": -40.0}, 60.0),
+    ],
+)
 def test_raw_register_reads(fake_i2c: FakeI2c, data: list[int], keys: dict, expected: float) -> None:
     fake_i2c.adapter(1).attach(0x40).set(0x10, data)
     fake_i2c.adapter(1).attach(0x41).set(0x00, [7])
-    reads = [{"channel": "vibration", "address": 0x40, "register": 0x10, **keys},
-             {"channel": "temperature", "address": 0x41, "register": 0, "length": 1}]
+    reads = [
+        {"channel": "vibration", "address": 0x40, "register": 0x10, **keys},
+        {"channel": "temperature", "address": 0x41, "register": 0, "length": 1},
+    ]
     with build(reads) as source:
         assert only_reading(source.read(1.0)).values == pytest.approx((7, expected))  # the model's channel order
 
@@ -183,8 +212,10 @@ def test_a_nack_is_retried_with_doubling_capped_back_off(fake_i2c: FakeI2c) -> N
     device = fake_i2c.adapter(1).attach(0x48, tmp102(21.5))
     fake_i2c.adapter(1).attach(0x53, adxl345(0, 0, 256))
     clock = Clock()
-    reads = [{"channel": "temperature", "preset": "tmp102"}, {"channel": "vibration", "preset": "adxl345",
-                                                              "field": "z"}]
+    reads = [
+        {"channel": "temperature", "preset": "tmp102"},
+        {"channel": "vibration", "preset": "adxl345", "field": "z"},
+    ]
     with build(reads, clock=clock, retries=4, backoff_s=0.01, max_backoff_s=0.03) as source:
         device.busy = 4
         clock.sleeps.clear()
@@ -198,8 +229,10 @@ def test_persistent_nack_is_one_fault_then_cleared(fake_i2c: FakeI2c) -> None:
     bus.attach(0x48, tmp102(20.0))
     bus.attach(0x53, adxl345(0, 0, 256))
     clock = Clock()
-    reads = [{"channel": "temperature", "preset": "tmp102"}, {"channel": "vibration", "preset": "adxl345",
-                                                              "field": "z"}]
+    reads = [
+        {"channel": "temperature", "preset": "tmp102"},
+        {"channel": "vibration", "preset": "adxl345", "field": "z"},
+    ]
     with build(reads, clock=clock) as source:
         only_reading(source.read(5.0))
         accel = bus.detach(0x53)
@@ -223,8 +256,10 @@ def test_a_vanished_bus_is_reopened(fake_i2c: FakeI2c) -> None:
     bus = fake_i2c.adapter(1)
     bus.attach(0x48, tmp102(20.0))
     accel = bus.attach(0x53, adxl345(0, 0, 256))
-    reads = [{"channel": "temperature", "preset": "tmp102"}, {"channel": "vibration", "preset": "adxl345",
-                                                              "field": "z"}]
+    reads = [
+        {"channel": "temperature", "preset": "tmp102"},
+        {"channel": "vibration", "preset": "adxl345", "field": "z"},
+    ]
     with build(reads) as source:
         only_reading(source.read(5.0))
         bus.unplug()
@@ -243,8 +278,10 @@ def test_a_vanished_bus_is_reopened(fake_i2c: FakeI2c) -> None:
 
 
 def test_open_problems_are_clear(fake_i2c: FakeI2c) -> None:
-    reads = [{"channel": "temperature", "preset": "tmp102"}, {"channel": "vibration", "preset": "adxl345",
-                                                              "field": "z"}]
+    reads = [
+        {"channel": "temperature", "preset": "tmp102"},
+        {"channel": "vibration", "preset": "adxl345", "field": "z"},
+    ]
     with pytest.raises(ConfigError, match=r"/dev/i2c-7 does not exist; enable I2C .* check bus = 7"):
         build(reads, bus=7).open()
     source = build(reads)  # chips that do not answer yet are not an error at start: they are a fault
@@ -271,38 +308,63 @@ def test_readings_follow_a_monotonic_schedule(fake_i2c: FakeI2c) -> None:
         assert source.read(0.0) == []
 
 
-@pytest.mark.parametrize(("read", "message"), [
-    ({"channel": "vibration", "preset": "tmp102", "registr": 1},
-     "reads[1] ('vibration'): unknown key 'registr'; allowed keys: channel, address, preset, field, register"),
-    ({"channel": "vibration", "preset": "lm75"},
-     "reads[1] ('vibration'): preset is 'lm75'; it must be 'tmp102' or 'adxl345' or 'bme280' or 'bmp280'"),
-    ({"channel": "vibration", "preset": "adxl345"}, "reads[1] ('vibration'): adxl345 needs field = one of x, y, z"),
-    ({"channel": "vibration", "preset": "adxl345", "field": "w"}, "field 'w' is not one of adxl345's: x, y, z"),
-    ({"channel": "vibration", "preset": "tmp102", "register": 0}, "register are for raw reads; preset 'tmp102'"),
-    ({"channel": "vibration", "address": 0x40}, "needs preset = one of tmp102, adxl345, bme280, bmp280, or register"),
-    ({"channel": "vibration", "register": 0}, "needs address = 0x.."),
-    ({"channel": "vibration", "address": 0x90, "register": 0}, "address 0x90 is not a 7-bit device address"),
-    ({"channel": "vibration", "address": 0x40, "register": 0, "length": 5}, "length 5 must be 1..4 bytes"),
-    ({"channel": "vibration", "address": 0x40, "register": 0, "byte_order": "middle"},
-     "byte_order is 'middle'; it must be 'big' or 'little'"),
-    ({"channel": "temperature", "address": 0x40, "register": 0}, "channel 'temperature' is read twice"),
-    ({"channel": "vibration", "preset": "adxl345", "address": 0x48, "field": "x"},
-     "address 0x48 is given two presets"),
-])
+@pytest.mark.parametrize(
+    ("read", "message"),
+    [
+        (
+            {"channel": "vibration", "preset": "tmp102", "registr": 1},
+            "reads[1] ('vibration'): unknown key 'registr'; allowed keys: channel, address, preset, field, register",
+        ),
+        (
+            {"channel": "vibration", "preset": "lm75"},
+            "reads[1] ('vibration'): preset is 'lm75'; it must be 'tmp102' or 'adxl345' or 'bme280' or 'bmp280'",
+        ),
+        ({"channel": "vibration", "preset": "adxl345"}, "reads[1] ('vibration'): adxl345 needs field = one of x, y, z"),
+        ({"channel": "vibration", "preset": "adxl345", "field": "w"}, "field 'w' is not one of adxl345's: x, y, z"),
+        ({"channel": "vibration", "preset": "tmp102", "register": 0}, "register are for raw reads; preset 'tmp102'"),
+        (
+            {"channel": "vibration", "address": 0x40},
+            "needs preset = one of tmp102, adxl345, bme280, bmp280, or register",
+        ),
+        ({"channel": "vibration", "register": 0}, "needs address = 0x.."),
+        ({"channel": "vibration", "address": 0x90, "register": 0}, "address 0x90 is not a 7-bit device address"),
+        ({"channel": "vibration", "address": 0x40, "register": 0, "length": 5}, "length 5 must be 1..4 bytes"),
+        (
+            {"channel": "vibration", "address": 0x40, "register": 0, "byte_order": "middle"},
+            "byte_order is 'middle'; it must be 'big' or 'little'",
+        ),
+        ({"channel": "temperature", "address": 0x40, "register": 0}, "channel 'temperature' is read twice"),
+        (
+            {"channel": "vibration", "preset": "adxl345", "address": 0x48, "field": "x"},
+            "address 0x48 is given two presets",
+        ),
+    ],
+)
 def test_bad_read_entries_are_clear_config_errors(read: dict, message: str) -> None:
-    data = {"model": {"path": str(FIXTURE_MODEL)},
-            "sources": [{"type": "i2c", "sensor": "pump-1", "bus": 1,
-                         "reads": [{"channel": "temperature", "preset": "tmp102"}, read]}]}
+    data = {
+        "model": {"path": str(FIXTURE_MODEL)},
+        "sources": [
+            {
+                "type": "i2c",
+                "sensor": "pump-1",
+                "bus": 1,
+                "reads": [{"channel": "temperature", "preset": "tmp102"}, read],
+            }
+        ],
+    }
     with pytest.raises(ConfigError) as caught:
         parse_config(data)
     assert str(caught.value).startswith("[[sources]] #1 (i2c): ")
     assert message in str(caught.value)
 
 
-@pytest.mark.parametrize(("channels", "message"), [
-    (("temperature",), "missing: ['vibration']; not in the model: none"),
-    (("temperature", "pressure"), "missing: ['vibration']; not in the model: ['pressure']"),
-])
+@pytest.mark.parametrize(
+    ("channels", "message"),
+    [
+        (("temperature",), "missing: ['vibration']; not in the model: none"),
+        (("temperature", "pressure"), "missing: ['vibration']; not in the model: ['pressure']"),
+    ],
+)
 def test_channels_must_be_the_models(channels: tuple[str, ...], message: str) -> None:
     reads = [{"channel": c, "preset": "tmp102", "address": 0x48 + i} for i, c in enumerate(channels)]
     with pytest.raises(ConfigError) as caught:
@@ -319,8 +381,9 @@ def test_the_sample_builds_and_reads(fake_i2c: FakeI2c) -> None:
     fake_i2c.adapter(1).attach(0x48, tmp102(23.5))
     fake_i2c.adapter(1).attach(0x53, adxl345(3, 2, 260))
     source = spec.build(context(period=300.0))
-    assert source.describe() == ("i2c /dev/i2c-1 for motor-1 every 300 s: temperature@0x48 (tmp102), "
-                                 "vibration@0x53 (adxl345 z)")
+    assert source.describe() == (
+        "i2c /dev/i2c-1 for motor-1 every 300 s: temperature@0x48 (tmp102), vibration@0x53 (adxl345 z)"
+    )
     with source:
         assert only_reading(source.read(0.0)).values == pytest.approx((23.5, 1.014))
         assert source.probe(3.0) == "temperature=23.5, vibration=1.014"  # what edge-agent check prints
@@ -333,10 +396,22 @@ def test_end_to_end_readings_reach_the_detector(fake_i2c: FakeI2c, tmp_path: Pat
     bus = fake_i2c.adapter(1)
     temperature = bus.attach(0x48, tmp102(20.0))
     accel = bus.attach(0x53, adxl345(0, 0, 256))
-    data = {"agent": {"state_dir": str(tmp_path)}, "model": {"path": str(FIXTURE_MODEL)},
-            "sources": [{"type": "i2c", "sensor": "pump-1", "bus": 1, "period_s": 0.001, "reads": [
-                {"channel": "vibration", "preset": "adxl345", "field": "z"},
-                {"channel": "temperature", "preset": "tmp102", "address": 0x48}]}]}
+    data = {
+        "agent": {"state_dir": str(tmp_path)},
+        "model": {"path": str(FIXTURE_MODEL)},
+        "sources": [
+            {
+                "type": "i2c",
+                "sensor": "pump-1",
+                "bus": 1,
+                "period_s": 0.001,
+                "reads": [
+                    {"channel": "vibration", "preset": "adxl345", "field": "z"},
+                    {"channel": "temperature", "preset": "tmp102", "address": 0x48},
+                ],
+            }
+        ],
+    }
     pipeline = build_pipeline(parse_config(data))
     source, detector = pipeline.sources[0], pipeline.detectors["pump-1"]
     states = []

@@ -31,7 +31,12 @@ def test_sender_delivers_one_datagram(journal: tuple[str, socket.socket]) -> Non
     sender.send("pump-1 vibration high", priority=4, alert_id="a1", SCORE=0.93)
     data = sock.recv(65536)
     assert data == b"MESSAGE=pump-1 vibration high\nPRIORITY=4\nALERT_ID=a1\nSCORE=0.93\n"
-    assert parse(data) == [("MESSAGE", "pump-1 vibration high"), ("PRIORITY", "4"), ("ALERT_ID", "a1"), ("SCORE", "0.93")]
+    assert parse(data) == [
+        ("MESSAGE", "pump-1 vibration high"),
+        ("PRIORITY", "4"),
+        ("ALERT_ID", "a1"),
+        ("SCORE", "0.93"),
+    ]
     sender.send("default priority")
     assert dict(parse(sock.recv(65536)))["PRIORITY"] == "6"
     sender.close()
@@ -40,7 +45,7 @@ def test_sender_delivers_one_datagram(journal: tuple[str, socket.socket]) -> Non
 def test_multiline_message_takes_the_binary_form(journal: tuple[str, socket.socket]) -> None:
     path, sock = journal
     sender = JournalSender(path)
-    text = "Traceback (most recent call last):\n  File \"x.py\"\nValueError: ü"
+    text = 'Traceback (most recent call last):\n  File "x.py"\nValueError: ü'
     sender.send(text, 3, detail="a=b\n")
     data = sock.recv(65536)
     raw = text.encode()
@@ -112,10 +117,12 @@ def test_datagram_round_trips(message: str, priority: int, fields: dict[str, str
     assert parse(data) == [("MESSAGE", message), ("PRIORITY", str(priority)), *fields.items()]
 
 
-@pytest.mark.skipif(os.environ.get("EDGE_TEST_EMULATOR") == "qemu-user",
-                    reason="qemu-user 7.2 drops a sendmsg whose iovec is empty (lock_iovec gives NULL for 0 entries "
-                           "and the call returns 0 unsent); journald's memfd protocol needs exactly that message, "
-                           "which a real arm64 kernel delivers")
+@pytest.mark.skipif(
+    os.environ.get("EDGE_TEST_EMULATOR") == "qemu-user",
+    reason="qemu-user 7.2 drops a sendmsg whose iovec is empty (lock_iovec gives NULL for 0 entries "
+    "and the call returns 0 unsent); journald's memfd protocol needs exactly that message, "
+    "which a real arm64 kernel delivers",
+)
 def test_large_entry_goes_through_a_sealed_memfd(journal: tuple[str, socket.socket]) -> None:
     path, sock = journal
     sender = JournalSender(path)

@@ -91,14 +91,23 @@ def test_nothing_seasonal_is_scored_until_a_season_and_the_learning_period_have_
     with_season, without = LikelihoodScorer(calibration(), SEASONAL), LikelihoodScorer(calibration(), SETTINGS)
     residuals = rng.normal(0, 0.1, size=(150, 2))
     observed = rng.normal(0, 1.0, size=(150, 2)).tolist()
-    assert [j.channel_scores for j in feed(with_season, residuals, observed)] == \
-        [j.channel_scores for j in feed(without, residuals, observed)]
+    assert [j.channel_scores for j in feed(with_season, residuals, observed)] == [
+        j.channel_scores for j in feed(without, residuals, observed)
+    ]
 
 
-@pytest.mark.parametrize(("period_s", "keys", "lag"), [
-    (300.0, {}, 288), (60.0, {}, 1440), (7.0, {}, 12343), (1.0, {}, 0), (1.0, {"seasonal_max_samples": 90000}, 86400),
-    (300.0, {"seasonal_lag_s": 0.0}, 0), (3600.0, {"seasonal_lag_s": 604800.0}, 168),
-])
+@pytest.mark.parametrize(
+    ("period_s", "keys", "lag"),
+    [
+        (300.0, {}, 288),
+        (60.0, {}, 1440),
+        (7.0, {}, 12343),
+        (1.0, {}, 0),
+        (1.0, {"seasonal_max_samples": 90000}, 86400),
+        (300.0, {"seasonal_lag_s": 0.0}, 0),
+        (3600.0, {"seasonal_lag_s": 604800.0}, 168),
+    ],
+)
 def test_the_season_in_samples_comes_from_the_sample_period(period_s: float, keys: dict, lag: int) -> None:
     assert DetectorSection(**keys).season_lag(period_s) == lag
 

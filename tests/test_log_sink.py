@@ -16,8 +16,17 @@ from edge.sinks.guard import DeliverySettings, GuardedSink
 from edge.sinks.log import Config, LogSink, alert_line, fault_line
 
 START = 1_764_000_000.0  # 2025-11-24 16:00:00 UTC
-ALERT = Alert(id="5c0e7a9d2b1f4e3a", sensor="pump-1", channels=("temperature",), start=START, score=0.998,
-              threshold=0.99, observed=(81.2,), expected=(74.9,), model_sha256="ab" * 32)
+ALERT = Alert(
+    id="5c0e7a9d2b1f4e3a",
+    sensor="pump-1",
+    channels=("temperature",),
+    start=START,
+    score=0.998,
+    threshold=0.99,
+    observed=(81.2,),
+    expected=(74.9,),
+    model_sha256="ab" * 32,
+)
 
 
 def context(tmp_path: Path) -> PluginContext:
@@ -27,10 +36,12 @@ def context(tmp_path: Path) -> PluginContext:
 def test_alert_and_clear_lines_say_what_where_and_why() -> None:
     assert alert_line(Event("alert", ALERT, START)) == (
         "ALERT pump-1/temperature score=0.998 minor (threshold 0.990) observed=81.2 expected=74.9 "
-        "since 2025-11-24 16:00:00 [id 5c0e7a9d2b1f4e3a]")
+        "since 2025-11-24 16:00:00 [id 5c0e7a9d2b1f4e3a]"
+    )
     cleared = Alert(**{**ALERT.__dict__, "end": START + 250.0, "ended_by": "back to normal"})
     assert alert_line(Event("clear", cleared, START + 250.0)).startswith(
-        "CLEAR pump-1/temperature after 4m10s (back to normal), peak score=0.998 minor (threshold 0.990)")
+        "CLEAR pump-1/temperature after 4m10s (back to normal), peak score=0.998 minor (threshold 0.990)"
+    )
     severe = Alert(**{**ALERT.__dict__, "score": 0.9, "threshold": 0.3})
     assert " critical (threshold 0.300)" in alert_line(Event("alert", severe, START))
 
@@ -38,14 +49,16 @@ def test_alert_and_clear_lines_say_what_where_and_why() -> None:
 def test_fault_lines_say_scoring_paused_or_restarted() -> None:
     nan = Fault("pump-1", "nan", START, "temperature is not a number", ("temperature",))
     assert fault_line(Event("fault", nan, START)) == (
-        "FAULT pump-1 nan: temperature is not a number; the model's forecast fills it, scoring goes on")
+        "FAULT pump-1 nan: temperature is not a number; the model's forecast fills it, scoring goes on"
+    )
     stale = Fault("pump-1", "stale", START, "no reading for 90 s")
     assert fault_line(Event("fault", stale, START)).endswith("; scoring paused")
     gap = Fault("pump-1", "time_gap", START, "no data for 600 s (expected every 60 s)", end=START + 600)
     assert fault_line(Event("fault", gap, START)).endswith("; scoring restarts with a warm-up")
     over = Fault("pump-1", "nan", START, "x", end=START + 75.0)
     assert fault_line(Event("fault_cleared", over, START + 75)) == (
-        "FAULT CLEARED pump-1 nan after 1m15s; scoring resumes")
+        "FAULT CLEARED pump-1 nan after 1m15s; scoring resumes"
+    )
 
 
 def test_events_reach_journald_with_structured_fields(tmp_path: Path) -> None:

@@ -31,8 +31,14 @@ FAST = {"host": "127.0.0.1", "reconnect_min_s": 0.05, "reconnect_max_s": 0.2}
 
 
 def context(state_dir: Path, gateway: str = "gw1") -> PluginContext:
-    return PluginContext(channels=("temperature", "vibration"), sample_period_s=300.0, model_sha256="ab" * 32,
-                         state_dir=state_dir, base_dir=state_dir.parent, gateway_id=gateway)
+    return PluginContext(
+        channels=("temperature", "vibration"),
+        sample_period_s=300.0,
+        model_sha256="ab" * 32,
+        state_dir=state_dir,
+        base_dir=state_dir.parent,
+        gateway_id=gateway,
+    )
 
 
 def make_sink(state_dir: Path, **keys: Any) -> MqttSink:
@@ -40,10 +46,19 @@ def make_sink(state_dir: Path, **keys: Any) -> MqttSink:
 
 
 def alert(number: int, kind: str = "alert") -> Event:
-    subject = Alert(id=f"a{number:05d}", sensor="pump-1", channels=("temperature",), start=1_700_000_000.0 + number,
-                    score=0.97, threshold=0.9, observed=(81.25,), expected=(74.5,), model_sha256="ab" * 32,
-                    end=1_700_000_060.0 + number if kind == "clear" else None,
-                    ended_by="back to normal" if kind == "clear" else "")
+    subject = Alert(
+        id=f"a{number:05d}",
+        sensor="pump-1",
+        channels=("temperature",),
+        start=1_700_000_000.0 + number,
+        score=0.97,
+        threshold=0.9,
+        observed=(81.25,),
+        expected=(74.5,),
+        model_sha256="ab" * 32,
+        end=1_700_000_060.0 + number if kind == "clear" else None,
+        ended_by="back to normal" if kind == "clear" else "",
+    )
     return Event(kind, subject, subject.start)  # type: ignore[arg-type]
 
 
@@ -63,35 +78,72 @@ def broker(tmp_path: Path):
 
 # -- payloads and config --------------------------------------------------------------------------------
 
+
 def test_payloads_follow_the_documented_schema() -> None:
     clear = alert(3, "clear")
     assert event_payload(clear, "gw1") == {
-        "id": "a00003", "event": "clear", "gateway": "gw1", "sensor": "pump-1", "channels": ["temperature"],
-        "score": 0.97, "threshold": 0.9, "observed": [81.25], "expected": [74.5],
-        "start": "2023-11-14T22:13:23.000Z", "end": "2023-11-14T22:14:23.000Z", "model_sha256": "ab" * 32,
-        "severity": "minor", "ended_by": "back to normal"}
-    odd = Event("alert", Alert(id="x", sensor="s", channels=("a",), start=0.0, score=math.inf, threshold=0.9,
-                               observed=(math.nan,), expected=(1.0,)))
+        "id": "a00003",
+        "event": "clear",
+        "gateway": "gw1",
+        "sensor": "pump-1",
+        "channels": ["temperature"],
+        "score": 0.97,
+        "threshold": 0.9,
+        "observed": [81.25],
+        "expected": [74.5],
+        "start": "2023-11-14T22:13:23.000Z",
+        "end": "2023-11-14T22:14:23.000Z",
+        "model_sha256": "ab" * 32,
+        "severity": "minor",
+        "ended_by": "back to normal",
+    }
+    odd = Event(
+        "alert",
+        Alert(
+            id="x",
+            sensor="s",
+            channels=("a",),
+            start=0.0,
+            score=math.inf,
+            threshold=0.9,
+            observed=(math.nan,),
+            expected=(1.0,),
+        ),
+    )
     assert json.dumps(event_payload(odd, "gw1"), allow_nan=False)  # not-finite numbers become null
     fault = Fault(sensor="pump-1", kind="stale", start=1_700_000_000.0, detail="no reading for 61 s")
     raised = event_payload(Event("fault", fault, fault.start), "gw1")
-    assert raised == {"id": raised["id"], "event": "fault", "gateway": "gw1", "sensor": "pump-1", "fault": "stale",
-                      "detail": "no reading for 61 s", "channels": [], "start": "2023-11-14T22:13:20.000Z", "end": None}
-    cleared = event_payload(Event("fault_cleared", Fault("pump-1", "stale", fault.start, "back", end=1.7e9 + 90)), "gw1")
+    assert raised == {
+        "id": raised["id"],
+        "event": "fault",
+        "gateway": "gw1",
+        "sensor": "pump-1",
+        "fault": "stale",
+        "detail": "no reading for 61 s",
+        "channels": [],
+        "start": "2023-11-14T22:13:20.000Z",
+        "end": None,
+    }
+    cleared = event_payload(
+        Event("fault_cleared", Fault("pump-1", "stale", fault.start, "back", end=1.7e9 + 90)), "gw1"
+    )
     assert len(raised["id"]) == 16 and cleared["id"] == raised["id"]  # one id per fault, like an alert's
     assert event_payload(Event("fault", Fault("pump-2", "stale", fault.start, "")), "gw1")["id"] != raised["id"]
 
 
-@pytest.mark.parametrize(("keys", "message"), [
-    ({"username": "u", "password": "p", "password_file": "pw"}, "set password or password_file, not both"),
-    ({"password": "p"}, "a password needs a username"),
-    ({"ca_file": "ca.pem"}, "ca_file, cert_file and key_file need tls = true"),
-    ({"tls": True, "cert_file": "c.pem"}, "cert_file and key_file go together"),
-    ({"qos": 3}, "qos 3 must be 0, 1 or 2"),
-    ({"topic_prefix": "plant/#"}, "topic_prefix 'plant/#' must be non-empty"),
-    ({"reconnect_min_s": 5.0, "reconnect_max_s": 1.0}, "need 0 < reconnect_min_s <= reconnect_max_s"),
-    ({"tls": "yes"}, "tls is 'yes'; it must be true or false"),
-])
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ({"username": "u", "password": "p", "password_file": "pw"}, "set password or password_file, not both"),
+        ({"password": "p"}, "a password needs a username"),
+        ({"ca_file": "ca.pem"}, "ca_file, cert_file and key_file need tls = true"),
+        ({"tls": True, "cert_file": "c.pem"}, "cert_file and key_file go together"),
+        ({"qos": 3}, "qos 3 must be 0, 1 or 2"),
+        ({"topic_prefix": "plant/#"}, "topic_prefix 'plant/#' must be non-empty"),
+        ({"reconnect_min_s": 5.0, "reconnect_max_s": 1.0}, "need 0 < reconnect_min_s <= reconnect_max_s"),
+        ({"tls": "yes"}, "tls is 'yes'; it must be true or false"),
+    ],
+)
 def test_bad_options_are_one_clear_error(keys: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match="mqtt") as caught:
         build_section(Config, keys, "[[sinks]] #1 (mqtt)")
@@ -102,8 +154,11 @@ def test_registered_and_defaults(tmp_path: Path) -> None:
     assert SINK_TYPES["mqtt"] == "edge.sinks.mqtt"
     sink = make_sink(tmp_path / "state", tls=True, host="broker.example")
     assert sink.describe() == "mqtt mqtts://broker.example:8883 as edge-agent-gw1"
-    assert sink.topics == {"alerts": "edge-anomaly/gw1/alerts", "faults": "edge-anomaly/gw1/faults",
-                           "status": "edge-anomaly/gw1/status"}
+    assert sink.topics == {
+        "alerts": "edge-anomaly/gw1/alerts",
+        "faults": "edge-anomaly/gw1/faults",
+        "status": "edge-anomaly/gw1/status",
+    }
     assert make_sink(tmp_path / "state", name="backup").outbox_path == tmp_path / "state" / "mqtt-outbox-backup.sqlite"
     with pytest.raises(ConfigError, match="gateway id 'a/b'"):
         MqttSink(build_section(Config, {}, "x"), context(tmp_path, gateway="a/b"))
@@ -138,8 +193,11 @@ def test_a_password_file_open_to_group_or_others_is_refused(tmp_path: Path, mode
 def test_a_mistyped_password_is_never_shown(tmp_path: Path, value) -> None:
     from edge.config import parse_config
 
-    data = {"model": {"path": "m.onnx"}, "sources": [{"type": "replay", "sensor": "p", "path": "x.csv"}],
-            "sinks": [{"type": "mqtt", "host": "h", "username": "gw1", "password": value}]}
+    data = {
+        "model": {"path": "m.onnx"},
+        "sources": [{"type": "replay", "sensor": "p", "path": "x.csv"}],
+        "sinks": [{"type": "mqtt", "host": "h", "username": "gw1", "password": value}],
+    }
     with pytest.raises(ConfigError) as caught:
         parse_config(data, tmp_path / "agent.toml")
     message = str(caught.value)
@@ -165,6 +223,7 @@ def test_the_outbox_and_its_folder_are_private_whatever_the_umask(tmp_path: Path
 
 # -- the outbox -----------------------------------------------------------------------------------------
 
+
 def test_outbox_drops_the_oldest_beyond_its_bound_counts_and_logs(tmp_path: Path, caplog) -> None:
     with caplog.at_level(logging.WARNING, "edge.sinks.outbox"), Outbox(tmp_path / "o.sqlite", max_events=3) as box:
         seqs = [box.put("t", f"m{i}".encode()) for i in range(5)]
@@ -185,8 +244,11 @@ def test_outbox_is_wal_survives_reopen_and_has_one_owner(tmp_path: Path) -> None
         first = box.put("a", b"1")
         box.put("b", b"2")
         box.ack(first)
-        with pytest.raises(WaitError, match="locked by another process .*: another edge-agent run or check, or a "
-                                             "second mqtt sink with the same name"):
+        with pytest.raises(
+            WaitError,
+            match="locked by another process .*: another edge-agent run or check, or a "
+            "second mqtt sink with the same name",
+        ):
             Outbox(path).open()
     with Outbox(path) as again:
         assert [(t, p) for _s, t, p in again.pending(10)] == [("b", b"2")]
@@ -205,6 +267,7 @@ def test_outbox_in_an_unusable_place_is_a_clear_error(tmp_path: Path) -> None:
 
 # -- against the broker ---------------------------------------------------------------------------------
 
+
 def test_events_reach_their_topics_with_qos1_and_status_is_retained(broker: Broker, tmp_path: Path) -> None:
     fault = Fault(sensor="pump-1", kind="flatline", start=1_700_000_000.0, detail="60 identical readings")
     with Subscriber(broker.port, "edge-anomaly/#") as sub:
@@ -213,11 +276,19 @@ def test_events_reach_their_topics_with_qos1_and_status_is_retained(broker: Brok
         for event in (alert(1), alert(1, "clear"), Event("fault", fault), Event("fault_cleared", fault)):
             sink.send(event)
         sink.status({"state": "running", "uptime_s": 12.5, "sensors": {"pump-1": {"state": "scoring"}}})
-        got = sub.wait_for(lambda m: len([x for x in m if not x.topic.endswith("status")]) == 4
-                           and any(x.json().get("uptime_s") == 12.5 for x in m))
+        got = sub.wait_for(
+            lambda m: (
+                len([x for x in m if not x.topic.endswith("status")]) == 4
+                and any(x.json().get("uptime_s") == 12.5 for x in m)
+            )
+        )
         events = [(m.topic, m.json()["event"], m.qos) for m in got if not m.topic.endswith("status")]
-        assert events == [("edge-anomaly/gw1/alerts", "alert", 1), ("edge-anomaly/gw1/alerts", "clear", 1),
-                          ("edge-anomaly/gw1/faults", "fault", 1), ("edge-anomaly/gw1/faults", "fault_cleared", 1)]
+        assert events == [
+            ("edge-anomaly/gw1/alerts", "alert", 1),
+            ("edge-anomaly/gw1/alerts", "clear", 1),
+            ("edge-anomaly/gw1/faults", "fault", 1),
+            ("edge-anomaly/gw1/faults", "fault_cleared", 1),
+        ]
         wait_until(lambda: sink.counters()["pending"] == 0)
         assert "(connected, outbox 0 pending)" in sink.describe()
     with Subscriber(broker.port, "edge-anomaly/gw1/status") as late:  # a newcomer gets the retained status
@@ -255,8 +326,11 @@ AGENT = textwrap.dedent("""
 
 def start_agent(port: int, state_dir: Path, first: int = 0, count: int = 0) -> subprocess.Popen[str]:
     """The sink in its own process: sends ``count`` alerts, prints ``sent``, then waits to be killed."""
-    process = subprocess.Popen([sys.executable, "-c", AGENT, str(port), str(state_dir), str(first), str(count)],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", AGENT, str(port), str(state_dir), str(first), str(count)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdout is not None
     assert process.stdout.readline().startswith("sent"), "the agent process did not start"
     return process
@@ -273,8 +347,12 @@ def test_last_will_says_offline_when_the_agent_dies(broker: Broker, tmp_path: Pa
         sub.wait_for(lambda m: m[-1].json()["state"] == "offline")
     with Subscriber(broker.port, "edge-anomaly/gw1/status") as late:
         will = late.wait_for(lambda m: len(m) == 1)[0]
-        assert will.retain and will.json() == {"state": "offline", "gateway": "gw1", "client_id": "edge-agent-gw1",
-                                               "reason": "connection lost"}
+        assert will.retain and will.json() == {
+            "state": "offline",
+            "gateway": "gw1",
+            "client_id": "edge-agent-gw1",
+            "reason": "connection lost",
+        }
 
 
 def test_send_never_waits_for_an_unreachable_broker(tmp_path: Path) -> None:
@@ -312,16 +390,41 @@ def test_password_file_and_tls_with_a_client_certificate(tmp_path: Path) -> None
     (pki / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
     for name in ("server", "client"):
         run("openssl", "req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}")
-        run("openssl", "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", f"{name}.pem", "-days", "1", "-extfile", "san.ext")
+        run(
+            "openssl",
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            f"{name}.pem",
+            "-days",
+            "1",
+            "-extfile",
+            "san.ext",
+        )
     run("mosquitto_passwd", "-b", "-c", "passwd", "gw1", "s3cret")
     (pki / "password").write_text("s3cret\n")  # the trailing newline of `echo` is not part of the password
     (pki / "password").chmod(0o600)  # a secret readable by the agent's user alone
-    extra = f"cafile {pki}/ca.pem\ncertfile {pki}/server.pem\nkeyfile {pki}/server.key\nrequire_certificate true\n" \
-            f"password_file {pki}/passwd"
+    extra = (
+        f"cafile {pki}/ca.pem\ncertfile {pki}/server.pem\nkeyfile {pki}/server.key\nrequire_certificate true\n"
+        f"password_file {pki}/passwd"
+    )
     with Broker(tmp_path / "broker", extra=extra, anonymous=False) as tls_broker:
-        keys = {"port": tls_broker.port, "tls": True, "ca_file": str(pki / "ca.pem"), "cert_file": "pki/client.pem",
-                "key_file": "pki/client.key", "username": "gw1", "password_file": "pki/password"}  # relative paths
+        keys = {
+            "port": tls_broker.port,
+            "tls": True,
+            "ca_file": str(pki / "ca.pem"),
+            "cert_file": "pki/client.pem",
+            "key_file": "pki/client.key",
+            "username": "gw1",
+            "password_file": "pki/password",
+        }  # relative paths
         sink = make_sink(tmp_path / "state", **keys)
         sink.open()
         sink.send(alert(7))
@@ -350,8 +453,10 @@ def test_outage_every_alert_arrives_through_a_broker_outage_and_agent_restarts(t
             produced.append(f"a{n:05d}")
             time.sleep(pause)
 
-    with Broker(tmp_path / "broker", persistence=True) as broker, \
-            Subscriber(broker.port, "edge-anomaly/+/alerts", persistent=True, client_id="outage-test") as sub:
+    with (
+        Broker(tmp_path / "broker", persistence=True) as broker,
+        Subscriber(broker.port, "edge-anomaly/+/alerts", persistent=True, client_id="outage-test") as sub,
+    ):
         first = make_sink(state, port=broker.port)
         first.open()
         stream = threading.Thread(target=produce, args=(first, 0, 100, 0.002))
@@ -389,18 +494,29 @@ def test_the_agent_publishes_its_alerts_and_status_through_the_pipeline(broker: 
     t, temperature, vibration = rows[80]
     rows[80] = (t, temperature + 40.0, vibration)
     csv = write_history(tmp_path / "live.csv", rows, "timestamp,temperature,vibration")
-    body = (f'[[sources]]\ntype = "replay"\nsensor = "pump-1"\npath = "{csv}"\nrate = 0.0\n\n'
-            f'[[sinks]]\ntype = "mqtt"\nhost = "127.0.0.1"\nport = {broker.port}\nreconnect_min_s = 0.05\n')
+    body = (
+        f'[[sources]]\ntype = "replay"\nsensor = "pump-1"\npath = "{csv}"\nrate = 0.0\n\n'
+        f'[[sinks]]\ntype = "mqtt"\nhost = "127.0.0.1"\nport = {broker.port}\nreconnect_min_s = 0.05\n'
+    )
     config = write_config(tmp_path, body)
-    config.write_text(config.read_text().replace("[agent]\n", '[agent]\ngateway_id = "gw-7"\n')
-                      .replace("[model]\n", "[model]\nthreshold = 0.6\n"))
+    config.write_text(
+        config.read_text()
+        .replace("[agent]\n", '[agent]\ngateway_id = "gw-7"\n')
+        .replace("[model]\n", "[model]\nthreshold = 0.6\n")
+    )
     with Subscriber(broker.port, "edge-anomaly/gw-7/+") as sub:
         service = Service(config, Notifier())
         assert service.run() == 0
-        alerts = [m.json() for m in sub.wait_for(lambda m: any(x.topic.endswith("/alerts") for x in m))
-                  if m.topic.endswith("/alerts")]
-        statuses = [m.json() for m in sub.wait_for(lambda m: m[-1].json().get("reason") == "stopped")
-                    if m.topic.endswith("/status")]
+        alerts = [
+            m.json()
+            for m in sub.wait_for(lambda m: any(x.topic.endswith("/alerts") for x in m))
+            if m.topic.endswith("/alerts")
+        ]
+        statuses = [
+            m.json()
+            for m in sub.wait_for(lambda m: m[-1].json().get("reason") == "stopped")
+            if m.topic.endswith("/status")
+        ]
     assert alerts[0]["event"] == "alert" and alerts[0]["sensor"] == "pump-1" and alerts[0]["gateway"] == "gw-7"
     assert alerts[0]["model_sha256"] == service.pipeline.model.weights_sha256
     assert statuses[0]["state"] == "online" and statuses[-1]["state"] == "offline"
@@ -415,8 +531,12 @@ def test_check_probes_the_broker(tmp_path: Path, capsys) -> None:
     from edge.cli import main
 
     with Broker(tmp_path / "broker") as broker, Subscriber(broker.port).start() as watcher:
-        good = write_config(tmp_path, f'[[sources]]\ntype = "replay"\nsensor = "p"\npath = "x.csv"\n\n'
-                                      f'[[sinks]]\ntype = "mqtt"\nhost = "127.0.0.1"\nport = {broker.port}\n', "g.toml")
+        good = write_config(
+            tmp_path,
+            f'[[sources]]\ntype = "replay"\nsensor = "p"\npath = "x.csv"\n\n'
+            f'[[sinks]]\ntype = "mqtt"\nhost = "127.0.0.1"\nport = {broker.port}\n',
+            "g.toml",
+        )
         main(["check", "--config", str(good)])
         out = capsys.readouterr().out
         assert "connected, 0 event(s) waiting in the outbox" in out and "-check (connected" in out
@@ -424,8 +544,11 @@ def test_check_probes_the_broker(tmp_path: Path, capsys) -> None:
         # beside a running service: its own client id, no status or will published, nothing in the state folder
         assert watcher.received() == [] and not (tmp_path / "state").exists()
     (tmp_path / "b").mkdir()
-    bad = write_config(tmp_path / "b", f'[[sources]]\ntype = "replay"\nsensor = "p"\npath = "x.csv"\n\n'
-                                       f'[[sinks]]\ntype = "mqtt"\nhost = "127.0.0.1"\nport = {free_port()}\n')
+    bad = write_config(
+        tmp_path / "b",
+        f'[[sources]]\ntype = "replay"\nsensor = "p"\npath = "x.csv"\n\n'
+        f'[[sinks]]\ntype = "mqtt"\nhost = "127.0.0.1"\nport = {free_port()}\n',
+    )
     assert main(["check", "--config", str(bad)]) == 2
     assert "cannot connect to the MQTT broker 127.0.0.1:" in capsys.readouterr().out
 
@@ -438,8 +561,10 @@ def test_a_locked_outbox_at_start_is_waited_for_not_a_config_error(broker: Broke
     from edge.service import Service
 
     csv = write_history(tmp_path / "live.csv", live_rows(60), "timestamp,temperature,vibration")
-    body = (f'[[sources]]\ntype = "replay"\nsensor = "pump-1"\npath = "{csv}"\nrate = 0.0\n\n'
-            f'[[sinks]]\ntype = "mqtt"\nhost = "127.0.0.1"\nport = {broker.port}\nreconnect_min_s = 0.05\n')
+    body = (
+        f'[[sources]]\ntype = "replay"\nsensor = "pump-1"\npath = "{csv}"\nrate = 0.0\n\n'
+        f'[[sinks]]\ntype = "mqtt"\nhost = "127.0.0.1"\nport = {broker.port}\nreconnect_min_s = 0.05\n'
+    )
     config = write_config(tmp_path, body)
     holder = Outbox(tmp_path / "state" / "mqtt-outbox.sqlite").open()  # what a running check holds
     caplog.set_level(logging.INFO, logger="edge")
@@ -473,6 +598,7 @@ def test_a_full_disk_when_the_outbox_is_created_is_waited_for(tmp_path: Path, mo
 
 # -- a full state disk while running ---------------------------------------------------------------------
 
+
 class FullDisk:
     """Makes an outbox refuse to store, as sqlite does on a full disk, until ``free()``."""
 
@@ -482,8 +608,9 @@ class FullDisk:
 
         def put(topic: str, payload: bytes) -> int:
             if self.full:
-                raise EdgeError(f"cannot store an event in the outbox {outbox.path}: database or disk is full "
-                                "(is the disk full?)")
+                raise EdgeError(
+                    f"cannot store an event in the outbox {outbox.path}: database or disk is full (is the disk full?)"
+                )
             return real(topic, payload)
 
         monkeypatch.setattr(outbox, "put", put)
@@ -492,8 +619,9 @@ class FullDisk:
         self.full = False
 
 
-def test_events_the_outbox_cannot_store_are_held_in_order_bounded_and_counted(tmp_path: Path, monkeypatch,
-                                                                             caplog) -> None:
+def test_events_the_outbox_cannot_store_are_held_in_order_bounded_and_counted(
+    tmp_path: Path, monkeypatch, caplog
+) -> None:
     from edge.sinks.holding import MemoryHold
 
     with Outbox(tmp_path / "o.sqlite") as box:
@@ -510,13 +638,15 @@ def test_events_the_outbox_cannot_store_are_held_in_order_bounded_and_counted(tm
         assert [p for _s, _t, p in box.pending(20)] == [b"3", b"4", b"5", b"6", b"7", b"8"]
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 2  # one line when it starts, one when it ends: not one per event
-    assert "database or disk is full" in messages[0] and "held in memory (up to 5, lost if the agent stops)" \
-        in messages[0]
+    assert (
+        "database or disk is full" in messages[0] and "held in memory (up to 5, lost if the agent stops)" in messages[0]
+    )
     assert "stores events again; 5 held in memory moved into it, 3 lost since start" in messages[1]
 
 
-def test_a_full_disk_while_running_loses_nothing_the_broker_can_still_get(broker: Broker, tmp_path: Path,
-                                                                        monkeypatch) -> None:
+def test_a_full_disk_while_running_loses_nothing_the_broker_can_still_get(
+    broker: Broker, tmp_path: Path, monkeypatch
+) -> None:
     with Subscriber(broker.port, "edge-anomaly/gw1/alerts") as sub:
         sink = make_sink(tmp_path / "state", port=broker.port)
         sink.open()

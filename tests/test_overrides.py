@@ -13,12 +13,14 @@ from edge.errors import ConfigError
 from edge.events import Reading
 from edge.pipeline import build_pipeline
 
-TWO = ('[[sources]]\ntype = "replay"\nsensor = "pump-1"\npath = "a.csv"\n\n'
-       '[[sources]]\ntype = "replay"\nsensor = "pump-2"\npath = "b.csv"\n\n')
+TWO = (
+    '[[sources]]\ntype = "replay"\nsensor = "pump-1"\npath = "a.csv"\n\n'
+    '[[sources]]\ntype = "replay"\nsensor = "pump-2"\npath = "b.csv"\n\n'
+)
 
 
 def test_a_sensor_table_overrides_keys_and_the_threshold_for_that_sensor_only(tmp_path: Path, fixture_model) -> None:
-    body = TWO + '[detector]\nclear_samples = 4\n\n[detector.sensors.pump-2]\nthreshold = 0.5\nhold_sd = 2.5\n'
+    body = TWO + "[detector]\nclear_samples = 4\n\n[detector.sensors.pump-2]\nthreshold = 0.5\nhold_sd = 2.5\n"
     pipeline = build_pipeline(load_config(write_config(tmp_path, body)))
     one, two = (pipeline.detectors[s].settings for s in ("pump-1", "pump-2"))
     assert one.decision.threshold == fixture_model.metadata.threshold and one.condition.hold_sd == 1.5
@@ -26,16 +28,20 @@ def test_a_sensor_table_overrides_keys_and_the_threshold_for_that_sensor_only(tm
     assert one.decision.clear_samples == two.decision.clear_samples == 4  # the rest is inherited
 
 
-@pytest.mark.parametrize(("table", "message"), [
-    ("[detector.sensors.pump-2]\nhold_sd = -1.0\n", "hold_sd = -1.0 must be 0 (off) or more"),
-    ("[detector.sensors.pump-2]\nhodl_sd = 1.0\n", "[detector.sensors.pump-2]: unknown key 'hodl_sd'"),
-    ("[detector.sensors.pump-9]\nhold_sd = 1.0\n", "no source has sensor = 'pump-9'"),
-    ("[detector.sensors.pump-2]\nthreshold = 2\n", "threshold = 2 must be a number in (0, 1]"),
-    ("[detector]\nchannel_thresholds = { temperature = 0 }\n", "channel_thresholds.temperature = 0"),
-])
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("[detector.sensors.pump-2]\nhold_sd = -1.0\n", "hold_sd = -1.0 must be 0 (off) or more"),
+        ("[detector.sensors.pump-2]\nhodl_sd = 1.0\n", "[detector.sensors.pump-2]: unknown key 'hodl_sd'"),
+        ("[detector.sensors.pump-9]\nhold_sd = 1.0\n", "no source has sensor = 'pump-9'"),
+        ("[detector.sensors.pump-2]\nthreshold = 2\n", "threshold = 2 must be a number in (0, 1]"),
+        ("[detector]\nchannel_thresholds = { temperature = 0 }\n", "channel_thresholds.temperature = 0"),
+    ],
+)
 def test_a_bad_override_is_a_config_error_naming_its_table(tmp_path: Path, table: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")
-                       .replace(")", r"\)")):
+    with pytest.raises(
+        ConfigError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(").replace(")", r"\)")
+    ):
         load_config(write_config(tmp_path, TWO + table))
 
 

@@ -30,6 +30,9 @@ def test_console_scripts_exist() -> None:
 
 def test_every_package_folder_is_listed_so_a_wheel_carries_it() -> None:
     root = Path(__file__).parents[1]
-    found = {str(p.parent.relative_to(root)).replace("/", ".") for p in root.glob("*/**/__init__.py")
-             if p.parts[len(root.parts)] in ("edge", "export", "firmware_bridge")}
+    found = {
+        str(p.parent.relative_to(root)).replace("/", ".")
+        for p in root.glob("*/**/__init__.py")
+        if p.parts[len(root.parts)] in ("edge", "export", "firmware_bridge")
+    }
     assert found == set(PYPROJECT["tool"]["setuptools"]["packages"])

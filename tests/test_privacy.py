@@ -28,14 +28,21 @@ def test_a_start_writes_nothing_outside_the_agents_folders(tmp_path: Path) -> No
     home.mkdir()
     work.mkdir()
     csv = write_history(work / "live.csv", live_rows(60), "timestamp,temperature,vibration")
-    config = write_config(work, f'[[sources]]\ntype = "replay"\nsensor = "pump-1"\npath = "{csv}"\n\n'
-                                '[[sinks]]\ntype = "log"\n')
+    config = write_config(
+        work, f'[[sources]]\ntype = "replay"\nsensor = "pump-1"\npath = "{csv}"\n\n[[sinks]]\ntype = "log"\n'
+    )
     before = files_under(work)
     env = {k: v for k, v in os.environ.items() if k not in (TELEMETRY_OPT_OUT, "XDG_CACHE_HOME")}
     env.update(HOME=str(home), TMPDIR=str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
-    done = subprocess.run([sys.executable, "-c", AGENT, "run", "--config", str(config)], env=env, cwd=work,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", AGENT, "run", "--config", str(config)],
+        env=env,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert files_under(home) == set()  # no onnxruntime device id, no telemetry database
     assert files_under(tmp_path / "tmp") == set()
@@ -56,8 +63,10 @@ def test_the_opt_out_respects_a_users_own_setting(monkeypatch) -> None:
 
 # -- a network namespace with loopback alone: every connection the agent tries, traced by strace ----------
 
-ENDPOINT = re.compile(r'sa_family=AF_INET6?, sin6?_port=htons\((\d+)\), .*?(?:inet_addr\("([^"]+)"\)'
-                      r'|inet_pton\(AF_INET6, "([^"]+)")')
+ENDPOINT = re.compile(
+    r'sa_family=AF_INET6?, sin6?_port=htons\((\d+)\), .*?(?:inet_addr\("([^"]+)"\)'
+    r'|inet_pton\(AF_INET6, "([^"]+)")'
+)
 NETWORK_TOOLS = ("unshare", "ip", "strace")
 
 
@@ -104,8 +113,11 @@ def run_in_loopback_namespace(tmp_path: Path, sinks: str) -> tuple[list[Attempt]
     broker = Broker(tmp_path / "broker", port=port)
     broker.conf.write_text(broker.config_text())
     csv = write_history(work / "live.csv", live_rows(120), "timestamp,temperature,vibration")
-    config = write_config(work, f'[[sources]]\ntype = "replay"\nsensor = "pump-1"\npath = "{csv}"\nrate = 100.0\n\n'
-                                f'[[sinks]]\ntype = "mqtt"\nhost = "127.0.0.1"\nport = {port}\n\n{sinks}')
+    config = write_config(
+        work,
+        f'[[sources]]\ntype = "replay"\nsensor = "pump-1"\npath = "{csv}"\nrate = 100.0\n\n'
+        f'[[sinks]]\ntype = "mqtt"\nhost = "127.0.0.1"\nport = {port}\n\n{sinks}',
+    )
     trace = tmp_path / "connects.trace"
     script = tmp_path / "in-namespace.sh"
     script.write_text(f"""set -e
@@ -120,8 +132,9 @@ exit $status
 """)
     env = {k: v for k, v in os.environ.items() if k not in (TELEMETRY_OPT_OUT, "XDG_CACHE_HOME")}
     env["HOME"] = str(home)
-    done = subprocess.run(["unshare", "--net", "bash", str(script)], env=env, cwd=work, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        ["unshare", "--net", "bash", str(script)], env=env, cwd=work, capture_output=True, text=True, timeout=120
+    )
     assert files_under(home) == set()
     attempts, own = ip_attempts(trace.read_text())
     return attempts, own, port, done.stderr + broker.log_path.read_text()
@@ -132,13 +145,17 @@ def test_in_a_loopback_only_network_the_agent_connects_to_its_broker_alone(tmp_p
     assert f"mqtt mqtt://127.0.0.1:{port}" in output and "connected; " in output, output
     assert "edge-agent stopped" in output, output
     assert Attempt("connect", "127.0.0.1", port) in attempts
-    assert [a for a in attempts if (a.address, a.port) != ("127.0.0.1", port)
-            and not (a.address == "127.0.0.1" and a.port in own_ports)] == []  # no DNS, no telemetry, nothing else
+    assert [
+        a
+        for a in attempts
+        if (a.address, a.port) != ("127.0.0.1", port) and not (a.address == "127.0.0.1" and a.port in own_ports)
+    ] == []  # no DNS, no telemetry, nothing else
 
 
 def test_the_trace_would_show_any_other_attempt(tmp_path: Path) -> None:
     """The same run with a second broker given by name: the look-up is seen (so the test above can fail)."""
     attempts, own_ports, port, _ = run_in_loopback_namespace(
-        tmp_path, '[[sinks]]\ntype = "mqtt"\nname = "cloud"\nhost = "mqtt.example.com"\n')
+        tmp_path, '[[sinks]]\ntype = "mqtt"\nname = "cloud"\nhost = "mqtt.example.com"\n'
+    )
     others = [a for a in attempts if (a.address, a.port) != ("127.0.0.1", port) and a.port not in own_ports]
     assert any(a.port == 53 for a in others), attempts

@@ -47,7 +47,11 @@ def test_shared_vectors_decode_encode_and_refuse_as_specified(vector: list[str])
         return
     frame = decode_frame(wire[:-1])
     assert (frame.type, frame.version, frame.sequence, frame.timestamp_ms) == (
-        int(kind, 16), int(version, 16), int(sequence, 16), int(timestamp, 16))
+        int(kind, 16),
+        int(version, 16),
+        int(sequence, 16),
+        int(timestamp, 16),
+    )
     assert encode_body(frame.body).hex() == ("" if body_hex == "-" else body_hex)
     assert meaning(frame.body) == json.loads((VECTORS / "vectors.json").read_text())[name]
     assert encode_frame(frame.body, frame.sequence, frame.timestamp_ms) == wire
@@ -69,12 +73,18 @@ def test_cobs_round_trip_has_no_zero(data: bytes) -> None:
 
 
 names = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=10).filter(
-    lambda s: len(s.encode()) <= 32)
+    lambda s: len(s.encode()) <= 32
+)
 bodies = st.one_of(
     st.builds(Sample, st.lists(st.floats(width=32, allow_nan=False), max_size=MAX_BODY // 4).map(tuple)),
     st.builds(Fault, st.integers(0, 255), st.integers(0, 0xFFFF), names),
-    st.builds(Hello, st.tuples(*[st.integers(0, 255)] * 3), names, st.integers(0, 2**32 - 1),
-              st.lists(st.builds(Channel, names, names), max_size=5).map(tuple)),
+    st.builds(
+        Hello,
+        st.tuples(*[st.integers(0, 255)] * 3),
+        names,
+        st.integers(0, 2**32 - 1),
+        st.lists(st.builds(Channel, names, names), max_size=5).map(tuple),
+    ),
     st.none(),
 )
 
@@ -103,7 +113,7 @@ def test_random_corruption_never_crashes_or_passes_a_bad_frame(seed: int, flips:
         data[rng.randrange(len(data))] = rng.randrange(256)
     decoder, got = FrameDecoder(), []
     for i in range(0, len(data), chunk):  # arrival in arbitrary pieces
-        got += decoder.feed(bytes(data[i:i + chunk]))
+        got += decoder.feed(bytes(data[i : i + chunk]))
     originals = {f.sequence: f for f in (decode_frame(w[:-1]) for w in frames)}
     for frame in got:
         assert frame == originals.get(frame.sequence)  # only intact frames come out
@@ -142,8 +152,9 @@ def _session_frames(first_sequence: int, samples: int, skip: tuple[int, ...] = (
 
     hello = Hello((1, 0, 0), "dev", 1000, (Channel("temperature", "C"), Channel("vibration", "mm/s")))
     wires = [encode_frame(hello, first_sequence, 0)]
-    wires += [encode_frame(Sample((20.0, 1.0)), first_sequence + i, 1000 * i) for i in range(1, samples + 1)
-              if i not in skip]
+    wires += [
+        encode_frame(Sample((20.0, 1.0)), first_sequence + i, 1000 * i) for i in range(1, samples + 1) if i not in skip
+    ]
     return [decode_frame(w[:-1]) for w in wires]
 
 

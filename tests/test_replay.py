@@ -32,16 +32,26 @@ def read_csv(path: Path) -> list[list[str]]:
 def replay(tmp_path: Path, rows: list[tuple], name: str, *extra: str) -> list[list[str]]:
     source = write_history(tmp_path / f"{name}.csv", rows, HEADER)
     out = tmp_path / f"{name}.out.csv"
-    assert main(["replay", "--model", str(FIXTURE_MODEL), "--input", str(source), "--output", str(out),
-                 "--quiet", *extra]) == 0
+    assert (
+        main(["replay", "--model", str(FIXTURE_MODEL), "--input", str(source), "--output", str(out), "--quiet", *extra])
+        == 0
+    )
     return read_csv(out)
 
 
 def test_output_has_every_input_column_and_the_scores(tmp_path: Path) -> None:
     rows = eventful_rows()
     out = replay(tmp_path, rows, "full")
-    assert out[0] == ["timestamp", "temperature", "vibration", "anomaly_score", "alert", "state",
-                      "score_temperature", "score_vibration"]
+    assert out[0] == [
+        "timestamp",
+        "temperature",
+        "vibration",
+        "anomaly_score",
+        "alert",
+        "state",
+        "score_temperature",
+        "score_vibration",
+    ]
     assert len(out) == len(rows) + 1
     assert [r[:3] for r in out[1:]] == [[str(v) for v in row] for row in rows]
     states = [r[5] for r in out[1:]]
@@ -70,11 +80,16 @@ def test_every_block_size_writes_what_one_row_per_call_writes(tmp_path: Path, ca
     outputs, logs = {}, {}
     for size in ("1", block):
         out = tmp_path / f"out{size}.csv"
-        assert main(["replay", "--model", str(FIXTURE_MODEL), "--input", str(source), "--output", str(out),
-                     "--block", size]) == 0
+        assert (
+            main(
+                ["replay", "--model", str(FIXTURE_MODEL), "--input", str(source), "--output", str(out), "--block", size]
+            )
+            == 0
+        )
         outputs[size] = out.read_bytes()
-        lines = [line.split(" ", 2)[-1] for line in capsys.readouterr().err.splitlines()
-                 if not line.startswith("replayed ")]
+        lines = [
+            line.split(" ", 2)[-1] for line in capsys.readouterr().err.splitlines() if not line.startswith("replayed ")
+        ]
         # the event lines in order; the reader's own warnings come as a block is read, ahead of its events
         logs[size] = [line for line in lines if not line.startswith("WARNING replay ")]
     assert outputs[block] == outputs["1"]  # byte for byte: scores, alerts, states
@@ -84,8 +99,19 @@ def test_every_block_size_writes_what_one_row_per_call_writes(tmp_path: Path, ca
 
 def test_a_block_below_one_is_refused(tmp_path: Path, capsys) -> None:
     source = write_history(tmp_path / "in.csv", live_rows(40), HEADER)
-    code = main(["replay", "--model", str(FIXTURE_MODEL), "--input", str(source), "--output",
-                 str(tmp_path / "o.csv"), "--block", "0"])
+    code = main(
+        [
+            "replay",
+            "--model",
+            str(FIXTURE_MODEL),
+            "--input",
+            str(source),
+            "--output",
+            str(tmp_path / "o.csv"),
+            "--block",
+            "0",
+        ]
+    )
     assert code == 2 and "--block 0" in capsys.readouterr().err
 
 
@@ -97,7 +123,12 @@ def test_log_lines_name_sensor_channel_score_and_values(tmp_path: Path, capsys) 
     alert = next(line for line in err.splitlines() if " ALERT pump-7/temperature score=" in line)
     from edge.model_file import load_model
 
-    assert f"(threshold {load_model(FIXTURE_MODEL).metadata.threshold:.3f})" in alert and "observed=" in alert and "expected=" in alert and "since" in alert
+    assert (
+        f"(threshold {load_model(FIXTURE_MODEL).metadata.threshold:.3f})" in alert
+        and "observed=" in alert
+        and "expected=" in alert
+        and "since" in alert
+    )
     assert "FAULT pump-7 nan: temperature is not a number; the model's forecast fills it, scoring goes on" in err
     assert "FAULT pump-7 time_gap: no data for 3300 s (expected every 300 s)" in err
     assert "line 272: dropped, timestamp 'yesterday' cannot be read" in err
@@ -121,8 +152,10 @@ def test_a_file_without_the_models_channels_is_one_error(tmp_path: Path, capsys)
 
 def test_config_thresholds_apply_to_replay(tmp_path: Path) -> None:
     config = tmp_path / "agent.toml"
-    config.write_text(f'[model]\npath = "{FIXTURE_MODEL}"\nthreshold = 0.99\n\n[detector]\nscoring = "calibrated"\n'
-                      'debounce_k = 3\ndebounce_n = 4\n\n[[sources]]\ntype = "replay"\n'
-                      'sensor = "x"\npath = "x.csv"\n')
+    config.write_text(
+        f'[model]\npath = "{FIXTURE_MODEL}"\nthreshold = 0.99\n\n[detector]\nscoring = "calibrated"\n'
+        'debounce_k = 3\ndebounce_n = 4\n\n[[sources]]\ntype = "replay"\n'
+        'sensor = "x"\npath = "x.csv"\n'
+    )
     out = replay(tmp_path, eventful_rows(), "strict", "--config", str(config))
     assert {r[4] for r in out[1:]} == {"0"}

@@ -17,8 +17,10 @@ SEASON = 288  # the fixture's five-minute readings: a day
 
 
 def readings(rows, sequence: bool = False) -> list[Reading]:
-    return [Reading("pump-1", float(t), (float(a), float(b)), sequence=i % 65536 if sequence else None, row=i)
-            for i, (t, a, b) in enumerate(rows)]
+    return [
+        Reading("pump-1", float(t), (float(a), float(b)), sequence=i % 65536 if sequence else None, row=i)
+        for i, (t, a, b) in enumerate(rows)
+    ]
 
 
 def detector(model, **keys) -> Detector:
@@ -39,7 +41,7 @@ def alert_spans(outcomes) -> list[tuple[int, int, float]]:
         if o.alerting and start is None:
             start = i
         if start is not None and (not o.alerting or i == len(outcomes) - 1):
-            spans.append((start, i, max(p.level for p in outcomes[start:i + 1])))
+            spans.append((start, i, max(p.level for p in outcomes[start : i + 1])))
             start = None
     return spans
 
@@ -75,12 +77,13 @@ def test_a_lasting_change_is_held_while_it_lasts_though_the_score_comes_back_dow
     threshold = d.settings.decision.threshold
     assert max(o.score for o in outcome[300:306]) >= threshold  # sharp at the onset
     assert np.mean([o.score >= threshold for o in outcome[340:420]]) < 0.1  # then explained
-    assert d.alert is None and [e for o in outcome for e in o.events if e.kind == "clear"][0].subject.ended_by \
-        == "back to normal"
+    assert (
+        d.alert is None
+        and [e for o in outcome for e in o.events if e.kind == "clear"][0].subject.ended_by == "back to normal"
+    )
 
 
-def test_an_alert_lasting_past_accept_after_is_accepted_as_the_new_normal_and_said_so(fixture_model,
-                                                                                         caplog) -> None:
+def test_an_alert_lasting_past_accept_after_is_accepted_as_the_new_normal_and_said_so(fixture_model, caplog) -> None:
     rows = [list(r) for r in live_rows(500, seed=33)]
     for i in range(200, 500):
         rows[i][1] += 30.0  # and it stays
@@ -111,7 +114,7 @@ def test_more_frames_lost_than_can_be_bridged_rewarm(fixture_model) -> None:
     stream = readings(live_rows(200, seed=35), sequence=True)
     d = detector(fixture_model)
     limit = d.faults.bridge_limit
-    outcome = [d.score_one(r) for r in stream[:100] + stream[100 + limit + 1:]]
+    outcome = [d.score_one(r) for r in stream[:100] + stream[100 + limit + 1 :]]
     assert [e.subject.kind for e in outcome[100].events] == ["sequence_gap"]
     assert outcome[100].state == "warmup"
 

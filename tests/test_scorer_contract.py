@@ -119,8 +119,12 @@ def test_a_state_of_another_scorer_or_shape_is_refused(name: str) -> None:
     other = next(n for n in NAMES if n != name)
     with pytest.raises(ValueError):
         make(name).restore(make(other).state())
-    narrow = SCORERS[name](fit_calibration(np.random.default_rng(0).normal(0, 0.1, (500, 3)), sample_period_s=60.0,
-                                           false_alarms_per_day=1.0), settings_for(scoring=name))
+    narrow = SCORERS[name](
+        fit_calibration(
+            np.random.default_rng(0).normal(0, 0.1, (500, 3)), sample_period_s=60.0, false_alarms_per_day=1.0
+        ),
+        settings_for(scoring=name),
+    )
     with pytest.raises(ValueError):
         make(name).restore(narrow.state())
 

@@ -34,13 +34,27 @@ def source(tmp_path: Path, port: str, **keys) -> SerialSource:
     return SerialSource(Config(sensor="pump-1", port=port, **keys), context(tmp_path))
 
 
-def simulator(tmp_path: Path, rows: int = 400, rate: float = 2000.0, channels=CHANNELS, anomalies=(),
-              faults: FaultPlan | None = None, count: int | None = None) -> Simulator:
+def simulator(
+    tmp_path: Path,
+    rows: int = 400,
+    rate: float = 2000.0,
+    channels=CHANNELS,
+    anomalies=(),
+    faults: FaultPlan | None = None,
+    count: int | None = None,
+) -> Simulator:
     csv = write_history(tmp_path / "signal.csv", live_rows(rows), "timestamp,temperature,vibration")
     values = with_anomalies(csv_signal(csv, list(CHANNELS), loop=True), list(anomalies))
     hello = build_hello(channels, ["degC", "mm/s"], 300_000, "sim-test")
-    return Simulator(hello, values, rate=rate, link=tmp_path / "tty" / "bridge", faults=faults or FaultPlan(), seed=3,
-                     count=count or rows)
+    return Simulator(
+        hello,
+        values,
+        rate=rate,
+        link=tmp_path / "tty" / "bridge",
+        faults=faults or FaultPlan(),
+        seed=3,
+        count=count or rows,
+    )
 
 
 @contextmanager
@@ -111,12 +125,14 @@ def test_read_buffered_takes_what_the_port_holds_and_never_waits(tmp_path: Path)
 
 def test_framed_stream_reaches_the_detector_and_one_anomaly_raises_one_alert(tmp_path: Path, caplog) -> None:
     sim = simulator(tmp_path, anomalies=[Anomaly("spike", 250, 0, 30.0)])
-    config = parse_config({
-        "model": {"path": str(FIXTURE_MODEL)},
-        "detector": {"clear_samples": 2},  # the default scorer (likelihood) at its own threshold
-        "sources": [{"type": "serial", "sensor": "pump-1", "port": str(sim.link)}],
-        "sinks": [{"type": "log"}],
-    })
+    config = parse_config(
+        {
+            "model": {"path": str(FIXTURE_MODEL)},
+            "detector": {"clear_samples": 2},  # the default scorer (likelihood) at its own threshold
+            "sources": [{"type": "serial", "sensor": "pump-1", "port": str(sim.link)}],
+            "sinks": [{"type": "log"}],
+        }
+    )
     pipeline = build_pipeline(config)
     caplog.set_level(logging.INFO, logger="edge")
     with streaming(sim) as thread:
@@ -207,9 +223,26 @@ def test_simulator_command_prints_its_path_and_stats(tmp_path: Path) -> None:
     import sys
 
     link = tmp_path / "sim" / "tty"
-    done = subprocess.run([sys.executable, "-m", "firmware_bridge.sim", "--link", str(link), "--rate", "500",
-                           "--count", "40", "--drop-rate", "0.5", "--spike", "10:0:5"],
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "firmware_bridge.sim",
+            "--link",
+            str(link),
+            "--rate",
+            "500",
+            "--count",
+            "40",
+            "--drop-rate",
+            "0.5",
+            "--spike",
+            "10:0:5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 0, done.stderr
     first, last = done.stdout.strip().splitlines()
     assert first.startswith(f"simulator: 2 channel(s) temperature, vibration on {link} -> /dev/pts/")
@@ -226,8 +259,10 @@ def test_the_service_turns_an_unplug_into_fault_events_and_keeps_scoring(tmp_pat
     from edge.service import Service
 
     sim = simulator(tmp_path, rows=1500, rate=200.0, faults=FaultPlan(unplug_every=300, unplug_ms=60))
-    body = (f'[[sources]]\ntype = "serial"\nsensor = "pump-1"\nport = "{sim.link}"\nreconnect_initial_s = 0.01\n'
-            'reconnect_max_s = 0.05\n\n[[sinks]]\ntype = "log"\n')
+    body = (
+        f'[[sources]]\ntype = "serial"\nsensor = "pump-1"\nport = "{sim.link}"\nreconnect_initial_s = 0.01\n'
+        'reconnect_max_s = 0.05\n\n[[sinks]]\ntype = "log"\n'
+    )
     service = Service(write_config(tmp_path, body), Notifier(), max_readings=450)
     caplog.set_level(logging.INFO, logger="edge")
     with streaming(sim):
@@ -243,21 +278,27 @@ def test_the_service_turns_an_unplug_into_fault_events_and_keeps_scoring(tmp_pat
     assert detector.faults.counts["source"] >= 1
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("10:vibration:5", Anomaly("spike", 10, 1, 5.0)),
-    ("10:0:5", Anomaly("spike", 10, 0, 5.0)),
-    ("10:temperature:2.5:30", Anomaly("spike", 10, 0, 2.5, 30)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("10:vibration:5", Anomaly("spike", 10, 1, 5.0)),
+        ("10:0:5", Anomaly("spike", 10, 0, 5.0)),
+        ("10:temperature:2.5:30", Anomaly("spike", 10, 0, 2.5, 30)),
+    ],
+)
 def test_anomaly_channel_is_a_name_or_an_index(text: str, expected: Anomaly) -> None:
     assert Anomaly.parse("spike", text, ["temperature", "vibration"]) == expected
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("10:pressure:5", "no channel 'pressure'; use one of temperature, vibration or an index 0-1"),
-    ("10:2:5", "no channel '2'"),
-    ("ten:0:5", "AT and LENGTH are whole samples, SIZE a number"),
-    ("10:0", "expected AT:CHANNEL:SIZE[:LENGTH]"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("10:pressure:5", "no channel 'pressure'; use one of temperature, vibration or an index 0-1"),
+        ("10:2:5", "no channel '2'"),
+        ("ten:0:5", "AT and LENGTH are whole samples, SIZE a number"),
+        ("10:0", "expected AT:CHANNEL:SIZE[:LENGTH]"),
+    ],
+)
 def test_a_bad_anomaly_is_one_line_naming_it(text: str, message: str, capsys) -> None:
     from firmware_bridge.sim import main as sim_main
 
@@ -275,12 +316,15 @@ def test_an_unreadable_csv_is_one_line_before_any_pty_is_made(tmp_path: Path, ca
     assert "No such file or directory" in capsys.readouterr().err and not link.exists()
 
 
-@pytest.mark.parametrize(("error", "hint"), [
-    (errno.EACCES, "needs group dialout"),
-    (errno.EPERM, "DeviceAllow="),
-    (errno.ENOENT, "ls -l /dev/serial/by-id/"),
-    (errno.EAGAIN, "is edge-agent already running?"),
-])
+@pytest.mark.parametrize(
+    ("error", "hint"),
+    [
+        (errno.EACCES, "needs group dialout"),
+        (errno.EPERM, "DeviceAllow="),
+        (errno.ENOENT, "ls -l /dev/serial/by-id/"),
+        (errno.EAGAIN, "is edge-agent already running?"),
+    ],
+)
 def test_a_port_that_does_not_open_is_a_fault_naming_why_until_it_opens(tmp_path: Path, error: int, hint: str) -> None:
     attempts = []
 
@@ -290,8 +334,11 @@ def test_a_port_that_does_not_open_is_a_fault_naming_why_until_it_opens(tmp_path
             raise OSError(error, f"could not open port {port}: {os.strerror(error)}")
         return FakePort()
 
-    src = SerialSource(Config(sensor="pump-1", port="/dev/ttyUSB0", reconnect_initial_s=0.01, reconnect_max_s=0.02),
-                       context(tmp_path), open_port=open_port)
+    src = SerialSource(
+        Config(sensor="pump-1", port="/dev/ttyUSB0", reconnect_initial_s=0.01, reconnect_max_s=0.02),
+        context(tmp_path),
+        open_port=open_port,
+    )
     src.open()
     items = [item for _ in range(50) for item in src.read(0.01)]
     assert [i.cleared for i in items] == [False, True]
@@ -315,13 +362,20 @@ class FakePort:
         pass
 
 
-@pytest.mark.parametrize(("error", "shown"), [
-    (OSError(5, "Input/output error"), "[Errno 5] Input/output error"),
-    (__import__("serial").SerialException(5, "Input/output error"), "[Errno 5] Input/output error"),
-    (__import__("serial").SerialException("device reports readiness to read but returned no data (device "
-                                          "disconnected or multiple access on port?)"),
-     "device disconnected: readable but no data"),
-])
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        (OSError(5, "Input/output error"), "[Errno 5] Input/output error"),
+        (__import__("serial").SerialException(5, "Input/output error"), "[Errno 5] Input/output error"),
+        (
+            __import__("serial").SerialException(
+                "device reports readiness to read but returned no data (device "
+                "disconnected or multiple access on port?)"
+            ),
+            "device disconnected: readable but no data",
+        ),
+    ],
+)
 def test_a_lost_port_line_is_short(error: Exception, shown: str) -> None:
     from edge.sources.serial import short_error
 

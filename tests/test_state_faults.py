@@ -71,8 +71,9 @@ def test_a_mistyped_checkpoint_is_set_aside_and_the_agent_runs_on(tmp_path: Path
     assert again.run() == 0 and again.pipeline.detectors["pump-1"].counters.warmup == 0
 
 
-@pytest.mark.parametrize("text", ['{"format": 1, "sensors": {"pump-1": {"h": [[', "", "[1, 2, 3]",
-                                  '{"format": 9, "sensors": {}}'])
+@pytest.mark.parametrize(
+    "text", ['{"format": 1, "sensors": {"pump-1": {"h": [[', "", "[1, 2, 3]", '{"format": 9, "sensors": {}}']
+)
 def test_an_unreadable_checkpoint_is_set_aside(tmp_path: Path, caplog, text: str) -> None:
     (tmp_path / "state").mkdir()
     checkpoint = tmp_path / "state" / "checkpoint.json"

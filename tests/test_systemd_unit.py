@@ -74,7 +74,9 @@ def test_unit_verifies_cleanly_as_installed(staged: Path, tmp_path: Path) -> Non
 
 def test_verify_would_catch_a_mistake(tmp_path: Path) -> None:
     broken = tmp_path / "edge-anomaly.service"
-    broken.write_text(UNIT.read_text().replace("WatchdogSec=", "WatchdogSecs=").replace("/opt/edge-anomaly", "/nowhere"))
+    broken.write_text(
+        UNIT.read_text().replace("WatchdogSec=", "WatchdogSecs=").replace("/opt/edge-anomaly", "/nowhere")
+    )
     result = run("systemd-analyze", "verify", broken, check=False)
     assert "Unknown key 'WatchdogSecs'" in result.stderr and "/nowhere/venv/bin/edge-agent" in result.stderr
 
@@ -109,8 +111,11 @@ def test_install_places_everything_with_the_right_owners(staged: Path) -> None:
     etc = staged / "etc" / "edge-anomaly"
     group = {line.split(":")[0]: int(line.split(":")[2]) for line in (staged / "etc/group").read_text().splitlines()}
     assert {"edge-anomaly", "i2c", "gpio", "dialout"} <= set(group)
-    assert re.search(r"^edge-anomaly:x:\d+:\d+:.*:/var/lib/edge-anomaly:/usr/sbin/nologin$",
-                     (staged / "etc/passwd").read_text(), re.M)
+    assert re.search(
+        r"^edge-anomaly:x:\d+:\d+:.*:/var/lib/edge-anomaly:/usr/sbin/nologin$",
+        (staged / "etc/passwd").read_text(),
+        re.M,
+    )
     for path, mode in ((etc, 0o750), (etc / "config.toml", 0o640), (etc / "model.onnx", 0o640)):
         info = path.stat()
         assert (info.st_mode & 0o777, info.st_uid, info.st_gid) == (mode, 0, group["edge-anomaly"]), path

@@ -33,7 +33,9 @@ def test_false_alarms_per_day_sets_the_threshold_every_command_shows_and_uses(tm
     seen = {}
     for rate in ("0.01", "1"):
         model = tmp_path / f"m{rate}.onnx"
-        assert export_main(["--data", str(history), "--out", str(model), "--false-alarms-per-day", rate, *FAST_ARGS]) == 0
+        assert (
+            export_main(["--data", str(history), "--out", str(model), "--false-alarms-per-day", rate, *FAST_ARGS]) == 0
+        )
         printed = re.search(r"threshold ([0-9.]+) for", capsys.readouterr().out).group(1)
         meta = load_model(model).metadata
         for scoring in ("likelihood", "calibrated"):
@@ -51,11 +53,12 @@ def test_replay_takes_a_config_without_sources_and_its_own_threshold_and_scoring
     model_threshold = load_model(FIXTURE_MODEL).metadata.threshold
     out = tmp_path / "out.csv"
     assert replayed_threshold(FIXTURE_MODEL, data, out, capsys, "--config", str(config)) == pytest.approx(
-        model_threshold, abs=5e-4)
+        model_threshold, abs=5e-4
+    )
     assert replayed_threshold(FIXTURE_MODEL, data, out, capsys, "--config", str(config), "--threshold", "0.9") == 0.9
-    assert replayed_threshold(FIXTURE_MODEL, data, out, capsys, "--threshold", "0.7", "--scoring",
-                              "calibrated") == 0.7
+    assert replayed_threshold(FIXTURE_MODEL, data, out, capsys, "--threshold", "0.7", "--scoring", "calibrated") == 0.7
     with pytest.raises(SystemExit):
-        agent_main(["replay", "--model", str(FIXTURE_MODEL), "--input", str(data), "--output", str(out),
-                    "--threshold", "1.5"])
+        agent_main(
+            ["replay", "--model", str(FIXTURE_MODEL), "--input", str(data), "--output", str(out), "--threshold", "1.5"]
+        )
     assert "1.5 is not in (0, 1]" in capsys.readouterr().err

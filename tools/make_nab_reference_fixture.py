@@ -37,12 +37,21 @@ def main() -> None:
             inside = [i for i, t in enumerate(stamps) if first <= t <= last]
             windows.append([inside[0], inside[-1]])
         high = [[i, float(r["anomaly_score"])] for i, r in enumerate(rows) if float(r["anomaly_score"]) >= lowest]
-        files[name] = {"rows": len(rows), "probation": min(math.floor(0.15 * len(rows)), 750), "windows": windows,
-                       "high_scores": high}
-    profiles = {name: {"threshold": p["threshold"], "cost_matrix": p["cost_matrix"],
-                       "score": {f: v["Score"] for f, v in p["per_file"].items()},
-                       **{k: v for k, v in p.items() if k not in ("threshold", "cost_matrix", "per_file")}}
-                for name, p in expected["profiles"].items()}
+        files[name] = {
+            "rows": len(rows),
+            "probation": min(math.floor(0.15 * len(rows)), 750),
+            "windows": windows,
+            "high_scores": high,
+        }
+    profiles = {
+        name: {
+            "threshold": p["threshold"],
+            "cost_matrix": p["cost_matrix"],
+            "score": {f: v["Score"] for f, v in p["per_file"].items()},
+            **{k: v for k, v in p.items() if k not in ("threshold", "cost_matrix", "per_file")},
+        }
+        for name, p in expected["profiles"].items()
+    }
     out = ROOT / "tests" / "fixtures" / "nab_reference.json"
     out.write_text(json.dumps({"source": expected["detector"], "files": files, "profiles": profiles}) + "\n")
     print(f"wrote {out} ({out.stat().st_size:,} bytes)")

@@ -37,7 +37,7 @@ def cobs_decode(encoded: bytes) -> bytes:
         end = position + code
         if code == 0 or end > size:
             raise CobsError(f"bad code byte {code} at offset {position} of {size}")
-        block = encoded[position + 1:end]
+        block = encoded[position + 1 : end]
         if 0 in block:
             raise CobsError(f"zero byte inside a block at offset {position}")
         out += block

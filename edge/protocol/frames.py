@@ -140,15 +140,19 @@ def encode_body(body: Body) -> bytes:
     if isinstance(body, Fault):
         return struct.pack("<BH", body.channel, body.code) + _text(body.message)
     major, minor, patch = body.firmware
-    head = struct.pack("<BBB", major, minor, patch) + _text(body.device_id) + struct.pack("<IB", body.sample_period_ms,
-                                                                                          len(body.channels))
+    head = (
+        struct.pack("<BBB", major, minor, patch)
+        + _text(body.device_id)
+        + struct.pack("<IB", body.sample_period_ms, len(body.channels))
+    )
     return head + b"".join(_text(c.name) + _text(c.unit) for c in body.channels) + struct.pack("<I", body.schema_hash)
 
 
 def frame_type(body: Body) -> FrameType:
     """The frame type that carries ``body``."""
     return {Hello: FrameType.HELLO, Sample: FrameType.SAMPLE, Fault: FrameType.FAULT}.get(
-        type(body), FrameType.HELLO_REQUEST)  # type: ignore[arg-type]
+        type(body), FrameType.HELLO_REQUEST
+    )  # type: ignore[arg-type]
 
 
 def encode_frame(body: Body, sequence: int, timestamp_ms: int, version: int = VERSION) -> bytes:
@@ -169,7 +173,7 @@ class _Reader:
     def take(self, size: int) -> bytes:
         if self.position + size > len(self.data):
             raise FrameError("malformed", f"body ends after {len(self.data)} bytes")
-        chunk = self.data[self.position:self.position + size]
+        chunk = self.data[self.position : self.position + size]
         self.position += size
         return chunk
 
@@ -228,7 +232,7 @@ def decode_frame(encoded: bytes) -> Frame:
     if len(raw) > MAX_FRAME:
         raise FrameError("oversize", f"{len(raw)} bytes > {MAX_FRAME}")
     (stored,) = CRC.unpack_from(raw, len(raw) - CRC.size)
-    if crc16(raw[:-CRC.size]) != stored:
+    if crc16(raw[: -CRC.size]) != stored:
         raise FrameError("crc", f"CRC {stored:#06x} does not match")
     kind, version, sequence, timestamp = HEADER.unpack_from(raw)
     if version != VERSION:
@@ -237,5 +241,4 @@ def decode_frame(encoded: bytes) -> Frame:
         frame_kind = FrameType(kind)
     except ValueError:
         raise FrameError("unknown_type", f"frame type {kind:#04x}") from None
-    return Frame(frame_kind, sequence, timestamp, decode_body(frame_kind, raw[HEADER.size:-CRC.size]), version)
-
+    return Frame(frame_kind, sequence, timestamp, decode_body(frame_kind, raw[HEADER.size : -CRC.size]), version)

@@ -29,7 +29,7 @@ class LineParser:
             self._buffer.clear()
         rows = []
         for line in lines:
-            row = self._parse(line.strip())
+            row = self._parse(bytes(line.strip()))
             if row is not None:
                 rows.append(row)
         return rows
@@ -45,8 +45,12 @@ class LineParser:
         if len(values) != self.channels:
             self.counts["bad_lines"] += 1
             if self.counts["bad_lines"] <= 3:
-                log.warning("serial line %r dropped: expected %d numbers separated by %r", line[:80],
-                            self.channels, self.separator)
+                log.warning(
+                    "serial line %r dropped: expected %d numbers separated by %r",
+                    line[:80],
+                    self.channels,
+                    self.separator,
+                )
             return None
         self.counts["lines"] += 1
         return values

@@ -41,7 +41,8 @@ class BridgeSession:
         if announced != self.channels:
             raise HelloMismatch(
                 f"device {hello.device_id!r} on {self.port} announces channels {list(announced)} but the model "
-                f"has {list(self.channels)}; flash firmware for these channels or export a model for the device's")
+                f"has {list(self.channels)}; flash firmware for these channels or export a model for the device's"
+            )
 
     def _timestamp(self, frame: Frame, arrival: float) -> float:
         """Device time as Unix seconds: arrival time at the anchor plus the device's elapsed milliseconds."""
@@ -70,12 +71,20 @@ class BridgeSession:
                 out.extend(self._take_sample(frame, body, arrival))
             elif isinstance(body, Fault):
                 self.counts["device_faults"] += 1
-                where = "the device" if body.channel == 0xFF or body.channel >= len(self.channels) else \
-                    self.channels[body.channel]
+                where = (
+                    "the device"
+                    if body.channel == 0xFF or body.channel >= len(self.channels)
+                    else self.channels[body.channel]
+                )
                 what = FAULT_CODES.get(body.code, f"code {body.code}")
                 self._faulted = True
-                out.append(SourceFault(self.sensor, arrival, f"firmware reports {what} on {where}"
-                                       + (f": {body.message}" if body.message else "")))
+                out.append(
+                    SourceFault(
+                        self.sensor,
+                        arrival,
+                        f"firmware reports {what} on {where}" + (f": {body.message}" if body.message else ""),
+                    )
+                )
         return out
 
     def _take_hello(self, hello: Hello, arrival: float) -> list[SourceFault]:

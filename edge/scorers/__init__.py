@@ -17,5 +17,13 @@ SCORERS: dict[str, Callable[[Calibration, Any], Scorer]] = {
     "calibrated": lambda calibration, settings: CalibratedScorer(calibration, settings.adaptation),
 }
 
-__all__ = ["SCORERS", "AdaptationSettings", "CalibratedScorer", "Judgement", "LikelihoodScorer",
-           "LikelihoodSettings", "Protected", "Scorer"]
+__all__ = [
+    "SCORERS",
+    "AdaptationSettings",
+    "CalibratedScorer",
+    "Judgement",
+    "LikelihoodScorer",
+    "LikelihoodSettings",
+    "Protected",
+    "Scorer",
+]

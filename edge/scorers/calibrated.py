@@ -69,8 +69,10 @@ class CalibratedScorer:
             return
         if self._rate:
             rate = self._rate
-            self._mean_square = [min(high, max(low, m + rate * (r * r - m)))
-                                 for m, r, low, high in zip(self._mean_square, values, self._low, self._high)]
+            self._mean_square = [
+                min(high, max(low, m + rate * (r * r - m)))
+                for m, r, low, high in zip(self._mean_square, values, self._low, self._high)
+            ]
             self._scorer.rescale([math.sqrt(m) for m in self._mean_square])
         self.learned += 1
 
@@ -79,8 +81,13 @@ class CalibratedScorer:
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps."""
-        return {"kind": "calibrated", "mean_square": list(self._mean_square),
-                "smoothing": self._scorer.smoothing_state, "learned": self.learned, "protected": self.protected}
+        return {
+            "kind": "calibrated",
+            "mean_square": list(self._mean_square),
+            "smoothing": self._scorer.smoothing_state,
+            "learned": self.learned,
+            "protected": self.protected,
+        }
 
     def restore(self, state: dict[str, Any]) -> None:
         """Take back a :meth:`state`; raises ``ValueError`` if it does not fit this model."""

@@ -126,13 +126,14 @@ class LikelihoodScorer:
         self._channels = len(scales)
         self._forecast = [ErrorDistribution(settings, s) for s in scales]
         lag = settings.season_lag
-        self._seasonal = [ErrorDistribution(settings, None, settings.season_learn_samples) for _ in scales] \
-            if lag else []
+        self._seasonal = (
+            [ErrorDistribution(settings, None, settings.season_learn_samples) for _ in scales] if lag else []
+        )
         self._correction = math.log10(len(scales) * (2 if lag else 1))  # Bonferroni over the streams watched
-        self._novelty_keep = math.pow(0.5, 1.0 / settings.novelty_half_life_samples) \
-            if settings.novelty_half_life_samples > 0 else 0.0
+        self._novelty_keep = (
+            math.pow(0.5, 1.0 / settings.novelty_half_life_samples) if settings.novelty_half_life_samples > 0 else 0.0
+        )
         self._low, self._high = [-3.0] * len(scales), [3.0] * len(scales)  # normalised: training mean +- 3 sd
-        self._pending: _Pending | None = None
         self._clear_context()
         self._memory = 0.0
         self.learned = 0
@@ -140,14 +141,14 @@ class LikelihoodScorer:
 
     def _clear_context(self) -> None:
         window = self.settings.window
-        self._recent = [deque(maxlen=window) for _ in range(self._channels)]
-        self._recent_seasonal = [deque(maxlen=window) for _ in range(self._channels)]
+        self._recent: list[deque[float]] = [deque(maxlen=window) for _ in range(self._channels)]
+        self._recent_seasonal: list[deque[float]] = [deque(maxlen=window) for _ in range(self._channels)]
         self._sums = [0.0] * self._channels  # running sums of those windows (kept in the state: exact restores)
         self._sums_seasonal = [0.0] * self._channels
         self._last3: deque[list[float]] = deque(maxlen=3)
         self._levels: deque[float] = deque(maxlen=max(1, window // 2))  # not yet in the novelty memory
         self._past: deque[list[float]] = deque(maxlen=max(1, self.settings.season_lag))
-        self._pending: _Pending | None = None
+        self._pending: _Pending | None = None  # type: ignore[no-redef]  # reset with the context
 
     @property
     def residual_scale(self) -> np.ndarray:
@@ -160,22 +161,30 @@ class LikelihoodScorer:
 
     def _evaluate(self, residual: Sequence[float], observed: Sequence[float]) -> _Pending:
         pending = self._pending
-        if pending is not None and (pending[0] is residual or pending[0] == residual) and (
-                pending[1] is observed or pending[1] == observed):
+        if (
+            pending is not None
+            and (pending[0] is residual or pending[0] == residual)
+            and (pending[1] is observed or pending[1] == observed)
+        ):
             return pending
         total = sum(residual) + sum(observed)
         if total - total != 0.0:
-            raise ValueError(f"residual {list(residual)} or reading {list(observed)} is not finite; "
-                             "a scorer takes only finite values")
+            raise ValueError(
+                f"residual {list(residual)} or reading {list(observed)} is not finite; "
+                "a scorer takes only finite values"
+            )
         tail, decades = self._tail, self._decades
         errors = [abs(v) if abs(v) < ERROR_CLIP else ERROR_CLIP for v in residual]
-        zs = [d.z(recent, total_c, error)
-              for d, recent, total_c, error in zip(self._forecast, self._recent, self._sums, errors)]
+        zs = [
+            d.z(recent, total_c, error)
+            for d, recent, total_c, error in zip(self._forecast, self._recent, self._sums, errors)
+        ]
         seasonal = None
         if self._seasonal and len(self._past) == self.settings.season_lag:
             seasonal = [min(abs(v - old), ERROR_CLIP) for v, old in zip(observed, self._past[0])]
             for c, (d, recent, total_c, error) in enumerate(
-                    zip(self._seasonal, self._recent_seasonal, self._sums_seasonal, seasonal)):
+                zip(self._seasonal, self._recent_seasonal, self._sums_seasonal, seasonal)
+            ):
                 if d.seen >= d.learn_samples:  # learned silently until then
                     zs[c] = max(zs[c], d.z(recent, total_c, error))
         rarity = [tail(z) if z > 0.0 else 0.0 for z in zs]
@@ -187,8 +196,9 @@ class LikelihoodScorer:
                     rarity[c] = max(rarity[c], decades)  # never seen, by far: as rare as the scale says
         overall = max(0.0, max(rarity) - self._correction)
         novel = max(0.0, overall - self._memory) if self._novelty_keep else overall
-        judgement = Judgement(min(1.0, overall / decades), min(1.0, novel / decades),
-                              tuple([min(1.0, v / decades) for v in rarity]))
+        judgement = Judgement(
+            min(1.0, overall / decades), min(1.0, novel / decades), tuple([min(1.0, v / decades) for v in rarity])
+        )
         self._pending = (residual, observed, errors, seasonal, overall, judgement)
         return self._pending
 
@@ -246,14 +256,22 @@ class LikelihoodScorer:
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps."""
-        return {"kind": "likelihood", "forecast": [d.state() for d in self._forecast],
-                "seasonal": [d.state() for d in self._seasonal],
-                "recent": [list(r) for r in self._recent], "recent_seasonal": [list(r) for r in self._recent_seasonal],
-                "sums": list(self._sums), "sums_seasonal": list(self._sums_seasonal),
-                "last3": list(self._last3), "past": list(self._past) if self.settings.season_lag else [],
-                "range": [list(self._low), list(self._high)], "memory": self._memory,
-                "levels": list(self._levels),
-                "learned": self.learned, "protected": self.protected}
+        return {
+            "kind": "likelihood",
+            "forecast": [d.state() for d in self._forecast],
+            "seasonal": [d.state() for d in self._seasonal],
+            "recent": [list(r) for r in self._recent],
+            "recent_seasonal": [list(r) for r in self._recent_seasonal],
+            "sums": list(self._sums),
+            "sums_seasonal": list(self._sums_seasonal),
+            "last3": list(self._last3),
+            "past": list(self._past) if self.settings.season_lag else [],
+            "range": [list(self._low), list(self._high)],
+            "memory": self._memory,
+            "levels": list(self._levels),
+            "learned": self.learned,
+            "protected": self.protected,
+        }
 
     def restore(self, state: dict[str, Any]) -> None:
         """Take back a :meth:`state`; raises ``ValueError`` if it does not fit this model."""
@@ -271,8 +289,7 @@ class LikelihoodScorer:
             return out
 
         recent = [finite(r, "saved window")[-window:] for r in state.get("recent", [[]] * channels)]
-        recent_seasonal = [finite(r, "saved window")[-window:]
-                           for r in state.get("recent_seasonal", [[]] * channels)]
+        recent_seasonal = [finite(r, "saved window")[-window:] for r in state.get("recent_seasonal", [[]] * channels)]
         if len(recent) != channels or len(recent_seasonal) != channels:
             raise ValueError(f"saved windows are not {channels} channels")
         last3, past = rows("last3", channels)[-3:], rows("past", channels)[-lag:] if lag else []
@@ -297,5 +314,5 @@ class LikelihoodScorer:
         self._sums, self._sums_seasonal = sums, sums_seasonal
         self._past.extend(past)
         self._low, self._high, self._memory = low, high, memory
-        self._levels.extend(levels[-self._levels.maxlen:])
+        self._levels.extend(levels[-(self._levels.maxlen or 1) :])
         self.learned, self.protected = int(state.get("learned", 0)), int(state.get("protected", 0))

@@ -22,7 +22,8 @@ class Protected:
     def score_one(self, residual: Sequence[float], observed: Sequence[float]) -> Judgement:
         return self.scorer.score_one(residual, observed)
 
-    def learn_one(self, residual: Sequence[float], observed: Sequence[float], judgement: Judgement,
-                  alert_open: bool) -> None:
+    def learn_one(
+        self, residual: Sequence[float], observed: Sequence[float], judgement: Judgement, alert_open: bool
+    ) -> None:
         normal = not alert_open and judgement.level < self.protect_at
         self.scorer.learn_one(residual, observed, normal)

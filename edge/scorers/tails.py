@@ -37,14 +37,14 @@ def student3_decades(z: float) -> float:
         return -math.log10(1.0 - _student3_tail(-z)) if z < 0.0 else _LOG10_2
     u = z / _SQRT3
     if u > 30.0:  # atan(1/u) - u/(1+u^2) cancels; its series: 2/(3u^3) - 4/(5u^5)
-        return -math.log10(max((2.0 / (3.0 * u ** 3) - 0.8 / u ** 5) / math.pi, 1e-300))
+        return -math.log10(max((2.0 / (3.0 * u**3) - 0.8 / u**5) / math.pi, 1e-300))
     return -math.log10((math.atan(1.0 / u) - u / (1.0 + u * u)) / math.pi)
 
 
 def _student3_tail(z: float) -> float:
     u = z / _SQRT3
     if u > 30.0:
-        return (2.0 / (3.0 * u ** 3) - 0.8 / u ** 5) / math.pi
+        return (2.0 / (3.0 * u**3) - 0.8 / u**5) / math.pi
     return (math.atan(1.0 / u) - u / (1.0 + u * u)) / math.pi if u > 0.0 else 0.5
 
 

@@ -51,7 +51,7 @@ def _target_problem(prefix: str, line: str | None, chip: str | None, offset: int
     if line is not None and (chip is not None or offset is not None):
         return f"give {prefix}line (a line name) or {prefix}chip + {prefix}offset, not both"
     if line == "":
-        return f"{prefix}line is empty; give a line name such as \"GPIO17\""
+        return f'{prefix}line is empty; give a line name such as "GPIO17"'
     if (chip is None) != (offset is None):
         return f"{prefix}chip and {prefix}offset go together (the line's number on that chip); or give {prefix}line"
     if offset is not None and offset < 0:
@@ -78,8 +78,9 @@ class Config:
     def __post_init__(self) -> None:
         if self.line is None and self.chip is None and self.offset is None:
             raise ValueError('needs line = "GPIO17" (a line name, found on any chip) or chip = "gpiochip0" + offset')
-        problem = (_target_problem("", self.line, self.chip, self.offset)
-                   or _target_problem("fault_", self.fault_line, self.fault_chip, self.fault_offset))
+        problem = _target_problem("", self.line, self.chip, self.offset) or _target_problem(
+            "fault_", self.fault_line, self.fault_chip, self.fault_offset
+        )
         if problem:
             raise ValueError(problem)
         if self.fault_line is not None and self.fault_line == self.line:
@@ -133,11 +134,15 @@ class LibgpiodBackend:
         try:
             import gpiod
         except ImportError as exc:
-            raise ConfigError("the gpio sink needs libgpiod v2's Python bindings: pip install 'edge-anomaly[gpio]' "
-                              "(PyPI package gpiod>=2)") from exc
+            raise ConfigError(
+                "the gpio sink needs libgpiod v2's Python bindings: pip install 'edge-anomaly[gpio]' "
+                "(PyPI package gpiod>=2)"
+            ) from exc
         if not hasattr(gpiod, "request_lines"):
-            raise ConfigError(f"gpiod {getattr(gpiod, '__version__', '?')} is libgpiod v1's binding (as Debian's "
-                              "python3-libgpiod); the gpio sink needs gpiod>=2 from PyPI: pip install 'gpiod>=2'")
+            raise ConfigError(
+                f"gpiod {getattr(gpiod, '__version__', '?')} is libgpiod v1's binding (as Debian's "
+                "python3-libgpiod); the gpio sink needs gpiod>=2 from PyPI: pip install 'gpiod>=2'"
+            )
         return gpiod
 
     def chips(self) -> list[str]:
@@ -163,10 +168,12 @@ class LibgpiodBackend:
     def request_output(self, chip: str, offset: int, *, active_low: bool, consumer: str) -> OutputLine:
         """Request one line as an output, inactive to start with."""
         gpiod = self.gpiod()
-        settings = gpiod.LineSettings(direction=gpiod.line.Direction.OUTPUT, output_value=gpiod.line.Value.INACTIVE,
-                                      active_low=active_low)
-        return _LibgpiodLine(gpiod.request_lines(chip, consumer=consumer, config={offset: settings}), offset,
-                             gpiod.line.Value)
+        settings = gpiod.LineSettings(
+            direction=gpiod.line.Direction.OUTPUT, output_value=gpiod.line.Value.INACTIVE, active_low=active_low
+        )
+        return _LibgpiodLine(
+            gpiod.request_lines(chip, consumer=consumer, config={offset: settings}), offset, gpiod.line.Value
+        )
 
 
 class _LibgpiodLine:
@@ -263,12 +270,16 @@ class GpioSink(Sink):
                 here = ", ".join(self.backend.chips()) or "none"
             except (EdgeError, OSError):
                 here = "unknown"
-            return ConfigError(f"GPIO chip {chip} does not exist (chips here: {here}); chip numbers differ between "
-                               f"Pi models, so prefer line = \"GPIO17\" (gpioinfo lists the names)")
+            return ConfigError(
+                f"GPIO chip {chip} does not exist (chips here: {here}); chip numbers differ between "
+                f'Pi models, so prefer line = "GPIO17" (gpioinfo lists the names)'
+            )
         if code in (errno.EACCES, errno.EPERM):
             # a ConfigError, as for I2C: restarting does not help, only a group or unit change does (exit 78)
-            return ConfigError(f"no permission to use GPIO {line}: add the user running edge-agent to group gpio "
-                               f"(usermod -aG gpio USER, or SupplementaryGroups=gpio in the systemd unit)")
+            return ConfigError(
+                f"no permission to use GPIO {line}: add the user running edge-agent to group gpio "
+                f"(usermod -aG gpio USER, or SupplementaryGroups=gpio in the systemd unit)"
+            )
         if code == errno.EBUSY:
             return EdgeError(f"GPIO {line} is in use by another program (gpioinfo shows its consumer)")
         if code in (errno.ENODEV, errno.ENOTTY):
@@ -283,7 +294,8 @@ class GpioSink(Sink):
 
     def _locate(self, line: str | None, chip: str | None, offset: int | None) -> tuple[str, int]:
         if line is None:
-            assert chip is not None and offset is not None
+            if chip is None or offset is None:
+                raise ConfigError('a GPIO output needs line = "NAME", or chip and offset')
             path = chip if "/" in chip else f"/dev/{chip}"
             count = len(self._names(path))
             if offset >= count:
@@ -301,12 +313,19 @@ class GpioSink(Sink):
     def _request(self, where: tuple[str, int], label: str) -> _Output:
         chip, offset = where
         try:
-            line = self.backend.request_output(chip, offset, active_low=self.config.active_low,
-                                               consumer=self.config.consumer)
+            line = self.backend.request_output(
+                chip, offset, active_low=self.config.active_low, consumer=self.config.consumer
+            )
         except OSError as exc:
             raise self._failure(exc, chip, offset) from exc
-        log.info("gpio: %s is line %d of %s (%s, active-%s)", label, offset, chip, self.config.mode,
-                 "low" if self.config.active_low else "high")
+        log.info(
+            "gpio: %s is line %d of %s (%s, active-%s)",
+            label,
+            offset,
+            chip,
+            self.config.mode,
+            "low" if self.config.active_low else "high",
+        )
         return _Output(line, f"{label} (line {offset} of {chip})")
 
     def open(self) -> None:
@@ -373,9 +392,11 @@ class GpioSink(Sink):
 
     def describe(self) -> str:
         """``gpio GPIO17 (level), faults on GPIO27``."""
+
         def where(fault: bool) -> str:
             line, chip, offset = self.config.spec(fault)
             return line if line is not None else f"{chip}:{offset}"
+
         mode = f"pulse {self.config.pulse_ms} ms" if self.config.mode == "pulse" else self.config.mode
         text = f"gpio {where(False)} ({mode}{', active-low' if self.config.active_low else ''})"
         return text + (f", faults on {where(True)}" if self.config.has_fault_line else "")

@@ -85,8 +85,12 @@ class GuardedSink:
                 self._queue.popleft()
                 self.counts["dropped"] += 1
                 if self.counts["dropped"] == 1 or self.counts["dropped"] % 1000 == 0:
-                    log.warning("sink %s is behind: its queue of %d is full, oldest events dropped (%d so far)",
-                                self.sink.describe(), self.settings.buffer, self.counts["dropped"])
+                    log.warning(
+                        "sink %s is behind: its queue of %d is full, oldest events dropped (%d so far)",
+                        self.sink.describe(),
+                        self.settings.buffer,
+                        self.counts["dropped"],
+                    )
             self._queue.append(event)
             self._start()
             self._cond.notify()

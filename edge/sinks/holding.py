@@ -68,8 +68,12 @@ class MemoryHold:
             moved += 1
         if self._streak:
             self._streak = False
-            log.warning("%s: the outbox stores events again; %d held in memory moved into it, %d lost since "
-                        "start", self.name, moved, self.lost)
+            log.warning(
+                "%s: the outbox stores events again; %d held in memory moved into it, %d lost since start",
+                self.name,
+                moved,
+                self.lost,
+            )
         return moved
 
     def abandon(self) -> int:
@@ -79,12 +83,22 @@ class MemoryHold:
             self._held.clear()
         if count:
             self.lost += count
-            log.error("%s: %d event(s) held in memory are lost at stop: the outbox could not store them (free space "
-                      "on the state disk)", self.name, count)
+            log.error(
+                "%s: %d event(s) held in memory are lost at stop: the outbox could not store them (free space "
+                "on the state disk)",
+                self.name,
+                count,
+            )
         return count
 
     def _start_streak(self, error: Exception) -> None:
         if not self._streak:
             self._streak = True
-            log.error("%s: %s; events are held in memory (up to %d, lost if the agent stops) and stored once it "
-                      "can; %d lost so far", self.name, error, self.limit, self.lost)
+            log.error(
+                "%s: %s; events are held in memory (up to %d, lost if the agent stops) and stored once it "
+                "can; %d lost so far",
+                self.name,
+                error,
+                self.limit,
+                self.lost,
+            )

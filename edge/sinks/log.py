@@ -54,24 +54,30 @@ def _duration(seconds: float) -> str:
 def alert_line(event: Event) -> str:
     """The technician's line for an alert or its clearing."""
     alert = event.subject
-    assert isinstance(alert, Alert)
+    if not isinstance(alert, Alert):
+        raise TypeError(f"alert_line needs an alert or clear event, not {event.kind}")
     where = f"{alert.sensor}/{'+'.join(alert.channels)}"
     observed = ",".join(_number(v) for v in alert.observed)
     expected = ",".join(_number(v) for v in alert.expected)
     if event.kind == "alert":
-        return (f"ALERT {where} score={alert.score:.3f} {alert.severity} (threshold {alert.threshold:.3f}) "
-                f"observed={observed} "
-                f"expected={expected} since {format_time(alert.start)} [id {alert.id}]")
+        return (
+            f"ALERT {where} score={alert.score:.3f} {alert.severity} (threshold {alert.threshold:.3f}) "
+            f"observed={observed} "
+            f"expected={expected} since {format_time(alert.start)} [id {alert.id}]"
+        )
     lasted = _duration((alert.end or alert.start) - alert.start)
     ended = f" ({alert.ended_by})" if alert.ended_by else ""
-    return (f"CLEAR {where} after {lasted}{ended}, peak score={alert.score:.3f} {alert.severity} "
-            f"(threshold {alert.threshold:.3f}) observed={observed} expected={expected} [id {alert.id}]")
+    return (
+        f"CLEAR {where} after {lasted}{ended}, peak score={alert.score:.3f} {alert.severity} "
+        f"(threshold {alert.threshold:.3f}) observed={observed} expected={expected} [id {alert.id}]"
+    )
 
 
 def fault_line(event: Event) -> str:
     """The technician's line for a sensor fault or its end."""
     fault = event.subject
-    assert isinstance(fault, Fault)
+    if not isinstance(fault, Fault):
+        raise TypeError(f"fault_line needs a fault event, not {event.kind}")
     if event.kind == "fault_cleared":
         lasted = _duration((fault.end or fault.start) - fault.start)
         return f"FAULT CLEARED {fault.sensor} {fault.kind} after {lasted}; scoring resumes"
@@ -87,10 +93,16 @@ def journal_fields(event: Event) -> dict[str, Any]:
     subject = event.subject
     fields: dict[str, Any] = {"EVENT": event.kind.upper(), "SENSOR": subject.sensor}
     if isinstance(subject, Alert):
-        fields.update(ALERT_ID=subject.id, CHANNEL=",".join(subject.channels), SCORE=f"{subject.score:.6f}",
-                      THRESHOLD=f"{subject.threshold:.6f}", OBSERVED=",".join(map(repr, subject.observed)),
-                      EXPECTED=",".join(map(repr, subject.expected)), MODEL_SHA=subject.model_sha256,
-                      START=iso_time(subject.start))
+        fields.update(
+            ALERT_ID=subject.id,
+            CHANNEL=",".join(subject.channels),
+            SCORE=f"{subject.score:.6f}",
+            THRESHOLD=f"{subject.threshold:.6f}",
+            OBSERVED=",".join(map(repr, subject.observed)),
+            EXPECTED=",".join(map(repr, subject.expected)),
+            MODEL_SHA=subject.model_sha256,
+            START=iso_time(subject.start),
+        )
         if subject.end is not None:
             fields["END"] = iso_time(subject.end)
     else:

@@ -107,18 +107,29 @@ class Config:
             (self.outbox_max_events >= 1, "outbox_max_events must be at least 1"),
             (self.max_inflight >= 1, "max_inflight must be at least 1"),
             (0 < self.reconnect_min_s <= self.reconnect_max_s, "need 0 < reconnect_min_s <= reconnect_max_s"),
-            (bool(self.topic_prefix) and not any(c in self.topic_prefix for c in "+#")
-             and not self.topic_prefix.endswith("/"),
-             f"topic_prefix {self.topic_prefix!r} must be non-empty, without + or # and without a trailing /"),
-            (not (self.password is not None and self.password_file is not None),
-             "set password or password_file, not both"),
-            (self.username is not None or (self.password is None and self.password_file is None),
-             "a password needs a username"),
-            (self.tls or (self.ca_file, self.cert_file, self.key_file) == (None, None, None),
-             "ca_file, cert_file and key_file need tls = true"),
+            (
+                bool(self.topic_prefix)
+                and not any(c in self.topic_prefix for c in "+#")
+                and not self.topic_prefix.endswith("/"),
+                f"topic_prefix {self.topic_prefix!r} must be non-empty, without + or # and without a trailing /",
+            ),
+            (
+                not (self.password is not None and self.password_file is not None),
+                "set password or password_file, not both",
+            ),
+            (
+                self.username is not None or (self.password is None and self.password_file is None),
+                "a password needs a username",
+            ),
+            (
+                self.tls or (self.ca_file, self.cert_file, self.key_file) == (None, None, None),
+                "ca_file, cert_file and key_file need tls = true",
+            ),
             ((self.cert_file is None) == (self.key_file is None), "cert_file and key_file go together"),
-            (self.name is None or (self.name.replace("-", "").replace("_", "").isalnum()),
-             f"name {self.name!r} may hold letters, digits, - and _ only"),
+            (
+                self.name is None or (self.name.replace("-", "").replace("_", "").isalnum()),
+                f"name {self.name!r} may hold letters, digits, - and _ only",
+            ),
         ]
         for ok, message in problems:
             if not ok:
@@ -143,16 +154,34 @@ def event_payload(event: Event, gateway: str) -> dict[str, Any]:
     """The JSON-ready message for one event (see the module docstring for the schema)."""
     subject = event.subject
     if isinstance(subject, Alert):
-        return {"id": subject.id, "event": event.kind, "gateway": gateway, "sensor": subject.sensor,
-                "channels": list(subject.channels), "score": _number(subject.score),
-                "threshold": _number(subject.threshold), "observed": [_number(v) for v in subject.observed],
-                "expected": [_number(v) for v in subject.expected], "start": iso_time(subject.start),
-                "end": iso_time(subject.end), "model_sha256": subject.model_sha256, "severity": subject.severity,
-                "ended_by": subject.ended_by or None}
+        return {
+            "id": subject.id,
+            "event": event.kind,
+            "gateway": gateway,
+            "sensor": subject.sensor,
+            "channels": list(subject.channels),
+            "score": _number(subject.score),
+            "threshold": _number(subject.threshold),
+            "observed": [_number(v) for v in subject.observed],
+            "expected": [_number(v) for v in subject.expected],
+            "start": iso_time(subject.start),
+            "end": iso_time(subject.end),
+            "model_sha256": subject.model_sha256,
+            "severity": subject.severity,
+            "ended_by": subject.ended_by or None,
+        }
     fault_id = uuid.uuid5(_FAULT_NAMESPACE, f"{gateway}/{subject.sensor}/{subject.kind}/{subject.start!r}").hex[:16]
-    return {"id": fault_id, "event": event.kind, "gateway": gateway, "sensor": subject.sensor,
-            "fault": subject.kind, "detail": subject.detail, "channels": list(subject.channels),
-            "start": iso_time(subject.start), "end": iso_time(subject.end)}
+    return {
+        "id": fault_id,
+        "event": event.kind,
+        "gateway": gateway,
+        "sensor": subject.sensor,
+        "fault": subject.kind,
+        "detail": subject.detail,
+        "channels": list(subject.channels),
+        "start": iso_time(subject.start),
+        "end": iso_time(subject.end),
+    }
 
 
 def _encode(data: dict[str, Any]) -> bytes:
@@ -171,19 +200,29 @@ class MqttSink(Sink):
         self.config = config
         self.gateway = context.gateway_id
         if not self.gateway or any(c in self.gateway for c in "+#/"):
-            raise ConfigError(f"gateway id {self.gateway!r} cannot be part of an MQTT topic; set [agent] gateway_id "
-                              "to a name without /, + or #")
+            raise ConfigError(
+                f"gateway id {self.gateway!r} cannot be part of an MQTT topic; set [agent] gateway_id "
+                "to a name without /, + or #"
+            )
         self.checking = context.checking
         # a second connection under the service's client id would make the broker drop the service's
         self.client_id = (config.client_id or f"edge-agent-{self.gateway}") + ("-check" if self.checking else "")
         self.port = default_port(config)
         base = f"{config.topic_prefix}/{self.gateway}"
         self.topics = {"alerts": f"{base}/alerts", "faults": f"{base}/faults", "status": f"{base}/status"}
-        self.outbox_path = context.state_dir / (f"mqtt-outbox-{config.name}.sqlite" if config.name
-                                                else "mqtt-outbox.sqlite")
-        self.files = {key: context.resolve(path) for key, path in
-                      (("ca_file", config.ca_file), ("cert_file", config.cert_file), ("key_file", config.key_file),
-                       ("password_file", config.password_file)) if path is not None}
+        self.outbox_path = context.state_dir / (
+            f"mqtt-outbox-{config.name}.sqlite" if config.name else "mqtt-outbox.sqlite"
+        )
+        self.files = {
+            key: context.resolve(path)
+            for key, path in (
+                ("ca_file", config.ca_file),
+                ("cert_file", config.cert_file),
+                ("key_file", config.key_file),
+                ("password_file", config.password_file),
+            )
+            if path is not None
+        }
         self.model_sha256 = context.model_sha256
         self.outbox: Outbox | None = None
         self._client: Any = None
@@ -212,36 +251,54 @@ class MqttSink(Sink):
         try:
             mode = path.stat().st_mode & 0o777
             if mode & 0o077:
-                raise ConfigError(f"mqtt password_file {path} is open to its group or to others (mode {mode:04o}); "
-                                  "a secret must be readable by the agent's user alone: chown it to that user "
-                                  f"and chmod 600 {path}")
+                raise ConfigError(
+                    f"mqtt password_file {path} is open to its group or to others (mode {mode:04o}); "
+                    "a secret must be readable by the agent's user alone: chown it to that user "
+                    f"and chmod 600 {path}"
+                )
             return path.read_text(encoding="utf-8").rstrip("\r\n")
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"mqtt password_file {path} cannot be read: {exc}; make the agent's user its owner "
-                              "(mode 0600) or set password") from exc
+            raise ConfigError(
+                f"mqtt password_file {path} cannot be read: {exc}; make the agent's user its owner "
+                "(mode 0600) or set password"
+            ) from exc
 
     def _make_client(self) -> Any:
         try:
             from paho.mqtt import client as paho
         except ImportError as exc:
             raise ConfigError("the mqtt sink needs paho-mqtt 2.x: pip install 'edge-anomaly[mqtt]'") from exc
-        client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=self.client_id, clean_session=True,
-                             protocol=paho.MQTTv311)
+        client = paho.Client(
+            paho.CallbackAPIVersion.VERSION2, client_id=self.client_id, clean_session=True, protocol=paho.MQTTv311
+        )
         # Our outbox, not a broker session, is the source of truth, so the session can be clean.
         if not self.checking:  # a check must not mark the gateway offline when it ends
-            client.will_set(self.topics["status"], _encode({"state": "offline", "gateway": self.gateway,
-                                                            "client_id": self.client_id, "reason": "connection lost"}),
-                            qos=1, retain=True)
+            client.will_set(
+                self.topics["status"],
+                _encode(
+                    {
+                        "state": "offline",
+                        "gateway": self.gateway,
+                        "client_id": self.client_id,
+                        "reason": "connection lost",
+                    }
+                ),
+                qos=1,
+                retain=True,
+            )
         if self.config.username is not None:
             client.username_pw_set(self.config.username, self._password())
         if self.config.tls:
-            names = {"ca_file": "ca_certs", "cert_file": "certfile", "key_file": "keyfile"}
+            names = ("ca_file", "cert_file", "key_file")
+            ca, cert, key = (str(self.files[k]) if k in self.files else None for k in names)
             try:
-                client.tls_set(**{names[k]: str(v) for k, v in self.files.items() if k in names})
+                client.tls_set(ca_certs=ca, certfile=cert, keyfile=key)
             except (OSError, ValueError) as exc:
                 shown = ", ".join(f"{k} {v}" for k, v in self.files.items() if k in names) or "the system's CAs"
-                raise ConfigError(f"mqtt TLS set-up failed with {shown}: {exc}; check that the files exist, are "
-                                  "PEM and readable by the agent's user") from exc
+                raise ConfigError(
+                    f"mqtt TLS set-up failed with {shown}: {exc}; check that the files exist, are "
+                    "PEM and readable by the agent's user"
+                ) from exc
         client.max_inflight_messages_set(self.config.max_inflight + 2)
         client.reconnect_delay_set(self.config.reconnect_min_s, self.config.reconnect_max_s)  # type: ignore[arg-type]
         client.on_connect = self._on_connect
@@ -284,8 +341,10 @@ class MqttSink(Sink):
 
     def flush(self) -> None:
         """While connected, wait up to 2 s for the outbox to empty."""
-        self._wait(lambda: self.outbox is not None and self.outbox.size() == 0 and not self._inflight,
-                   time.monotonic() + CLOSE_WAIT_S)
+        self._wait(
+            lambda: self.outbox is not None and self.outbox.size() == 0 and not self._inflight,
+            time.monotonic() + CLOSE_WAIT_S,
+        )
 
     def close(self) -> None:
         """Publish ``offline``, wait up to 2 s for acknowledgements, disconnect; unsent events stay on disk."""
@@ -295,13 +354,15 @@ class MqttSink(Sink):
         if self._state == "closing":
             return
         deadline = time.monotonic() + CLOSE_WAIT_S
-        self._wait(lambda: self.outbox is not None and self.outbox.size() == 0 and not self._inflight,
-                   deadline - 0.5)
+        self._wait(lambda: self.outbox is not None and self.outbox.size() == 0 and not self._inflight, deadline - 0.5)
         self._state = "closing"
         self._wake.set()
         if not self.checking:
-            self._wait(lambda: self._offline_mid is not None and self._offline_mid not in self._inflight, deadline,
-                       first_attempt=False)
+            self._wait(
+                lambda: self._offline_mid is not None and self._offline_mid not in self._inflight,
+                deadline,
+                first_attempt=False,
+            )
         self._state = "closed"
         self._wake.set()
         if self._thread is not None:
@@ -313,8 +374,9 @@ class MqttSink(Sink):
             self.hold.abandon()
             left = self.outbox.size()
             if left:
-                log.info("%s closed with %d event(s) in its outbox; they go out after the next start",
-                         self.describe(), left)
+                log.info(
+                    "%s closed with %d event(s) in its outbox; they go out after the next start", self.describe(), left
+                )
             self.outbox.close()
 
     def _wait(self, done: Any, deadline: float, first_attempt: bool = True) -> None:
@@ -322,8 +384,11 @@ class MqttSink(Sink):
         or the deadline."""
         if self._state not in ("open", "closing"):
             return
-        while ((self._connected or (first_attempt and self.counts["connects"] == 0 and not self._failing))
-               and not done() and time.monotonic() < deadline):
+        while (
+            (self._connected or (first_attempt and self.counts["connects"] == 0 and not self._failing))
+            and not done()
+            and time.monotonic() < deadline
+        ):
             self._wake.set()
             time.sleep(0.01)
 
@@ -334,8 +399,12 @@ class MqttSink(Sink):
             with self._lock:
                 first, self._failing = not self._failing, True
             if first:
-                log.error("%s: the broker refused the connection: %s; check username, password, the client "
-                          "certificate and client_id (retrying)", self.describe(), reason)
+                log.error(
+                    "%s: the broker refused the connection: %s; check username, password, the client "
+                    "certificate and client_id (retrying)",
+                    self.describe(),
+                    reason,
+                )
             return
         with self._lock:
             self._connected = True
@@ -352,9 +421,13 @@ class MqttSink(Sink):
         with self._lock:
             first, self._failing = not self._failing, True
         if first:
-            log.warning("%s: cannot reach the broker (%s); events wait in the outbox, retrying every %g-%g s",
-                        self.describe(), why_unreachable(self.config.host, self.port),
-                        self.config.reconnect_min_s, self.config.reconnect_max_s)
+            log.warning(
+                "%s: cannot reach the broker (%s); events wait in the outbox, retrying every %g-%g s",
+                self.describe(),
+                why_unreachable(self.config.host, self.port),
+                self.config.reconnect_min_s,
+                self.config.reconnect_max_s,
+            )
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         with self._lock:
@@ -415,8 +488,13 @@ class MqttSink(Sink):
             announce, self._announce = self._announce, False
             summary = self._summary
         if self._state == "closing" and self._offline_mid is None:
-            payload = {"state": "offline", "gateway": self.gateway, "client_id": self.client_id,
-                       "reason": "stopped", "time": iso_time(time.time())}
+            payload = {
+                "state": "offline",
+                "gateway": self.gateway,
+                "client_id": self.client_id,
+                "reason": "stopped",
+                "time": iso_time(time.time()),
+            }
             self._offline_mid = self._publish(self.topics["status"], _encode(payload), 1, retain=True)
             if self._offline_mid is not None:
                 self._inflight[self._offline_mid] = None
@@ -452,27 +530,43 @@ class MqttSink(Sink):
             time.sleep(0.05)
         if not self._connected:
             reason = why_unreachable(self.config.host, self.port, min(timeout, 2.0))
-            raise EdgeError(f"cannot connect to the MQTT broker {self.config.host}:{self.port} within "
-                            f"{timeout:g} s ({reason}); check host, port, TLS and credentials (events would wait "
-                            "in the outbox)")
+            raise EdgeError(
+                f"cannot connect to the MQTT broker {self.config.host}:{self.port} within "
+                f"{timeout:g} s ({reason}); check host, port, TLS and credentials (events would wait "
+                "in the outbox)"
+            )
         return f"connected, {self.outbox.size() if self.outbox else 0} event(s) waiting in the outbox"
 
     def counters(self) -> dict[str, int]:
         """published, acked, reconnects (this run); pending and dropped from the outbox; held in memory (at risk
         while the outbox cannot store) and lost (beyond the memory bound, or held at stop)."""
         box = self.outbox.counters() if self.outbox is not None and self._state != "closed" else {}
-        return {"published": self.counts["published"], "acked": self.counts["acked"], "pending": box.get("size", 0),
-                "dropped": box.get("dropped", 0), "peak_pending": box.get("peak_size", 0),
-                "reconnects": self.counts["reconnects"], "held_in_memory": self.hold.held, "lost": self.hold.lost}
+        return {
+            "published": self.counts["published"],
+            "acked": self.counts["acked"],
+            "pending": box.get("size", 0),
+            "dropped": box.get("dropped", 0),
+            "peak_pending": box.get("peak_size", 0),
+            "reconnects": self.counts["reconnects"],
+            "held_in_memory": self.hold.held,
+            "lost": self.hold.lost,
+        }
 
     def status_payload(self, summary: dict[str, Any] | None) -> dict[str, Any]:
         """The retained ``online`` message: the gateway, its model, its sensors' states and these counters."""
         summary = summary or {}
         sensors = {name: s.get("state") for name, s in summary.get("sensors", {}).items()}
-        return {"state": "online", "gateway": self.gateway, "client_id": self.client_id, "time": iso_time(time.time()),
-                "agent": summary.get("state", "running"),
-                "uptime_s": summary.get("uptime_s", round(time.time() - self._started, 1)),
-                "model_sha256": self.model_sha256, "sensors": sensors, "mqtt": self.counters()}
+        return {
+            "state": "online",
+            "gateway": self.gateway,
+            "client_id": self.client_id,
+            "time": iso_time(time.time()),
+            "agent": summary.get("state", "running"),
+            "uptime_s": summary.get("uptime_s", round(time.time() - self._started, 1)),
+            "model_sha256": self.model_sha256,
+            "sensors": sensors,
+            "mqtt": self.counters(),
+        }
 
     def describe(self) -> str:
         """``mqtt mqtts://broker:8883 as edge-agent-gw1 (connected, outbox 12 pending)``."""

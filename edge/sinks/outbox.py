@@ -79,10 +79,14 @@ class Outbox:
             db = sqlite3.connect(self.path, timeout=0.1, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-                raise WaitError(f"the outbox {self.path} cannot be created: the file system of {self.path.parent} "
-                                "is full; free space there") from exc
-            raise ConfigError(f"cannot create the outbox {self.path}: {exc}; make {self.path.parent} writable "
-                              "by the agent's user or set [agent] state_dir to a writable folder") from exc
+                raise WaitError(
+                    f"the outbox {self.path} cannot be created: the file system of {self.path.parent} "
+                    "is full; free space there"
+                ) from exc
+            raise ConfigError(
+                f"cannot create the outbox {self.path}: {exc}; make {self.path.parent} writable "
+                "by the agent's user or set [agent] state_dir to a writable folder"
+            ) from exc
         try:
             db.execute("PRAGMA locking_mode = EXCLUSIVE")
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -98,21 +102,29 @@ class Outbox:
             db.close()
             text = str(exc)
             if "locked" in text or "busy" in text:
-                raise WaitError(f"the outbox {self.path} is locked by another process ({text}): another "
-                                "edge-agent run or check, or a second mqtt sink with the same name") from exc
+                raise WaitError(
+                    f"the outbox {self.path} is locked by another process ({text}): another "
+                    "edge-agent run or check, or a second mqtt sink with the same name"
+                ) from exc
             if "full" in text:
-                raise WaitError(f"the outbox {self.path} cannot be written: {text}; free space on the file "
-                                f"system of {self.path.parent}") from exc
+                raise WaitError(
+                    f"the outbox {self.path} cannot be written: {text}; free space on the file "
+                    f"system of {self.path.parent}"
+                ) from exc
             if "readonly" in text or "unable to open" in text:
-                fix = (f"make {self.path.parent} and the file writable by the agent's user, or set [agent] "
-                       "state_dir to a writable folder")
+                fix = (
+                    f"make {self.path.parent} and the file writable by the agent's user, or set [agent] "
+                    "state_dir to a writable folder"
+                )
             else:
                 fix = "move the file aside (its unsent events are lost) and start again"
             raise ConfigError(f"cannot use the outbox {self.path}: {text}; {fix}") from exc
         if mode.lower() != "wal":
             db.close()
-            raise EdgeError(f"the outbox {self.path} cannot use WAL mode (got {mode!r}); put [agent] state_dir "
-                            "on a local file system")
+            raise EdgeError(
+                f"the outbox {self.path} cannot use WAL mode (got {mode!r}); put [agent] state_dir "
+                "on a local file system"
+            )
         self._db = db
         self._counts["peak_size"] = self._size
         if self._size:
@@ -134,21 +146,24 @@ class Outbox:
             except sqlite3.Error as exc:
                 raise EdgeError(f"cannot store an event in the outbox {self.path}: {exc}") from exc
             try:
-                seq = db.execute("INSERT INTO outbox (topic, payload, created) VALUES (?, ?, ?)",
-                                 (topic, payload, now)).lastrowid
+                seq = db.execute(
+                    "INSERT INTO outbox (topic, payload, created) VALUES (?, ?, ?)", (topic, payload, now)
+                ).lastrowid
                 excess = self._size + 1 - self.max_events
                 oldest = None
                 if excess > 0:
                     oldest, last = db.execute(
                         "SELECT MIN(created), MAX(seq) FROM (SELECT seq, created FROM outbox ORDER BY seq LIMIT ?)",
-                        (excess,)).fetchone()
+                        (excess,),
+                    ).fetchone()
                     excess = db.execute("DELETE FROM outbox WHERE seq <= ?", (last,)).rowcount
                 db.execute("COMMIT")
             except sqlite3.Error as exc:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise EdgeError(f"cannot store an event in the outbox {self.path}: {exc} (is the disk full?)") from exc
-            assert seq is not None
+            if seq is None:
+                raise EdgeError(f"the outbox {self.path} gave no row id for a stored event")
             self._size += 1 - max(excess, 0)
             self._counts["stored"] += 1
             self._counts["peak_size"] = max(self._counts["peak_size"], self._size)
@@ -160,18 +175,27 @@ class Outbox:
         self._counts["dropped"] += count
         self._unlogged_drops += count
         if now - self._last_drop_log >= DROP_LOG_INTERVAL_S:
-            log.warning("outbox %s is full (%d events): dropped the %d oldest unsent event(s), the oldest %.0f s "
-                        "old; %d dropped since start (the receiver has been unreachable too long, or raise "
-                        "outbox_max_events)", self.path, self.max_events, self._unlogged_drops, age_s,
-                        self._counts["dropped"])
+            log.warning(
+                "outbox %s is full (%d events): dropped the %d oldest unsent event(s), the oldest %.0f s "
+                "old; %d dropped since start (the receiver has been unreachable too long, or raise "
+                "outbox_max_events)",
+                self.path,
+                self.max_events,
+                self._unlogged_drops,
+                age_s,
+                self._counts["dropped"],
+            )
             self._unlogged_drops = 0
             self._last_drop_log = now
 
     def pending(self, limit: int, after: int = 0) -> list[tuple[int, str, bytes]]:
         """Up to ``limit`` unacknowledged rows with seq above ``after``, oldest first."""
         with self._lock:
-            rows = self._conn().execute("SELECT seq, topic, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
-                                        (after, limit)).fetchall()
+            rows = (
+                self._conn()
+                .execute("SELECT seq, topic, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
+                .fetchall()
+            )
         return [(int(seq), str(topic), bytes(payload)) for seq, topic, payload in rows]
 
     def ack(self, *seqs: int) -> int:
@@ -220,8 +244,9 @@ class Outbox:
             db, self._db = self._db, None
         if db is not None:
             if self._unlogged_drops:
-                log.warning("outbox %s dropped %d more event(s) since the last warning", self.path,
-                            self._unlogged_drops)
+                log.warning(
+                    "outbox %s dropped %d more event(s) since the last warning", self.path, self._unlogged_drops
+                )
             db.close()
 
     def __enter__(self) -> Outbox:

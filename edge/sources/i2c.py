@@ -64,11 +64,13 @@ class Config(SourceConfig):
     max_backoff_s: float = 1.0
 
     def __post_init__(self) -> None:
-        for name, ok, rule in [("bus", self.bus >= 0, "0 or more (/dev/i2c-N)"),
-                               ("period_s", self.period_s is None or self.period_s > 0, "above 0 seconds"),
-                               ("retries", self.retries >= 0, "0 or more"),
-                               ("backoff_s", self.backoff_s >= 0, "0 or more seconds"),
-                               ("max_backoff_s", self.max_backoff_s >= self.backoff_s, "at least backoff_s")]:
+        for name, ok, rule in [
+            ("bus", self.bus >= 0, "0 or more (/dev/i2c-N)"),
+            ("period_s", self.period_s is None or self.period_s > 0, "above 0 seconds"),
+            ("retries", self.retries >= 0, "0 or more"),
+            ("backoff_s", self.backoff_s >= 0, "0 or more seconds"),
+            ("max_backoff_s", self.max_backoff_s >= self.backoff_s, "at least backoff_s"),
+        ]:
             if not ok:
                 raise ValueError(f"{name} = {getattr(self, name)} must be {rule}")
         parse_reads(self.reads)
@@ -124,8 +126,15 @@ class Device:
 class I2cSource(Source):
     """Reads every channel's registers at a fixed period on a monotonic schedule."""
 
-    def __init__(self, config: Config, context: PluginContext, *, open_bus: Callable[[int], Bus] = open_smbus,
-                 sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        config: Config,
+        context: PluginContext,
+        *,
+        open_bus: Callable[[int], Bus] = open_smbus,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.config, self.sensor = config, config.sensor
         self.path = f"/dev/i2c-{config.bus}"
         self.period = config.period_s or context.sample_period_s
@@ -135,7 +144,8 @@ class I2cSource(Source):
             raise ConfigError(
                 f"i2c source {self.sensor!r}: reads give channels {names} but the model has {list(context.channels)}"
                 f" (missing: {[c for c in context.channels if c not in names] or 'none'}; not in the model: "
-                f"{[n for n in names if n not in context.channels] or 'none'}); give one read per model channel")
+                f"{[n for n in names if n not in context.channels] or 'none'}); give one read per model channel"
+            )
         self.specs = sorted(specs, key=lambda s: context.channels.index(s.channel))
         self.devices: dict[tuple[Any, ...], Device] = {}
         for spec in self.specs:
@@ -157,9 +167,11 @@ class I2cSource(Source):
             raise ConfigError(f"{where} needs smbus2: pip install smbus2 ({exc})") from exc
         except OSError as exc:
             if exc.errno in (errno.ENOENT, errno.ENODEV):
-                raise ConfigError(f"{where}: {self.path} does not exist; enable I2C (raspi-config, or "
-                                  "dtparam=i2c_arm=on in config.txt) or check bus = "
-                                  f"{self.config.bus} (ls /dev/i2c-*)") from exc
+                raise ConfigError(
+                    f"{where}: {self.path} does not exist; enable I2C (raspi-config, or "
+                    "dtparam=i2c_arm=on in config.txt) or check bus = "
+                    f"{self.config.bus} (ls /dev/i2c-*)"
+                ) from exc
             hint = "; add the agent's user to the i2c group" if exc.errno == errno.EACCES else ""
             raise ConfigError(f"{where}: cannot open {self.path}: {exc.strerror or exc}{hint}") from exc
         self._opened = True
@@ -254,8 +266,10 @@ class I2cSource(Source):
                 error = exc
                 if exc.errno in LOST:
                     self._drop_bus()
-        raise Failed(f"{self.path} address 0x{address:02x} register 0x{register:02x}: {explain(error)} after "
-                     f"{self.config.retries + 1} tries; check wiring/address (i2cdetect -y {self.config.bus})")
+        raise Failed(
+            f"{self.path} address 0x{address:02x} register 0x{register:02x}: {explain(error)} after "
+            f"{self.config.retries + 1} tries; check wiring/address (i2cdetect -y {self.config.bus})"
+        )
 
     def _bus_now(self) -> Bus:
         if self._bus is None:

@@ -42,7 +42,7 @@ def adxl345_g(data: bytes) -> dict[str, float]:
     >>> adxl345_g(bytes([0x00, 0x01, 0x00, 0xFF, 0x01, 0x00]))
     {'x': 0.9984, 'y': -0.9984, 'z': 0.0039}
     """
-    values = [int.from_bytes(data[i:i + 2], "little", signed=True) * 0.0039 for i in (0, 2, 4)]
+    values = [int.from_bytes(data[i : i + 2], "little", signed=True) * 0.0039 for i in (0, 2, 4)]
     return {axis: round(value, 6) for axis, value in zip(("x", "y", "z"), values)}
 
 
@@ -63,12 +63,18 @@ class Bme280Calibration:
     @classmethod
     def from_registers(cls, block88: bytes, block_e1: bytes | None = None) -> Bme280Calibration:
         """Decode 26 bytes read from 0x88 and, for a BME280, 7 bytes read from 0xE1."""
-        words = [int.from_bytes(block88[i:i + 2], "little", signed=i not in (0, 6)) for i in range(0, 24, 2)]
+        words = [int.from_bytes(block88[i : i + 2], "little", signed=i not in (0, 6)) for i in range(0, 24, 2)]
         humidity = (0, 0, 0, 0, 0, 0)
         if block_e1 is not None:
             e = block_e1
-            humidity = (block88[25], int.from_bytes(e[0:2], "little", signed=True), e[2],
-                        _signed(e[3] << 4 | e[4] & 0x0F, 12), _signed(e[5] << 4 | e[4] >> 4, 12), _signed(e[6], 8))
+            humidity = (
+                block88[25],
+                int.from_bytes(e[0:2], "little", signed=True),
+                e[2],
+                _signed(e[3] << 4 | e[4] & 0x0F, 12),
+                _signed(e[5] << 4 | e[4] >> 4, 12),
+                _signed(e[6], 8),
+            )
         return cls(words[0], words[1], words[2], tuple(words[3:12]), humidity)
 
 
@@ -118,7 +124,8 @@ def compensate_humidity(adc_h: int, t_fine: int, cal: Bme280Calibration) -> floa
     h1, h2, h3, h4, h5, h6 = cal.h
     var = t_fine - 76800.0
     var = (adc_h - (h4 * 64.0 + h5 / 16384.0 * var)) * (
-        h2 / 65536.0 * (1.0 + h6 / 67108864.0 * var * (1.0 + h3 / 67108864.0 * var)))
+        h2 / 65536.0 * (1.0 + h6 / 67108864.0 * var * (1.0 + h3 / 67108864.0 * var))
+    )
     var *= 1.0 - h1 * var / 524288.0
     return min(100.0, max(0.0, var))
 
@@ -130,8 +137,10 @@ def bme280_values(data: bytes, cal: Bme280Calibration) -> dict[str, float]:
     if adc_t == 0x80000:  # no measurement yet (or temperature skipped)
         return {"temperature": math.nan, "pressure": math.nan, "humidity": math.nan}
     celsius, t_fine = compensate_temperature(adc_t, cal)
-    values = {"temperature": celsius,
-              "pressure": math.nan if adc_p == 0x80000 else compensate_pressure(adc_p, t_fine, cal) / 100.0}
+    values = {
+        "temperature": celsius,
+        "pressure": math.nan if adc_p == 0x80000 else compensate_pressure(adc_p, t_fine, cal) / 100.0,
+    }
     if len(data) >= 8:
         adc_h = data[6] << 8 | data[7]
         values["humidity"] = math.nan if adc_h == 0x8000 else compensate_humidity(adc_h, t_fine, cal)
@@ -146,16 +155,18 @@ def _bosch_setup(humidity: bool) -> Callable[[ReadFn, WriteFn], Bme280Calibratio
         chip = read(0xD0, 1)[0]
         name = BME280_IDS.get(chip)
         if name is None:
-            raise ConfigError(f"chip id (0xD0) is 0x{chip:02x}, not a BME280 (0x60) or BMP280 (0x58); "
-                              "check the address and the preset")
+            raise ConfigError(
+                f"chip id (0xD0) is 0x{chip:02x}, not a BME280 (0x60) or BMP280 (0x58); "
+                "check the address and the preset"
+            )
         if humidity and name != "BME280":
-            raise ConfigError(f"chip id 0x{chip:02x} is a {name}, which has no humidity sensor; "
-                              'use preset = "bmp280"')
+            raise ConfigError(f'chip id 0x{chip:02x} is a {name}, which has no humidity sensor; use preset = "bmp280"')
         cal = Bme280Calibration.from_registers(read(0x88, 26), read(0xE1, 7) if humidity else None)
         if humidity:
             write(0xF2, 0x01)  # ctrl_hum: humidity oversampling x1 (applies at the next ctrl_meas write)
         write(0xF4, 0x27)  # ctrl_meas: temperature x1, pressure x1, normal mode
         return cal
+
     return setup
 
 
@@ -181,13 +192,17 @@ class Preset:
     settle_s: float = 0.0  # after setup, before the first sample is ready
 
 
-PRESETS = {p.name: p for p in (
-    Preset("tmp102", 0x48, ("temperature",), 0x00, 2, lambda data, _: {"temperature": tmp102_celsius(data)}),
-    Preset("adxl345", 0x53, ("x", "y", "z"), 0x32, 6, lambda data, _: adxl345_g(data), _adxl345_setup, 0.02),
-    Preset("bme280", 0x76, ("temperature", "pressure", "humidity"), 0xF7, 8, bme280_values, _bosch_setup(True),
-           0.02),
-    Preset("bmp280", 0x76, ("temperature", "pressure"), 0xF7, 6, bme280_values, _bosch_setup(False), 0.02),
-)}
+PRESETS = {
+    p.name: p
+    for p in (
+        Preset("tmp102", 0x48, ("temperature",), 0x00, 2, lambda data, _: {"temperature": tmp102_celsius(data)}),
+        Preset("adxl345", 0x53, ("x", "y", "z"), 0x32, 6, lambda data, _: adxl345_g(data), _adxl345_setup, 0.02),
+        Preset(
+            "bme280", 0x76, ("temperature", "pressure", "humidity"), 0xF7, 8, bme280_values, _bosch_setup(True), 0.02
+        ),
+        Preset("bmp280", 0x76, ("temperature", "pressure"), 0xF7, 6, bme280_values, _bosch_setup(False), 0.02),
+    )
+}
 
 
 def raw_value(data: bytes, *, signed: bool, byte_order: Literal["big", "little"], shift: int) -> int:
@@ -279,19 +294,26 @@ class ReadSpec:
 def parse_reads(entries: list[dict[str, Any]]) -> list[ReadSpec]:
     """Check ``reads`` entry by entry; errors name the entry and the keys it may have."""
     if not entries:
-        raise ValueError("reads is empty; give one entry per model channel, e.g. "
-                         '{ channel = "temperature", preset = "tmp102", address = 0x48 }')
+        raise ValueError(
+            "reads is empty; give one entry per model channel, e.g. "
+            '{ channel = "temperature", preset = "tmp102", address = 0x48 }'
+        )
     specs: list[ReadSpec] = []
     for i, entry in enumerate(entries):
         where = f"reads[{i}]" + (f" ({entry['channel']!r})" if isinstance(entry.get("channel"), str) else "")
         if "preset" in entry and any(k in entry for k in RAW_KEYS):
-            raise ValueError(f"{where}: {', '.join(k for k in RAW_KEYS if k in entry)} are for raw reads; "
-                             f"preset {entry['preset']!r} knows its registers (keep scale and offset)")
+            raise ValueError(
+                f"{where}: {', '.join(k for k in RAW_KEYS if k in entry)} are for raw reads; "
+                f"preset {entry['preset']!r} knows its registers (keep scale and offset)"
+            )
         spec = build_section(ReadSpec, entry, where)
         if spec.preset:
             preset = PRESETS[spec.preset]
-            spec = dataclasses.replace(spec, address=preset.address if spec.address is None else spec.address,
-                                       field=spec.field or preset.fields[0])
+            spec = dataclasses.replace(
+                spec,
+                address=preset.address if spec.address is None else spec.address,
+                field=spec.field or preset.fields[0],
+            )
         if any(s.channel == spec.channel for s in specs):
             raise ValueError(f"{where}: channel {spec.channel!r} is read twice")
         if any(s.address == spec.address and s.preset and spec.preset and s.preset != spec.preset for s in specs):

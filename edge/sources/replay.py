@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from edge.csv_dialect import delimiter_named, detect_delimiter
-from edge.errors import ConfigError
+from edge.errors import ConfigError, EdgeError
 from edge.events import Reading, SourceFault
 from edge.plugins import PluginContext
 from edge.sources.base import Source, SourceConfig
@@ -81,8 +81,9 @@ class ReplaySource(Source):
         try:
             self._handle = path.open(newline="")
         except OSError as exc:
-            raise ConfigError(f"replay source {self.sensor!r}: cannot open {path}: {exc.strerror or exc}; "
-                              "check the source's path") from exc
+            raise ConfigError(
+                f"replay source {self.sensor!r}: cannot open {path}: {exc.strerror or exc}; check the source's path"
+            ) from exc
         first = self._handle.readline()
         delimiter = delimiter_named(self.config.delimiter) or detect_delimiter(first)
         reader = csv.reader(itertools.chain([first], self._handle), delimiter=delimiter)
@@ -95,20 +96,24 @@ class ReplaySource(Source):
         path, names = self.path, self.header
         wanted = self.config.columns or list(self.channels)
         if len(wanted) != len(self.channels):
-            raise ConfigError(f"replay source {self.sensor!r}: columns {wanted} are {len(wanted)} but the model "
-                              f"has {len(self.channels)} channels {list(self.channels)}")
+            raise ConfigError(
+                f"replay source {self.sensor!r}: columns {wanted} are {len(wanted)} but the model "
+                f"has {len(self.channels)} channels {list(self.channels)}"
+            )
         missing = [w for w in wanted if w not in names]
         if missing:
             raise ConfigError(
                 f"replay source {self.sensor!r}: {path} has no column {', '.join(map(repr, missing))} for the "
                 f"model's channels {list(self.channels)}; its columns are {names}; set columns = [...] to the "
-                "file's names for those channels, in order")
+                "file's names for those channels, in order"
+            )
         stamp_name = self.config.timestamp_column
         if stamp_name is None:
             stamp_name = guess_timestamp_column(names)
         if stamp_name not in names:
-            raise ConfigError(f"replay source {self.sensor!r}: {path} has no timestamp column {stamp_name!r}; "
-                              f"its columns are {names}")
+            raise ConfigError(
+                f"replay source {self.sensor!r}: {path} has no timestamp column {stamp_name!r}; its columns are {names}"
+            )
         return names.index(stamp_name), [names.index(w) for w in wanted]
 
     def _parse(self, reader: Iterator[list[str]], stamp: int, columns: list[int]) -> Iterator[Record]:
@@ -120,8 +125,12 @@ class ReplaySource(Source):
                 timestamp = parse_timestamp(fields[stamp])
             except (ValueError, IndexError):
                 counts["dropped_rows"] += 1
-                log.warning("replay %s line %d: dropped, timestamp %r cannot be read", path, line,
-                            fields[stamp] if stamp < len(fields) else "")
+                log.warning(
+                    "replay %s line %d: dropped, timestamp %r cannot be read",
+                    path,
+                    line,
+                    fields[stamp] if stamp < len(fields) else "",
+                )
                 yield fields, None
                 continue
             values = []
@@ -132,8 +141,13 @@ class ReplaySource(Source):
                 except ValueError:
                     value = math.nan
                     counts["bad_values"] += 1
-                    log.warning("replay %s line %d: %s=%r is not a number; read as missing", path, line,
-                                self.header[column], text)
+                    log.warning(
+                        "replay %s line %d: %s=%r is not a number; read as missing",
+                        path,
+                        line,
+                        self.header[column],
+                        text,
+                    )
                 values.append(value)
             counts["readings"] += 1
             yield fields, Reading(self.sensor, timestamp, tuple(values), row=row)
@@ -141,7 +155,8 @@ class ReplaySource(Source):
     def records(self) -> Iterator[Record]:
         """Every row as (its raw fields, its reading or None when dropped), in file order."""
         self.open()
-        assert self._records is not None
+        if self._records is None:
+            raise EdgeError(f"replay source {self.path} has no rows open")
         return self._records
 
     def read(self, timeout: float) -> list[Reading | SourceFault]:

@@ -93,8 +93,9 @@ def open_hint(error_number: int | None) -> str:
 class SerialSource(Source):
     """One device on one serial port."""
 
-    def __init__(self, config: Config, context: PluginContext, *,
-                 open_port: Callable[[str, int], Any] = open_serial) -> None:
+    def __init__(
+        self, config: Config, context: PluginContext, *, open_port: Callable[[str, int], Any] = open_serial
+    ) -> None:
         self.config, self.sensor, self.channels = config, config.sensor, context.channels
         self._open_port = open_port
         self._port: Any = None
@@ -172,8 +173,11 @@ class SerialSource(Source):
             self.reconnect_seconds.append(outage)
             self.counts["reconnects"] += 1
             self._lost_at = None
-            return [SourceFault(self.sensor, time.time(), f"serial port {self.config.port} back after {outage:.2f} s",
-                                cleared=True)]
+            return [
+                SourceFault(
+                    self.sensor, time.time(), f"serial port {self.config.port} back after {outage:.2f} s", cleared=True
+                )
+            ]
         try:
             data = self._port.read(self._port.in_waiting or 1)
         except (OSError, ValueError) as exc:  # SerialException, EIO; ValueError when closed underneath
@@ -197,8 +201,11 @@ class SerialSource(Source):
         return self.read(0.0) if waiting else []
 
     def _maybe_ask_hello(self, now: float) -> list[Reading | SourceFault]:
-        if self.config.mode == "framed" and self.session.hello is None and \
-                now - self._hello_asked >= self.config.hello_interval_s:
+        if (
+            self.config.mode == "framed"
+            and self.session.hello is None
+            and now - self._hello_asked >= self.config.hello_interval_s
+        ):
             self._ask_hello(now)
         return []
 
@@ -213,13 +220,18 @@ class SerialSource(Source):
                 return f"{self.lines.counts['lines']} line(s) of {len(self.channels)} values"
             hello = self.session.hello
             if hello is not None:
-                return (f"device {hello.device_id!r} firmware {'.'.join(map(str, hello.firmware))}, "
-                        f"channels match, one sample every {hello.sample_period_ms} ms")
+                return (
+                    f"device {hello.device_id!r} firmware {'.'.join(map(str, hello.firmware))}, "
+                    f"channels match, one sample every {hello.sample_period_ms} ms"
+                )
         if self._port is None:
-            raise ConfigError(f"serial port {self.config.port} cannot be opened: {self._last_error}"
-                              f"{open_hint(self._errno)}")
-        raise ConfigError(f"no {'HELLO' if self.config.mode == 'framed' else 'line'} from {self.config.port} within "
-                          f"{timeout:g} s; check baudrate {self.config.baudrate} and the firmware")
+            raise ConfigError(
+                f"serial port {self.config.port} cannot be opened: {self._last_error}{open_hint(self._errno)}"
+            )
+        raise ConfigError(
+            f"no {'HELLO' if self.config.mode == 'framed' else 'line'} from {self.config.port} within "
+            f"{timeout:g} s; check baudrate {self.config.baudrate} and the firmware"
+        )
 
     def counters(self) -> dict[str, int]:
         """Bytes, frames, CRC failures, resyncs, frames lost, reconnects and more."""

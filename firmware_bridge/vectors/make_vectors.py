@@ -30,8 +30,12 @@ from edge.protocol.frames import (
 )
 
 HERE = Path(__file__).parent
-PUMP = Hello((1, 4, 2), "pump-1", 1000, (Channel("bearing_temp_c", "degC"), Channel("vibration_mm_s", "mm/s"),
-                                         Channel("motor_current_a", "A")))
+PUMP = Hello(
+    (1, 4, 2),
+    "pump-1",
+    1000,
+    (Channel("bearing_temp_c", "degC"), Channel("vibration_mm_s", "mm/s"), Channel("motor_current_a", "A")),
+)
 OK = [
     ("hello_pump", PUMP, 0, 12),
     ("sample_pump", Sample((47.25, 2.875, -10.5)), 1, 1012),
@@ -54,8 +58,13 @@ def meaning(body: object) -> object:
     if isinstance(body, Fault):
         return {"channel": body.channel, "code": body.code, "message": body.message}
     if isinstance(body, Hello):
-        return {"firmware": list(body.firmware), "device_id": body.device_id, "sample_period_ms": body.sample_period_ms,
-                "channels": [[c.name, c.unit] for c in body.channels], "schema_hash": body.schema_hash}
+        return {
+            "firmware": list(body.firmware),
+            "device_id": body.device_id,
+            "sample_period_ms": body.sample_period_ms,
+            "channels": [[c.name, c.unit] for c in body.channels],
+            "schema_hash": body.schema_hash,
+        }
     return None
 
 
@@ -82,8 +91,9 @@ def main() -> None:
         ("too_short", "short", 2, 1, 5, 100, b"", (cobs_encode(b"\x02\x01\x05") + b"\x00").hex()),
     ]
     for name, expect, kind, version, sequence, timestamp, payload, wire in bad:
-        lines.append(f"{name} {expect} {kind:02x} {version:02x} {sequence:04x} {timestamp:08x} "
-                     f"{payload.hex() or '-'} {wire}")
+        lines.append(
+            f"{name} {expect} {kind:02x} {version:02x} {sequence:04x} {timestamp:08x} {payload.hex() or '-'} {wire}"
+        )
     (HERE / "vectors.txt").write_text("\n".join(lines) + "\n")
     (HERE / "vectors.json").write_text(json.dumps(meanings, indent=1) + "\n")
     print(f"wrote {len(lines) - 1} vectors to {HERE}")

@@ -45,7 +45,7 @@ test-aarch64: debian-deps
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/latency.py
-	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/replay_speed.py
 	$(BIN)/python bench/quantization.py
 	$(BIN)/python bench/rss_floor.py
 	$(BIN)/python bench/live.py

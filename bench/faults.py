@@ -43,10 +43,10 @@ from machine import command_line, machine_line  # noqa: E402
 from mosquitto import MOSQUITTO, Broker, Subscriber  # noqa: E402
 
 from edge.config_types import build_section  # noqa: E402
-from edge.events import Alert, Event  # noqa: E402
-from edge.notify import Notifier  # noqa: E402
+from edge.core.events import Alert, Event  # noqa: E402
 from edge.plugins import PluginContext  # noqa: E402
-from edge.service import Service  # noqa: E402
+from edge.service.agent import Service  # noqa: E402
+from edge.service.notify import Notifier  # noqa: E402
 from edge.sinks.holding import HOLD_LIMIT  # noqa: E402
 from edge.sinks.mqtt import Config, MqttSink  # noqa: E402
 

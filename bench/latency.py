@@ -25,7 +25,7 @@ import numpy as np
 import onnxruntime
 import torch
 
-from edge.session import open_session
+from edge.model.runtime import open_session
 from export.forecaster import Forecaster
 from export.onnx_io import export_fp32
 from export.pipeline import ExportOptions, ExportResult, run_export

@@ -7,7 +7,7 @@ bundled pump history, writes new rows of the same pump, and runs two scenarios, 
 - eight sensors at 100 Hz each, sharing the model.
 
 Each sensor is one ``python -m firmware_bridge.sim --csv`` child on its own pty, streaming the new rows as
-real frames in real time. The service (:class:`edge.service.Service`, the code ``edge-agent run`` runs) runs in
+real frames in real time. The service (:class:`edge.service.agent.Service`, the code ``edge-agent run`` runs) runs in
 this process with the serial sources and a log sink, each scenario once per ``max_block_delay_ms`` asked
 for (``--delays``; 0 scores what has arrived and waits for nothing). Measured after ``--settle`` seconds:
 
@@ -43,9 +43,9 @@ import numpy as np
 import onnxruntime as ort
 from machine import command_line, machine_line
 
-from edge.notify import Notifier
 from edge.pipeline import Pipeline
-from edge.service import Service
+from edge.service.agent import Service
+from edge.service.notify import Notifier
 
 ROOT = Path(__file__).resolve().parents[1]
 HISTORY = ROOT / "examples" / "pump_history.csv"

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from mosquitto import MOSQUITTO, Broker, Subscriber  # noqa: E402
 
 from edge.config_types import build_section  # noqa: E402
-from edge.events import Alert, Event  # noqa: E402
+from edge.core.events import Alert, Event  # noqa: E402
 from edge.plugins import PluginContext  # noqa: E402
 from edge.sinks.mqtt import Config, MqttSink  # noqa: E402
 

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 from machine import command_line, machine_line
 
-from edge.forecaster import StreamingForecaster
-from edge.session import open_session
+from edge.core.forecaster import StreamingForecaster
+from edge.model.runtime import open_session
 
 ROOT = Path(__file__).resolve().parents[1]
 HISTORY = ROOT / "examples" / "pump_history.csv"

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TIME = Path("/usr/bin/time")
 SESSION = (
-    "from edge.session import open_session; import numpy as np; s = open_session({model!r}); "
+    "from edge.model.runtime import open_session; import numpy as np; s = open_session({model!r}); "
     "z = np.zeros((2, 1, 64), np.float32); x = np.zeros((1, 256, 3), np.float32)\n"
     "for _ in range(100): s.run(None, {{'x': x, 'h0': z, 'c0': z}})"
 )
@@ -26,7 +26,7 @@ STEPS = (
     ("Python alone", "pass"),
     ("import numpy", "import numpy"),
     ("import numpy, onnxruntime", "import numpy, onnxruntime"),
-    ("import edge.replay (the package's runtime modules)", "import edge.replay"),
+    ("import edge.replay_file (the package's runtime modules)", "import edge.replay_file"),
     ("one session of the model, 100 calls of 256 readings", SESSION),
 )
 

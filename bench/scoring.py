@@ -29,8 +29,8 @@ def main() -> int:
     args = parser.parse_args()
     sys.path.insert(0, str(args.root.resolve()))
     from edge.config import DetectorSection
-    from edge.detector import Detector
-    from edge.model_file import load_model
+    from edge.core.detector import Detector
+    from edge.model.loader import load_model
 
     model = load_model(args.model)
     detector = Detector("pump-1", model, DetectorSection().resolve(model.metadata, None))

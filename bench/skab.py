@@ -31,8 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edge.config import AgentConfig, AgentSection, DetectorSection, ModelSection  # noqa: E402
-from edge.model_file import load_model  # noqa: E402
-from edge.replay import replay  # noqa: E402
+from edge.model.loader import load_model  # noqa: E402
+from edge.replay_file import replay  # noqa: E402
 from export.pipeline import ExportOptions, run_export  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "skab"

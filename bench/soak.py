@@ -44,7 +44,7 @@ from typing import Any
 
 from machine import cpu_model
 
-from edge.events import Reading, SourceFault
+from edge.core.events import Reading, SourceFault
 from edge.plugins import PluginContext
 from edge.protocol.stream import SequenceCounter
 from edge.sources.serial import Config, SerialSource

@@ -16,8 +16,8 @@ from typing import Any
 
 from edge.config import AgentConfig, load_config
 from edge.errors import EdgeError
-from edge.network_policy import UNIT, allowances, config_peers, unit_policy
 from edge.pipeline import build_detector, check_detector_section, model_path, plugin_context
+from edge.service.network_policy import UNIT, allowances, config_peers, unit_policy
 
 PROBE_TIMEOUT_S = 3.0
 Say = Callable[[str], None]
@@ -47,7 +47,7 @@ def _fail(say: Say, problems: list[str], text: str) -> None:
 
 
 def _check_model_and_plugins(config: AgentConfig, say: Say, problems: list[str], timeout_s: float) -> None:
-    from edge.model_file import load_model
+    from edge.model.loader import load_model
 
     try:
         model = load_model(model_path(config))

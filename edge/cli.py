@@ -19,7 +19,7 @@ log = logging.getLogger("edge.cli")
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from edge.model_file import load_model  # here, not at the top: status and sample-config need no onnxruntime
+    from edge.model.loader import load_model  # here, not at the top: status and sample-config need no onnxruntime
 
     model = load_model(args.model)
     meta = model.metadata
@@ -42,8 +42,8 @@ def _inspect(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     from edge.config import load_config
-    from edge.logs import setup_logging
-    from edge.replay import DEFAULT_BLOCK, replay
+    from edge.replay_file import DEFAULT_BLOCK, replay
+    from edge.service.logs import setup_logging
 
     setup_logging("stderr", "warning" if args.quiet else "info")
     config = load_config(args.config, for_replay=True) if args.config else None
@@ -87,8 +87,8 @@ def _replay(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from edge.config import load_config
-    from edge.logs import setup_logging
-    from edge.service import Service
+    from edge.service.agent import Service
+    from edge.service.logs import setup_logging
 
     config = load_config(args.config)
     setup_logging(config.agent.log_target, "debug" if args.debug else config.agent.log_level)
@@ -113,7 +113,7 @@ def _check(args: argparse.Namespace) -> int:
 def _network_policy(args: argparse.Namespace) -> int:
     from edge.config import load_config
     from edge.files import write_text_atomic
-    from edge.network_policy import allowances, config_peers, drop_in_text
+    from edge.service.network_policy import allowances, config_peers, drop_in_text
 
     config = load_config(args.config)
     text = drop_in_text(args.config.resolve(), allowances(config_peers(config)))
@@ -137,7 +137,7 @@ def _runtime_dir_leniently(config: Path) -> Path:
     import re
     import tomllib
 
-    from edge.status import runtime_path_default
+    from edge.files import runtime_path_default
 
     try:
         text = config.read_text(encoding="utf-8")
@@ -155,7 +155,8 @@ def _runtime_dir_leniently(config: Path) -> Path:
 
 
 def _read_status(args: argparse.Namespace) -> tuple[Path, dict]:
-    from edge.status import read_status, runtime_path_default
+    from edge.files import runtime_path_default
+    from edge.service.status import read_status
 
     if args.runtime_dir:
         folder = args.runtime_dir
@@ -179,7 +180,7 @@ def _read_status(args: argparse.Namespace) -> tuple[Path, dict]:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from edge.status import format_status
+    from edge.service.status import format_status
 
     summary = _read_status(args)[1]
     print(json.dumps(summary, indent=1) if args.json else format_status(summary))
@@ -257,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--block",
         type=int,
-        help="rows per LSTM call (default: edge.replay.DEFAULT_BLOCK, 256; "
+        help="rows per LSTM call (default: edge.replay_file.DEFAULT_BLOCK, 256; "
         "1: one row per call); every output column is the same for any block",
     )
     replay.set_defaults(run=_replay)
@@ -316,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EdgeError as exc:
         if args.debug:
             raise
-        from edge.journal import stderr_is_journal
+        from edge.service.journal import stderr_is_journal
 
         # <3> is syslog's "err": journald stores the line at that priority (journalctl -p err shows it)
         print(f"{'<3>' if stderr_is_journal() else ''}{PROG}: error: {exc}", file=sys.stderr)

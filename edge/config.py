@@ -7,25 +7,24 @@ Sections: ``[agent]`` (directories, intervals, logging), ``[model]``, ``[detecto
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-from edge.condition import ConditionSettings
 from edge.config_types import Problems, build_section
-from edge.decision import DecisionSettings
-from edge.detector import DetectorSettings
+from edge.core.condition import ConditionSettings
+from edge.core.decision import DecisionSettings
+from edge.core.faults import FaultSettings
+from edge.core.scorers.calibrated import AdaptationSettings
+from edge.core.scorers.likelihood import LikelihoodSettings
+from edge.core.scorers.tails import TAILS
+from edge.core.settings import DetectorSettings
 from edge.errors import ConfigError
-from edge.faults import FaultSettings
-from edge.metadata import ModelMetadata
+from edge.files import runtime_path_default, state_path_default
+from edge.model.metadata import ModelMetadata
 from edge.plugins import SINK_TYPES, SOURCE_TYPES, PluginSpec, load_spec
-from edge.scorers.calibrated import AdaptationSettings
-from edge.scorers.likelihood import LikelihoodSettings
-from edge.scorers.tails import TAILS
-from edge.status import runtime_path_default
 
 SECTIONS = ("agent", "model", "detector", "sources", "sinks")
 
@@ -56,7 +55,7 @@ class AgentSection:
 
     def state_path(self) -> Path:
         """``state_dir``, else systemd's ``$STATE_DIRECTORY``, else /var/lib/edge-anomaly."""
-        return self.state_dir or Path(os.environ.get("STATE_DIRECTORY", "/var/lib/edge-anomaly").split(":")[0])
+        return self.state_dir or state_path_default()
 
     def runtime_path(self) -> Path:
         """``runtime_dir``, else systemd's ``$RUNTIME_DIRECTORY``, else /run/edge-anomaly."""

@@ -10,6 +10,16 @@ from pathlib import Path
 from typing import Any
 
 
+def runtime_path_default() -> Path:
+    """Where the status file is when the config does not say: systemd's $RUNTIME_DIRECTORY or /run."""
+    return Path(os.environ.get("RUNTIME_DIRECTORY", "/run/edge-anomaly").split(":")[0])
+
+
+def state_path_default() -> Path:
+    """Where checkpoints and outboxes go when the config does not say: $STATE_DIRECTORY or /var/lib."""
+    return Path(os.environ.get("STATE_DIRECTORY", "/var/lib/edge-anomaly").split(":")[0])
+
+
 def private_folder(path: Path) -> None:
     """Create ``path`` (and missing parents) as 0700 whatever the umask; an existing folder is left as it is."""
     if path.is_dir():

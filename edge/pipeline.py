@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 
 from edge.config import AgentConfig
-from edge.counters import carried
-from edge.detector import Detector, Scored
+from edge.core.counters import carried
+from edge.core.detector import Detector, Scored
+from edge.core.events import Alert, Event, Reading, SourceFault
+from edge.core.forecaster import step_together
 from edge.errors import ConfigError
-from edge.events import Alert, Event, Reading, SourceFault
-from edge.forecaster import step_together
-from edge.model_file import LoadedModel, load_model
+from edge.model.loader import LoadedModel, load_model
 from edge.plugins import PluginContext
 from edge.sinks.guard import GuardedSink
 from edge.sources.base import Source

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from edge.errors import ConfigError, EdgeError
-from edge.replay import ReplaySummary
+from edge.replay_file import ReplaySummary
 
 
 def plot_replay(summary: ReplaySummary, path: Path, title: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from edge.config_types import build_section
 from edge.errors import ConfigError
-from edge.sinks.guard import DELIVERY_KEYS, DeliverySettings
+from edge.sinks.delivery import DELIVERY_KEYS, DeliverySettings
 
 SOURCE_TYPES = {"i2c": "edge.sources.i2c", "replay": "edge.sources.replay", "serial": "edge.sources.serial"}
 SINK_TYPES = {"gpio": "edge.sinks.gpio", "log": "edge.sinks.log", "mqtt": "edge.sinks.mqtt"}

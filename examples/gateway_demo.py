@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edge.model_file import load_model
+from edge.model.loader import load_model
 
 TIMEOUT_S = 30
 

@@ -4,7 +4,7 @@ The load follows a daily duty cycle with a weekend dip; motor current follows th
 load, the bearing warms with it (with thermal lag), and vibration rises with
 speed. Deterministic: run it again and the file is byte-identical.
 :func:`generate_rows` makes more of the same process (another seed, another start),
-as ``bench/replay.py`` does.
+as ``bench/replay_speed.py`` does.
 """
 
 from __future__ import annotations

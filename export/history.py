@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.core.timestamps import MISSING, guess_timestamp_column, parse_timestamp
 from edge.csv_dialect import detect_delimiter
-from edge.timestamps import MISSING, guess_timestamp_column, parse_timestamp
 from export.errors import DataError
 
 

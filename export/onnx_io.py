@@ -8,9 +8,9 @@ from pathlib import Path
 import onnx
 import torch
 
-from edge.metadata import with_checksums
-from edge.model_file import INPUTS, OUTPUTS
-from edge.onnx_wire import read_model_bytes
+from edge.model.loader import INPUTS, OUTPUTS
+from edge.model.metadata import with_checksums
+from edge.model.onnx_wire import read_model_bytes
 from export.forecaster import Forecaster
 
 OPSET = 17

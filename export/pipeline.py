@@ -15,11 +15,11 @@ import onnx
 import onnxruntime
 import torch
 
-from edge.calibration import Calibration, decisions, fit_calibration, score_series
-from edge.forecaster import StreamingForecaster
-from edge.metadata import ModelMetadata, TrainingData
-from edge.model_file import LoadedModel, load_model
-from edge.session import open_session
+from edge.core.calibration import Calibration, decisions, fit_calibration, score_series
+from edge.core.forecaster import StreamingForecaster
+from edge.model.loader import LoadedModel, load_model
+from edge.model.metadata import ModelMetadata, TrainingData
+from edge.model.runtime import open_session
 from edge.version import __version__
 from export.errors import DataError, ExportError
 from export.history import History, finite_segments, load_history, sample_period

@@ -75,7 +75,7 @@ FIXTURE_MODEL = Path(__file__).parent / "fixtures" / "model.onnx"
 @pytest.fixture(scope="session")
 def fixture_model():
     """The committed int8 model (2 channels, temperature and vibration; see fixtures/make_model.py)."""
-    from edge.model_file import load_model
+    from edge.model.loader import load_model
 
     return load_model(FIXTURE_MODEL)
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from conftest import FIXTURE_MODEL, live_rows
 
 from edge.config import DetectorSection
-from edge.detector import Detector
-from edge.events import Reading
-from edge.model_file import load_model
+from edge.core.detector import Detector
+from edge.core.events import Reading
+from edge.model.loader import load_model
 
 REFERENCE = Path(__file__).parent / "fixtures" / "reference_scores_x86_64.json"
 ROWS = 1500

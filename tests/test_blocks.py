@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edge.config import DetectorSection
-from edge.detector import Detector, Scored
-from edge.events import Event, Reading, SourceFault
-from edge.forecaster import StreamingForecaster
-from edge.scorers import SCORERS
+from edge.core.detector import Detector, Scored
+from edge.core.events import Event, Reading, SourceFault
+from edge.core.forecaster import StreamingForecaster
+from edge.core.scorers import SCORERS
 
 PERIOD = 300.0
 ROWS = live_rows(240)
@@ -151,7 +151,7 @@ def test_the_partition_test_meets_every_path(fixture_model) -> None:
 
 
 def test_sensors_stepped_together_on_the_batch_axis_get_what_each_gets_alone(fixture_model) -> None:
-    from edge.forecaster import step_together
+    from edge.core.forecaster import step_together
 
     rng = np.random.default_rng(5)
     channels = len(fixture_model.metadata.channels)

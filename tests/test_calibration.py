@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.calibration import Calibration, ErrorScorer, fit_calibration, fit_tail, score_series, threshold_for
+from edge.core.calibration import Calibration, ErrorScorer, fit_calibration, fit_tail, score_series, threshold_for
 from export.sequences import cut_lanes
 
 

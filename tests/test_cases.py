@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from edge.config import load_config
-from edge.events import Alert, Event
+from edge.core.events import Alert, Event
 from edge.pipeline import build_pipeline
 from edge.sinks.base import Sink
 from edge.sinks.guard import GuardedSink

@@ -12,8 +12,8 @@ from edge.check import check_network, run_check
 from edge.cli import main
 from edge.config import load_config
 from edge.errors import ConfigError
-from edge.network_policy import Peer, allowances, config_peers, covered, drop_in_text, nameservers, unit_policy
-from edge.reachability import why_unreachable
+from edge.service.network_policy import Peer, allowances, config_peers, covered, drop_in_text, nameservers, unit_policy
+from edge.service.reachability import why_unreachable
 
 HEADER = "timestamp,temperature,vibration"
 
@@ -179,7 +179,7 @@ def test_check_compares_the_config_with_the_units_policy(tmp_path: Path, capsys)
 
 
 def test_only_the_unit_itself_is_judged_by_the_units_policy(tmp_path: Path) -> None:
-    from edge.network_policy import service_refuses
+    from edge.service.network_policy import service_refuses
 
     cgroup = tmp_path / "cgroup"
     cgroup.write_text("0::/user.slice/user-0.slice/session-1.scope\n")

@@ -15,7 +15,7 @@ import pytest
 from conftest import FIXTURE_MODEL
 from cross_arch import REFERENCE, score_stream
 
-from edge.model_file import load_model
+from edge.model.loader import load_model
 
 SCORE_TOLERANCE = 1e-5
 FORECAST_TOLERANCE_SD = 1e-4

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge.decision import AlertPolicy, DecisionSettings
+from edge.core.decision import AlertPolicy, DecisionSettings
 
 
 def run(settings: DecisionSettings, scores: list[float], period: float = 1.0) -> list[str]:

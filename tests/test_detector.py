@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from conftest import live_rows
 
-from edge.calibration import score_series
 from edge.config import DetectorSection
-from edge.detector import Detector
-from edge.events import Reading
-from edge.forecaster import StreamingForecaster
+from edge.core.calibration import score_series
+from edge.core.detector import Detector
+from edge.core.events import Reading
+from edge.core.forecaster import StreamingForecaster
 
 
 def readings(rows, sensor: str = "pump-1") -> list[Reading]:

@@ -9,8 +9,8 @@ import pytest
 import torch
 from conftest import FAST, synthetic_rows, write_history
 
-from edge.forecaster import StreamingForecaster
-from edge.model_file import load_model
+from edge.core.forecaster import StreamingForecaster
+from edge.model.loader import load_model
 from export import pipeline
 from export.errors import ParityError
 from export.forecaster import Forecaster

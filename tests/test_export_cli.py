@@ -102,7 +102,7 @@ def write_semicolons(path: Path, rows: list, decimal_comma: bool = False) -> Pat
 
 @pytest.mark.parametrize("separator", [";", "\t"])
 def test_semicolon_and_tab_files_are_read_as_they_are(separator: str, tmp_path: Path) -> None:
-    from edge.model_file import load_model
+    from edge.model.loader import load_model
 
     text = (
         "\n".join(
@@ -124,7 +124,7 @@ def test_semicolon_and_tab_files_are_read_as_they_are(separator: str, tmp_path: 
 
 
 def test_a_channel_constant_in_training_is_kept_and_a_departure_from_it_is_rare(tmp_path: Path) -> None:
-    from edge.model_file import load_model
+    from edge.model.loader import load_model
 
     rows = [(r[0], 7.0, r[2]) for r in synthetic_rows(700)]
     path = _bad(tmp_path, rows[:400])

@@ -8,8 +8,8 @@ import time
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge.events import Reading
-from edge.faults import FaultMonitor, FaultSettings
+from edge.core.events import Reading
+from edge.core.faults import FaultMonitor, FaultSettings
 
 CHANNELS = ("temp", "vib")
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from fake_gpio import FakeGpio
 
+from edge.core.events import Alert, Event, Fault
 from edge.errors import ConfigError, EdgeError
-from edge.events import Alert, Event, Fault
 from edge.plugins import SINK_TYPES, PluginContext, load_spec
 from edge.sinks.gpio import Config, GpioSink, LibgpiodBackend
 

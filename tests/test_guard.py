@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from edge.core.events import Event, Fault
 from edge.errors import ConfigError
-from edge.events import Event, Fault
 from edge.plugins import SINK_TYPES, load_spec
 from edge.sinks.base import Sink
 from edge.sinks.guard import DeliverySettings, GuardedSink

@@ -14,8 +14,8 @@ from conftest import FIXTURE_MODEL
 from fake_i2c import FakeDevice, FakeI2c, fake_i2c_fixture  # noqa: F401 (the fake_i2c fixture)
 
 from edge.config import parse_config
+from edge.core.events import Reading, SourceFault
 from edge.errors import ConfigError
-from edge.events import Reading, SourceFault
 from edge.pipeline import build_pipeline
 from edge.plugins import SOURCE_TYPES, PluginContext, load_spec
 from edge.sources import i2c

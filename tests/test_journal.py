@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sockets import datagram_listener
 from sockets import parse_journal as parse
 
-from edge.journal import JournalHandler, JournalSender, journal_fields_datagram, journal_wanted
+from edge.service.journal import JournalHandler, JournalSender, journal_fields_datagram, journal_wanted
 
 
 @pytest.fixture
@@ -166,7 +166,7 @@ def test_journal_wanted_follows_journal_stream(journal: tuple[str, socket.socket
 def test_without_af_unix_sockets_logging_falls_back_to_stderr_and_says_why(monkeypatch, capsys) -> None:
     import errno
 
-    from edge.logs import setup_logging
+    from edge.service.logs import setup_logging
 
     real_socket = socket.socket
 

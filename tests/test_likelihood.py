@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from edge.calibration import fit_calibration
 from edge.config import DetectorSection
+from edge.core.calibration import fit_calibration
+from edge.core.scorers.likelihood import LikelihoodScorer, LikelihoodSettings
 from edge.errors import ConfigError
-from edge.scorers.likelihood import LikelihoodScorer, LikelihoodSettings
 
 SETTINGS = LikelihoodSettings(window=10, half_life_samples=500.0)
 SEASONAL = LikelihoodSettings(window=10, half_life_samples=500.0, season_lag=50, season_learn_samples=100)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from sockets import datagram_listener, parse_journal
 
-from edge.events import Alert, Event, Fault
-from edge.journal import JournalHandler, JournalSender
+from edge.core.events import Alert, Event, Fault
 from edge.pipeline import Pipeline
 from edge.plugins import PluginContext
+from edge.service.journal import JournalHandler, JournalSender
 from edge.sinks.base import Sink
 from edge.sinks.guard import DeliverySettings, GuardedSink
 from edge.sinks.log import Config, LogSink, alert_line, fault_line
@@ -63,7 +63,7 @@ def test_fault_lines_say_scoring_paused_or_restarted() -> None:
 
 def test_events_reach_journald_with_structured_fields(tmp_path: Path) -> None:
     path = str(tmp_path / "journal.socket")
-    logger = logging.getLogger("edge.events")
+    logger = logging.getLogger("edge.core.events")
     with datagram_listener(path) as sock:
         handler = JournalHandler(JournalSender(path))
         logger.addHandler(handler)

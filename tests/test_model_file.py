@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge.errors import ModelError
-from edge.metadata import PREFIX, ModelMetadata
-from edge.model_file import load_model, verify_model_bytes
+from edge.model.loader import load_model, verify_model_bytes
+from edge.model.metadata import PREFIX, ModelMetadata
 from export.onnx_io import op_types
 from export.quantize import DEQUANTIZE, int8_weights
 
@@ -100,7 +100,7 @@ def test_foreign_and_missing_files_are_refused(exported, tmp_path: Path) -> None
 
 
 def test_other_format_version_is_refused(exported, tmp_path: Path) -> None:
-    from edge.metadata import with_checksums
+    from edge.model.metadata import with_checksums
 
     model = onnx.load(str(exported.model.path))
     props = {p.key: p.value for p in model.metadata_props}

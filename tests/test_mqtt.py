@@ -21,8 +21,8 @@ import pytest
 from mosquitto import Broker, Subscriber, free_port, require_mosquitto
 
 from edge.config_types import build_section
+from edge.core.events import Alert, Event, Fault
 from edge.errors import ConfigError, EdgeError, WaitError
-from edge.events import Alert, Event, Fault
 from edge.plugins import SINK_TYPES, PluginContext
 from edge.sinks.mqtt import Config, MqttSink, event_payload
 from edge.sinks.outbox import Outbox
@@ -306,7 +306,7 @@ AGENT = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     from edge.config_types import build_section
-    from edge.events import Alert, Event
+    from edge.core.events import Alert, Event
     from edge.plugins import PluginContext
     from edge.sinks.mqtt import Config, MqttSink
 
@@ -487,8 +487,8 @@ def test_outage_every_alert_arrives_through_a_broker_outage_and_agent_restarts(t
 def test_the_agent_publishes_its_alerts_and_status_through_the_pipeline(broker: Broker, tmp_path: Path) -> None:
     from conftest import live_rows, write_config, write_history
 
-    from edge.notify import Notifier
-    from edge.service import Service
+    from edge.service.agent import Service
+    from edge.service.notify import Notifier
 
     rows = live_rows(120)
     t, temperature, vibration = rows[80]
@@ -557,8 +557,8 @@ def test_a_locked_outbox_at_start_is_waited_for_not_a_config_error(broker: Broke
     """An ``edge-agent check`` (or another agent) holding the outbox makes ``run`` wait and retry, never exit 78."""
     from conftest import live_rows, write_config, write_history
 
-    from edge.notify import Notifier
-    from edge.service import Service
+    from edge.service.agent import Service
+    from edge.service.notify import Notifier
 
     csv = write_history(tmp_path / "live.csv", live_rows(60), "timestamp,temperature,vibration")
     body = (

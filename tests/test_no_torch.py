@@ -37,9 +37,9 @@ def test_loading_and_scoring_a_model_needs_no_torch() -> None:
         f"""
         import numpy as np
         import edge, edge.cli
-        from edge.calibration import ErrorScorer
-        from edge.forecaster import StreamingForecaster
-        from edge.model_file import load_model
+        from edge.core.calibration import ErrorScorer
+        from edge.core.forecaster import StreamingForecaster
+        from edge.model.loader import load_model
         model = load_model({str(FIXTURE_MODEL)!r})
         stream = StreamingForecaster.from_model(model)
         scorer = ErrorScorer(model.metadata.calibration)
@@ -75,3 +75,38 @@ def test_every_runtime_module_and_a_whole_replay_need_no_torch(tmp_path) -> None
     )
     assert result.returncode == 0, result.stderr
     assert "replayed" in result.stdout
+
+
+def test_the_layers_import_only_downwards() -> None:
+    """Reading a config loads no onnxruntime, no detector and no service; the plugin registry is a leaf."""
+    code = """
+        import sys
+        {imports}
+        print(" ".join(sorted(m for m in sys.modules if m.startswith(("edge", "onnxruntime")))))
+    """
+    loaded = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code.format(imports="import edge.config"))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.split()
+    assert "onnxruntime" not in loaded and "edge.core.detector" not in loaded
+    assert not [m for m in loaded if m.startswith(("edge.service", "edge.model.loader", "edge.sinks.guard"))]
+    registry = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code.format(imports="import edge.plugins"))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.split()
+    assert set(registry) == {
+        "edge",
+        "edge.privacy",
+        "edge.version",
+        "edge.plugins",
+        "edge.config_types",
+        "edge.errors",
+        "edge.sinks",
+        "edge.sinks.delivery",
+    }

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sockets import datagram_listener
 
-from edge.notify import Notifier
+from edge.service.notify import Notifier
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_disabled_notifier_is_a_no_op() -> None:
 
 
 def test_non_unix_notify_socket_is_ignored(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="edge.notify"):
+    with caplog.at_level(logging.WARNING, logger="edge.service.notify"):
         assert not Notifier.from_environment({"NOTIFY_SOCKET": "vsock:2:1234"}).enabled
     assert "vsock:2:1234" in caplog.text
 
@@ -116,7 +116,7 @@ def test_removed_socket_logs_one_warning_and_returns_false(
     assert notifier.watchdog() is True
     sock.close()
     os.unlink(path)
-    with caplog.at_level(logging.DEBUG, logger="edge.notify"):
+    with caplog.at_level(logging.DEBUG, logger="edge.service.notify"):
         assert notifier.watchdog() is False
         assert notifier.watchdog() is False
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]

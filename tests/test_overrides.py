@@ -8,9 +8,9 @@ import pytest
 from conftest import live_rows, write_config
 
 from edge.config import DetectorSection, load_config
-from edge.detector import Detector
+from edge.core.detector import Detector
+from edge.core.events import Reading
 from edge.errors import ConfigError
-from edge.events import Reading
 from edge.pipeline import build_pipeline
 
 TWO = (

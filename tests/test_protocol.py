@@ -159,7 +159,7 @@ def _session_frames(first_sequence: int, samples: int, skip: tuple[int, ...] = (
 
 
 def test_a_new_session_numbers_readings_from_its_first_sample_which_has_no_number() -> None:
-    from edge.protocol.session import BridgeSession
+    from edge.protocol.bridge import BridgeSession
 
     # a gateway that reloads or restarts joins a device mid-stream (device sequence 500 here)
     session = BridgeSession("pump-1", ("temperature", "vibration"), "/dev/ttyUSB0")
@@ -169,8 +169,8 @@ def test_a_new_session_numbers_readings_from_its_first_sample_which_has_no_numbe
 
 def test_a_detector_carried_over_from_an_old_session_sees_no_false_sequence_gap(fixture_model) -> None:
     from edge.config import DetectorSection
-    from edge.detector import Detector
-    from edge.protocol.session import BridgeSession
+    from edge.core.detector import Detector
+    from edge.protocol.bridge import BridgeSession
 
     detector = Detector("pump-1", fixture_model, DetectorSection().resolve(fixture_model.metadata, None))
     old, new = (BridgeSession("pump-1", ("temperature", "vibration"), "/dev/ttyUSB0") for _ in range(2))

@@ -121,7 +121,7 @@ def test_log_lines_name_sensor_channel_score_and_values(tmp_path: Path, capsys) 
     assert main(["replay", "--model", str(FIXTURE_MODEL), "--input", str(source), "--output", str(out)]) == 0
     err = capsys.readouterr().err
     alert = next(line for line in err.splitlines() if " ALERT pump-7/temperature score=" in line)
-    from edge.model_file import load_model
+    from edge.model.loader import load_model
 
     assert (
         f"(threshold {load_model(FIXTURE_MODEL).metadata.threshold:.3f})" in alert

@@ -10,8 +10,8 @@ import pytest
 from conftest import live_rows
 
 from edge.config import DetectorSection
-from edge.detector import Detector
-from edge.events import Reading
+from edge.core.detector import Detector
+from edge.core.events import Reading
 
 SEASON = 288  # the fixture's five-minute readings: a day
 
@@ -88,7 +88,7 @@ def test_an_alert_lasting_past_accept_after_is_accepted_as_the_new_normal_and_sa
     for i in range(200, 500):
         rows[i][1] += 30.0  # and it stays
     d = detector(fixture_model, accept_after_s=3600.0)  # twelve readings
-    with caplog.at_level(logging.WARNING, logger="edge.detector"):
+    with caplog.at_level(logging.WARNING, logger="edge.core.detector"):
         outcome = [d.score_one(r) for r in readings([tuple(r) for r in rows])]
     clears = [e.subject for o in outcome for e in o.events if e.kind == "clear"]
     assert clears and clears[0].ended_by == "accepted as the new normal"
@@ -141,7 +141,7 @@ def test_readings_from_another_operating_point_are_said_so_once(fixture_model, c
     meta = fixture_model.metadata
     rows = [(t, a + 20 * meta.norm_std[0], b) for t, a, b in live_rows(300, seed=38)]
     d = detector(fixture_model)
-    with caplog.at_level(logging.WARNING, logger="edge.detector"):
+    with caplog.at_level(logging.WARNING, logger="edge.core.detector"):
         for r in readings(rows):
             d.score_one(r)
     said = [r.getMessage() for r in caplog.records if "operating point" in r.getMessage()]

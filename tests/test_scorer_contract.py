@@ -1,4 +1,4 @@
-"""Every registered scorer keeps the same contract (river's ``checks``): run over edge.scorers.SCORERS.
+"""Every registered scorer keeps the same contract (river's ``checks``): run over edge.core.scorers.SCORERS.
 
 score_one never changes state; learn_one does; a restored state continues identically; NaN is refused
 without touching the state; the same input gives the same output; memory stays bounded.
@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.calibration import fit_calibration
 from edge.config import DetectorSection
-from edge.detector import DetectorSettings
-from edge.scorers import SCORERS, Scorer
-from edge.scorers.tails import gaussian_decades, student3_decades
+from edge.core.calibration import fit_calibration
+from edge.core.scorers import SCORERS, Scorer
+from edge.core.scorers.tails import gaussian_decades, student3_decades
+from edge.core.settings import DetectorSettings
 
 
 def calibration():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge.calibration import fit_calibration
-from edge.scorers import AdaptationSettings, CalibratedScorer, Protected
+from edge.core.calibration import fit_calibration
+from edge.core.scorers import AdaptationSettings, CalibratedScorer, Protected
 
 
 def calibration():

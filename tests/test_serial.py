@@ -16,7 +16,7 @@ import pytest
 from conftest import FIXTURE_MODEL, live_rows, write_history
 
 from edge.config import parse_config
-from edge.events import Reading, SourceFault
+from edge.core.events import Reading, SourceFault
 from edge.pipeline import build_pipeline
 from edge.plugins import PluginContext
 from edge.sources.serial import Config, SerialSource
@@ -255,8 +255,8 @@ def test_simulator_command_prints_its_path_and_stats(tmp_path: Path) -> None:
 def test_the_service_turns_an_unplug_into_fault_events_and_keeps_scoring(tmp_path: Path, caplog) -> None:
     from conftest import write_config
 
-    from edge.notify import Notifier
-    from edge.service import Service
+    from edge.service.agent import Service
+    from edge.service.notify import Notifier
 
     sim = simulator(tmp_path, rows=1500, rate=200.0, faults=FaultPlan(unplug_every=300, unplug_ms=60))
     body = (

@@ -21,8 +21,8 @@ from conftest import live_rows, write_config, write_history
 from sockets import datagram_listener
 
 from edge.cli import main
-from edge.notify import Notifier
-from edge.service import Service
+from edge.service.agent import Service
+from edge.service.notify import Notifier
 
 HEADER = "timestamp,temperature,vibration"
 
@@ -277,8 +277,8 @@ def test_two_sensors_share_the_model_but_not_their_state(tmp_path: Path) -> None
 
 def test_readings_that_arrive_together_are_scored_as_blocks_with_one_at_a_times_results(tmp_path: Path) -> None:
     from edge.config import DetectorSection
-    from edge.detector import Detector
-    from edge.events import Reading
+    from edge.core.detector import Detector
+    from edge.core.events import Reading
 
     rows = list(live_rows(600))
     t, temp, vib = rows[300]
@@ -315,8 +315,8 @@ def test_counters_are_logged_periodically_with_each_sources_own(tmp_path: Path, 
 def test_a_pump_queues_one_reads_items_and_what_was_buffered_meanwhile_as_one_entry() -> None:
     import queue as queues
 
-    from edge.events import Reading
-    from edge.service import SourcePump
+    from edge.core.events import Reading
+    from edge.service.agent import SourcePump
     from edge.sources.base import Source
 
     def reading(i: int) -> Reading:
@@ -348,8 +348,8 @@ def test_a_pump_queues_one_reads_items_and_what_was_buffered_meanwhile_as_one_en
 def test_a_source_that_raises_becomes_a_fault_and_is_retried() -> None:
     import queue as queues
 
-    from edge.events import SourceFault
-    from edge.service import SourcePump
+    from edge.core.events import SourceFault
+    from edge.service.agent import SourcePump
     from edge.sources.base import Source
 
     class Flaky(Source):
@@ -453,8 +453,8 @@ def test_a_reload_keeps_recent_alerts_and_every_counter(tmp_path: Path, caplog) 
 
 def _detector_with_open_alert(model, threshold: float | None = None):
     from edge.config import DetectorSection
-    from edge.detector import Detector
-    from edge.events import Reading
+    from edge.core.detector import Detector
+    from edge.core.events import Reading
 
     def make(t: float | None) -> Detector:
         return Detector("pump-1", model, DetectorSection().resolve(model.metadata, t))

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from conftest import live_rows, write_config, write_history
 
-from edge.notify import Notifier
-from edge.service import Service
+from edge.service.agent import Service
+from edge.service.notify import Notifier
 
 HEADER = "timestamp,temperature,vibration"
 ROWS = live_rows(400)
@@ -90,8 +90,8 @@ def test_an_unreadable_checkpoint_is_set_aside(tmp_path: Path, caplog, text: str
 
 def test_a_state_that_does_not_validate_changes_nothing(fixture_model) -> None:
     from edge.config import DetectorSection
-    from edge.detector import Detector
-    from edge.events import Reading
+    from edge.core.detector import Detector
+    from edge.core.events import Reading
 
     detector = Detector("pump-1", fixture_model, DetectorSection().resolve(fixture_model.metadata, None))
     for i, (t, a, b) in enumerate(ROWS[:80]):

@@ -9,7 +9,7 @@ import pytest
 from conftest import FAST, FIXTURE_MODEL, live_rows, synthetic_rows, write_history
 
 from edge.cli import main as agent_main
-from edge.model_file import load_model
+from edge.model.loader import load_model
 
 FAST_ARGS = [f"--{k}={v}" for k, v in FAST.items()]
 

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Any, ClassVar
 
-from edge.events import Event
+from edge.core.events import Event
 
 
 class Sink(ABC):

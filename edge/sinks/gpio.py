@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from edge.core.events import Alert, Event
 from edge.errors import ConfigError, EdgeError
-from edge.events import Alert, Event
 from edge.plugins import PluginContext
 from edge.sinks.base import Sink
 

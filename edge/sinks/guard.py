@@ -15,33 +15,14 @@ import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
-from edge.counters import carried
-from edge.events import Event
+from edge.core.counters import carried
+from edge.core.events import Event
 from edge.sinks.base import Sink
+from edge.sinks.delivery import DeliverySettings
 
 log = logging.getLogger(__name__)
-
-DELIVERY_KEYS = ("buffer", "retries", "retry_initial_s", "retry_max_s", "rate_per_s")
-
-
-@dataclass(frozen=True)
-class DeliverySettings:
-    """How the wrapper delivers to one sink."""
-
-    buffer: int = 1000
-    retries: int = 3
-    retry_initial_s: float = 0.2
-    retry_max_s: float = 10.0
-    rate_per_s: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.buffer < 1 or self.retries < 0 or self.rate_per_s < 0:
-            raise ValueError("buffer must be at least 1, retries and rate_per_s at least 0")
-        if not 0 < self.retry_initial_s <= self.retry_max_s:
-            raise ValueError("need 0 < retry_initial_s <= retry_max_s")
 
 
 class GuardedSink:

@@ -12,11 +12,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from edge.events import Alert, Event, Fault, format_time, iso_time
+from edge.core.events import Alert, Event, Fault, format_time, iso_time
 from edge.plugins import PluginContext
 from edge.sinks.base import Sink
 
-log = logging.getLogger("edge.events")
+log = logging.getLogger("edge.core.events")
 
 SAMPLE = """\
 [[sinks]]
@@ -113,7 +113,7 @@ def journal_fields(event: Event) -> dict[str, Any]:
 
 
 class LogSink(Sink):
-    """Writes each event as one log line on the ``edge.events`` logger."""
+    """Writes each event as one log line on the ``edge.core.events`` logger."""
 
     name = "log"
 

@@ -47,10 +47,10 @@ from pathlib import Path
 from typing import Any
 
 from edge.config_types import SECRET
+from edge.core.events import Alert, Event, iso_time
 from edge.errors import ConfigError, EdgeError
-from edge.events import Alert, Event, iso_time
 from edge.plugins import PluginContext
-from edge.reachability import why_unreachable
+from edge.service.reachability import why_unreachable
 from edge.sinks.base import Sink
 from edge.sinks.holding import MemoryHold
 from edge.sinks.outbox import Outbox

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import ClassVar
 
-from edge.events import Reading, SourceFault
+from edge.core.events import Reading, SourceFault
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from edge.core.events import Reading, SourceFault
 from edge.errors import ConfigError
-from edge.events import Reading, SourceFault
 from edge.plugins import PluginContext
 from edge.sources.base import Source, SourceConfig
 from edge.sources.i2c_presets import ReadSpec, parse_reads

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from edge.core.events import Reading, SourceFault
+from edge.core.timestamps import MISSING, guess_timestamp_column, parse_timestamp
 from edge.csv_dialect import delimiter_named, detect_delimiter
 from edge.errors import ConfigError, EdgeError
-from edge.events import Reading, SourceFault
 from edge.plugins import PluginContext
 from edge.sources.base import Source, SourceConfig
-from edge.timestamps import MISSING, guess_timestamp_column, parse_timestamp
 
 log = logging.getLogger(__name__)
 

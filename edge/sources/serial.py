@@ -17,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from edge.core.events import Reading, SourceFault
 from edge.errors import ConfigError
-from edge.events import Reading, SourceFault
 from edge.plugins import PluginContext
+from edge.protocol.bridge import BridgeSession
 from edge.protocol.frames import encode_frame
 from edge.protocol.lines import LineParser
-from edge.protocol.session import BridgeSession
 from edge.protocol.stream import FrameDecoder
 from edge.sources.base import Source, SourceConfig
 

@@ -24,7 +24,7 @@ def why_unreachable(host: str, port: int, timeout: float = 2.0, refused: Callabl
     ``IPAddressDeny=``/``IPAddressAllow=`` when this process runs as that unit). A dropped TCP connect just
     times out, so the policy is read, not guessed from the error.
     """
-    from edge.network_policy import service_refuses
+    from edge.service.network_policy import service_refuses
 
     dropped = refused or service_refuses
     try:

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from edge.config import AgentConfig, AgentSection, DetectorSection, ModelSection
-from edge.detector import Counters, Scored
+from edge.core.detector import Counters, Scored
 from edge.errors import ConfigError, EdgeError
-from edge.model_file import load_model
+from edge.model.loader import load_model
 from edge.pipeline import Pipeline, build_pipeline
 from edge.plugins import SINK_TYPES, SOURCE_TYPES, PluginSpec, load_spec
 from edge.sources.replay import Record, ReplaySource

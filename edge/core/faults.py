@@ -14,7 +14,7 @@ import math
 import time
 from dataclasses import dataclass, field, replace
 
-from edge.events import Event, Fault, FaultKind, Reading
+from edge.core.events import Event, Fault, FaultKind, Reading
 
 SEQUENCE_MODULUS = 1 << 16
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge.detector import Detector, ModelMismatch
+from edge.core.detector import Detector, ModelMismatch
 from edge.files import write_json_atomic
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ neither the range nor the distributions learn while the protection wrapper says 
 minus a memory of the levels before the last ``window // 2`` readings, which halves every
 ``novelty_half_life_samples`` readings. It is sharp at the onset of a change (its first readings are
 not yet in the memory) and back down once the change has been seen; the alert's hold is the job of
-:mod:`edge.condition`. Plain floats: O(window) work per reading, O(season_lag) memory per channel.
+:mod:`edge.core.condition`. Plain floats: O(window) work per reading, O(season_lag) memory per channel.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from edge.calibration import Calibration
-from edge.scorers.base import Judgement, finite
-from edge.scorers.tails import TAILS
+from edge.core.calibration import Calibration
+from edge.core.scorers.base import Judgement, finite
+from edge.core.scorers.tails import TAILS
 
 _HALF_NORMAL_MEAN = math.sqrt(2.0 / math.pi)  # E|r| for r ~ N(0, 1)
 _HALF_NORMAL_VAR = 1.0 - 2.0 / math.pi

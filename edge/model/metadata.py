@@ -11,7 +11,7 @@ import json
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
-from edge.calibration import Calibration
+from edge.core.calibration import Calibration
 
 FORMAT_VERSION = 1
 PREFIX = "edge_anomaly."

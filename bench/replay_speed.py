@@ -15,7 +15,7 @@ own subprocess so that peak RSS is that path's alone:
 
 Prints a markdown table (goal and met columns) and a few context lines.
 
-Run: ``.venv/bin/python bench/replay.py [--rows N] [--latency-samples N] [--seed-samples N] [--ready-runs N]``
+Run: ``.venv/bin/python bench/replay_speed.py [--rows N] [--latency-samples N] [--seed-samples N] [--ready-runs N]``
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 from machine import cpu_model
 
-from edge.replay import DEFAULT_BLOCK as BLOCK
+from edge.replay_file import DEFAULT_BLOCK as BLOCK
 
 ROOT = Path(__file__).resolve().parents[1]
 HISTORY = ROOT / "examples" / "pump_history.csv"
@@ -89,9 +89,9 @@ def time_each(call: Callable[[Any], object], items: Sequence[Any]) -> np.ndarray
 
 def child_latency(model: Path, data: Path, samples: int) -> dict[str, Any]:
     """Per-reading timings of the replay pipeline, the LSTM step alone and scoring + decision alone."""
-    from edge.forecaster import StreamingForecaster
+    from edge.core.forecaster import StreamingForecaster
     from edge.pipeline import build_pipeline
-    from edge.replay import replay_config
+    from edge.replay_file import replay_config
 
     config = replay_config(model, data, log_events=False)
     pipeline = build_pipeline(config)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from edge.journal import JournalHandler, JournalSender, journal_wanted
+from edge.service.journal import JournalHandler, JournalSender, journal_wanted
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 

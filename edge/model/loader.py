@@ -9,9 +9,9 @@ from pathlib import Path
 import onnxruntime as ort
 
 from edge.errors import ModelError
-from edge.metadata import METADATA_KEY, WEIGHTS_KEY, MetadataError, ModelMetadata, metadata_checksum
-from edge.onnx_wire import WireError, read_model_bytes
-from edge.session import open_session
+from edge.model.metadata import METADATA_KEY, WEIGHTS_KEY, MetadataError, ModelMetadata, metadata_checksum
+from edge.model.onnx_wire import WireError, read_model_bytes
+from edge.model.runtime import open_session
 
 log = logging.getLogger(__name__)
 

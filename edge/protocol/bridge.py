@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from edge.events import Reading, SourceFault
+from edge.core.events import Reading, SourceFault
 from edge.protocol.frames import Fault, Frame, FrameType, Hello, Sample
 from edge.protocol.stream import SequenceCounter
 

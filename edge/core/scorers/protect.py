@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from edge.scorers.base import Judgement, Scorer
+from edge.core.scorers.base import Judgement, Scorer
 
 
 class Protected:

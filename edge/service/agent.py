@@ -20,15 +20,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from edge.checkpoint import FILE_NAME as CHECKPOINT_FILE
-from edge.checkpoint import read_checkpoint, restore_detectors, save_checkpoint
 from edge.config import AgentConfig, load_config
+from edge.core.events import Reading, SourceFault, iso_time
 from edge.errors import EdgeError, WaitError
-from edge.events import Reading, SourceFault, iso_time
-from edge.notify import Notifier
 from edge.pipeline import Pipeline, build_pipeline
+from edge.service.checkpoint import FILE_NAME as CHECKPOINT_FILE
+from edge.service.checkpoint import read_checkpoint, restore_detectors, save_checkpoint
+from edge.service.notify import Notifier
+from edge.service.status import status_summary, write_status
 from edge.sources.base import Source
-from edge.status import status_summary, write_status
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 An alert is raised when at least ``k`` of the last ``n`` scored samples reach the
 threshold, and cleared once ``clear_samples`` samples in a row stay below the lower
 ``clear_level`` while the condition is not held (``update(..., holding=True)``: the readings
-are still away from the normal the alert was raised from, see :mod:`edge.condition`). An alert
+are still away from the normal the alert was raised from, see :mod:`edge.core.condition`). An alert
 still open after ``accept_after_s`` is closed as ``accepted``: the condition is taken as the new
 normal, by that stated rule. After an alert ends, no new alert starts on that sensor for
 ``cooldown_s`` seconds (suppressed rises are counted).

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import onnxruntime as ort
 
-from edge.model_file import LoadedModel
+from edge.model.loader import LoadedModel
 
 
 class StreamingForecaster:

@@ -1,7 +1,7 @@
 """The calibrated scorer: the forecast error scored by the calibration stored in the model, adapting slowly.
 
 The model's calibration fixes each channel's residual scale on a few days of held-out data (see
-:mod:`edge.calibration`); with adaptation off, the runtime reproduces the export's scores exactly. A sensor's
+:mod:`edge.core.calibration`); with adaptation off, the runtime reproduces the export's scores exactly. A sensor's
 noise drifts over months, so the scale follows the recent squared residual with a slow exponential average
 (``half_life_samples``), at most ``max_drift`` times either way, learning only from readings the protection
 wrapper calls normal. Its ``score`` is its level: no novelty.
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from edge.calibration import Calibration, ErrorScorer
-from edge.scorers.base import Judgement, finite
+from edge.core.calibration import Calibration, ErrorScorer
+from edge.core.scorers.base import Judgement, finite
 
 
 @dataclass(frozen=True)

@@ -8,18 +8,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edge.events import Alert, iso_time
+from edge.core.events import Alert, iso_time
 from edge.files import write_json_atomic
 
 if TYPE_CHECKING:  # status is read by `edge-agent status`, which must not load numpy and onnxruntime
     from edge.pipeline import Pipeline
 
 FILE_NAME = "status.json"
-
-
-def runtime_path_default() -> Path:
-    """Where the status file is when the config does not say: systemd's $RUNTIME_DIRECTORY or /run."""
-    return Path(os.environ.get("RUNTIME_DIRECTORY", "/run/edge-anomaly").split(":")[0])
 
 
 def status_summary(

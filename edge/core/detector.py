@@ -10,7 +10,7 @@ bridged instead: the model steps on its own forecast for what is missing, so the
 
 Two questions are answered per reading: the scorer's ``score`` (is this reading surprising now?) and the
 alert (is the machine in an abnormal condition?): raised when the scorer's level reaches the threshold,
-held while the readings stay away from the normal it was raised from (:mod:`edge.condition`).
+held while the readings stay away from the normal it was raised from (:mod:`edge.core.condition`).
 """
 
 from __future__ import annotations
@@ -24,34 +24,21 @@ from typing import Any, Literal
 
 import numpy as np
 
-from edge.condition import ConditionMonitor, ConditionSettings
-from edge.decision import AlertPolicy, DecisionSettings
-from edge.events import Alert, Event, Reading, SourceFault
-from edge.faults import FaultCheck, FaultMonitor, FaultSettings, usable
-from edge.forecaster import StreamingForecaster
-from edge.model_file import LoadedModel
-from edge.scorers import SCORERS, AdaptationSettings, Judgement, LikelihoodSettings, Protected
-from edge.scorers.base import finite
+from edge.core.condition import ConditionMonitor
+from edge.core.decision import AlertPolicy
+from edge.core.events import Alert, Event, Reading, SourceFault
+from edge.core.faults import FaultCheck, FaultMonitor, usable
+from edge.core.forecaster import StreamingForecaster
+from edge.core.scorers import SCORERS, Judgement, Protected
+from edge.core.scorers.base import finite
+from edge.core.settings import DetectorSettings
+from edge.model.loader import LoadedModel
 
 log = logging.getLogger(__name__)
 
 SampleState = Literal["warmup", "scored", "fault"]
 _ID_NAMESPACE = uuid.UUID("6f1c2a4e-3b7d-4f0e-9a51-2d8e7c6b5a40")
 GLITCH_SD = 8.0  # a reading this many training sd from the median of the last three does not enter the state
-
-
-@dataclass(frozen=True)
-class DetectorSettings:
-    """Everything that shapes one sensor's decisions, resolved against its model."""
-
-    warmup: int
-    decision: DecisionSettings
-    faults: FaultSettings
-    adaptation: AdaptationSettings = AdaptationSettings()
-    scoring: str = "likelihood"  # a key of edge.scorers.SCORERS
-    likelihood: LikelihoodSettings = LikelihoodSettings()
-    condition: ConditionSettings = ConditionSettings()
-    channel_thresholds: tuple[float | None, ...] = ()  # per channel; None: the sensor's threshold
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The pure streaming stages: events, faults, the forecaster, scorers, decisions, the detector."""

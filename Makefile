@@ -8,7 +8,7 @@ PY_DIRS := edge export bench tests tools firmware_bridge examples
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[export,test]'
+	$(BIN)/python -m pip install --quiet -e '.[export,test,lint]'
 	touch $@
 
 # Train on the bundled history, then replay two new days of the same pump with a bearing that

@@ -25,7 +25,7 @@ from edge.core.forecaster import step_together
 from edge.errors import ConfigError
 from edge.model.loader import LoadedModel, load_model
 from edge.plugins import PluginContext
-from edge.sinks.guard import GuardedSink
+from edge.running import RunningSink
 from edge.sources.base import Source
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class Pipeline:
     model: LoadedModel
     detectors: dict[str, Detector]
     sources: list[Source]
-    sinks: list[GuardedSink]
+    sinks: list[RunningSink]
     recent_alerts: deque[Event] = field(default_factory=lambda: deque(maxlen=10))
     last_readings: dict[str, Reading] = field(default_factory=dict)
     counted_before: dict[str, dict[str, int]] = field(default_factory=dict)  # per sensor, by replaced sources
@@ -76,7 +76,7 @@ class Pipeline:
             before = previous.get((source.sensor, type(source)))
             if before is not None and before is not source:  # a source taken over open counts on by itself
                 self.counted_before[source.sensor] = old.source_counters(before)
-        old_sinks: dict[type, list[GuardedSink]] = {}
+        old_sinks: dict[type, list[RunningSink]] = {}
         for guard in old.sinks:
             old_sinks.setdefault(type(guard.sink), []).append(guard)
         for guard in self.sinks:
@@ -264,5 +264,5 @@ def build_pipeline(config: AgentConfig, model: LoadedModel | None = None) -> Pip
         detector = build_detector(config, model, sensor, spec.config.channels)
         sources.append(spec.build(context))
         detectors[sensor] = detector
-    sinks = [GuardedSink(spec.build(context), spec.delivery) for spec in config.sinks]
+    sinks = [RunningSink(spec.build(context), spec.delivery) for spec in config.sinks]
     return Pipeline(config, model, detectors, sources, sinks)

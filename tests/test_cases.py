@@ -14,8 +14,8 @@ import pytest
 from edge.config import load_config
 from edge.core.events import Alert, Event
 from edge.pipeline import build_pipeline
+from edge.running import RunningSink
 from edge.sinks.base import Sink
-from edge.sinks.guard import GuardedSink
 from edge.sources.replay import ReplaySource
 
 CASES = sorted(p for p in (Path(__file__).parent / "cases").iterdir() if p.is_dir())
@@ -45,7 +45,7 @@ def describe(event: Event) -> dict:
 def test_case(case: Path) -> None:
     pipeline = build_pipeline(load_config(case / "config.toml"))
     recorder = Recorder()
-    pipeline.sinks.append(GuardedSink(recorder))
+    pipeline.sinks.append(RunningSink(recorder))
     pipeline.open()
     try:
         for source in pipeline.sources:

@@ -13,6 +13,8 @@ from fake_gpio import FakeGpio
 from edge.core.events import Alert, Event, Fault
 from edge.errors import ConfigError, EdgeError
 from edge.plugins import SINK_TYPES, PluginContext, load_spec
+from edge.running import RunningSink
+from edge.sinks.delivery import DeliverySettings
 from edge.sinks.gpio import Config, GpioSink, LibgpiodBackend
 
 
@@ -127,12 +129,16 @@ def test_latch_holds_until_reset_and_a_new_sink_starts_off(gpio, context) -> Non
 
 
 def test_only_the_listed_sensors_drive_the_lines(gpio, context) -> None:
-    with sink(gpio, context, sensors=["pump-1"], fault_line="GPIO27") as out:
+    """``sensors`` is a key of the running wrapper, so the gpio sink (as every sink) gets it."""
+    with sink(gpio, context, fault_line="GPIO27") as lamp:
+        out = RunningSink(lamp, DeliverySettings(sensors=["pump-1"]))
         out.send(alert("b1", sensor="pump-2"))
         out.send(fault(sensor="pump-2"))
+        out.flush()
         gpio.line("GPIO17").assert_states([False])
         gpio.line("GPIO27").assert_states([False])
         out.send(alert("a1", sensor="pump-1"))
+        out.flush()
         gpio.line("GPIO17").assert_states([False, True])
 
 

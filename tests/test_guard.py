@@ -10,8 +10,8 @@ import pytest
 from edge.core.events import Event, Fault
 from edge.errors import ConfigError
 from edge.plugins import SINK_TYPES, load_spec
+from edge.running import DeliverySettings, RunningSink
 from edge.sinks.base import Sink
-from edge.sinks.guard import DeliverySettings, GuardedSink
 
 
 def event(i: int) -> Event:
@@ -42,7 +42,7 @@ class Recording(Sink):
 
 def test_send_returns_at_once_even_when_the_sink_hangs() -> None:
     gate = threading.Event()
-    guard = GuardedSink(Recording(gate=gate))
+    guard = RunningSink(Recording(gate=gate))
     started = time.monotonic()
     for i in range(100):
         guard.send(event(i))
@@ -53,7 +53,7 @@ def test_send_returns_at_once_even_when_the_sink_hangs() -> None:
 
 
 def test_retries_with_back_off_then_succeeds() -> None:
-    guard = GuardedSink(Recording(failures=2), DeliverySettings(retries=3, retry_initial_s=0.05, retry_max_s=0.2))
+    guard = RunningSink(Recording(failures=2), DeliverySettings(retries=3, retry_initial_s=0.05, retry_max_s=0.2))
     started = time.monotonic()
     guard.send(event(1))
     assert guard.flush(5)
@@ -63,7 +63,7 @@ def test_retries_with_back_off_then_succeeds() -> None:
 
 def test_a_full_queue_drops_the_oldest_and_counts_it(caplog) -> None:
     gate = threading.Event()
-    guard = GuardedSink(Recording(gate=gate), DeliverySettings(buffer=5))
+    guard = RunningSink(Recording(gate=gate), DeliverySettings(buffer=5))
     for i in range(20):
         guard.send(event(i))
     gate.set()
@@ -75,7 +75,7 @@ def test_a_full_queue_drops_the_oldest_and_counts_it(caplog) -> None:
 
 
 def test_rate_limit_spaces_deliveries_out() -> None:
-    guard = GuardedSink(Recording(), DeliverySettings(rate_per_s=50.0))
+    guard = RunningSink(Recording(), DeliverySettings(rate_per_s=50.0))
     for i in range(6):
         guard.send(event(i))
     assert guard.flush(5)
@@ -84,7 +84,7 @@ def test_rate_limit_spaces_deliveries_out() -> None:
 
 
 def test_close_delivers_what_is_queued_then_closes_the_sink_once() -> None:
-    guard = GuardedSink(Recording())
+    guard = RunningSink(Recording())
     for i in range(10):
         guard.send(event(i))
     guard.close()
@@ -107,7 +107,7 @@ def test_a_store_and_forward_sink_is_called_directly_so_nothing_waits_in_memory(
         store_and_forward = True
 
     sink = Outboxed()
-    guard = GuardedSink(sink)
+    guard = RunningSink(sink)
     guard.send(event(1))
     assert [d for _, d in sink.got] == ["event 1"]  # stored before send returned
     assert guard.counts["sent"] == 1 and guard._thread is None
@@ -123,12 +123,12 @@ class Queued(Recording):
 
 
 def test_a_replacing_sink_goes_on_counting_but_levels_are_read_as_they_are() -> None:
-    old = GuardedSink(Queued(failures=1), DeliverySettings(retries=2, retry_initial_s=0.001, retry_max_s=0.001))
+    old = RunningSink(Queued(failures=1), DeliverySettings(retries=2, retry_initial_s=0.001, retry_max_s=0.001))
     for i in range(3):
         old.send(event(i))
     old.flush()
     old.close()
-    new = GuardedSink(Queued())
+    new = RunningSink(Queued())
     new.carry_over(old)
     new.send(event(9))
     new.flush()
@@ -140,7 +140,17 @@ def test_a_replacing_sink_goes_on_counting_but_levels_are_read_as_they_are() -> 
         "recording.delivered": 4,
         "recording.waiting": 6,
     }
-    newer = GuardedSink(Queued())
+    newer = RunningSink(Queued())
     newer.carry_over(new)
     assert newer.totals()["sent"] == 4 and newer.totals()["recording.delivered"] == 4
     new.close()
+
+
+def test_every_sink_can_watch_some_sensors_only() -> None:
+    recording = Recording()
+    guard = RunningSink(recording, DeliverySettings(sensors=["pump-2"]))
+    guard.send(event(1))  # pump-1
+    guard.send(Event("fault", Fault("pump-2", "stale", 2.0, "event 2"), 2.0))
+    guard.flush()
+    assert [detail for _, detail in recording.got] == ["event 2"] and guard.counts["sent"] == 1
+    guard.close()

@@ -10,9 +10,9 @@ from sockets import datagram_listener, parse_journal
 from edge.core.events import Alert, Event, Fault
 from edge.pipeline import Pipeline
 from edge.plugins import PluginContext
+from edge.running import DeliverySettings, RunningSink
 from edge.service.journal import JournalHandler, JournalSender
 from edge.sinks.base import Sink
-from edge.sinks.guard import DeliverySettings, GuardedSink
 from edge.sinks.log import Config, LogSink, alert_line, fault_line
 
 START = 1_764_000_000.0  # 2025-11-24 16:00:00 UTC
@@ -102,7 +102,7 @@ class BrokenSink(Sink):
 def test_a_failing_sink_is_counted_and_never_blocks_the_others(tmp_path: Path, caplog, fixture_model) -> None:
     caplog.set_level(logging.INFO, logger="edge")
     fast = DeliverySettings(retries=2, retry_initial_s=0.01, retry_max_s=0.02)
-    broken, log = GuardedSink(BrokenSink(), fast), GuardedSink(LogSink(Config(), context(tmp_path)))
+    broken, log = RunningSink(BrokenSink(), fast), RunningSink(LogSink(Config(), context(tmp_path)))
     pipeline = Pipeline(config=None, model=fixture_model, detectors={}, sources=[], sinks=[broken, log])  # type: ignore[arg-type]
     for _ in range(3):
         pipeline.dispatch([Event("alert", ALERT, START)])

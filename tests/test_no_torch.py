@@ -92,7 +92,7 @@ def test_the_layers_import_only_downwards() -> None:
         check=True,
     ).stdout.split()
     assert "onnxruntime" not in loaded and "edge.core.detector" not in loaded
-    assert not [m for m in loaded if m.startswith(("edge.service", "edge.model.loader", "edge.sinks.guard"))]
+    assert not [m for m in loaded if m.startswith(("edge.service", "edge.model.loader", "edge.running"))]
     registry = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code.format(imports="import edge.plugins"))],
         capture_output=True,

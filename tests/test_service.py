@@ -316,7 +316,7 @@ def test_a_pump_queues_one_reads_items_and_what_was_buffered_meanwhile_as_one_en
     import queue as queues
 
     from edge.core.events import Reading
-    from edge.service.agent import SourcePump
+    from edge.service.agent import RunningSource
     from edge.sources.base import Source
 
     def reading(i: int) -> Reading:
@@ -338,7 +338,7 @@ def test_a_pump_queues_one_reads_items_and_what_was_buffered_meanwhile_as_one_en
             return self.reads >= 1
 
     items: queues.Queue = queues.Queue()
-    SourcePump(Burst(), items, threading.Event(), gather_s=0.01).run()
+    RunningSource(Burst(), items, threading.Event(), gather_s=0.01).run()
     entry = items.get_nowait()
     assert [r.timestamp for r, _ in entry] == [0.0, 1.0, 2.0]
     assert entry[0][1] == entry[1][1] < entry[2][1]  # each item keeps the time its read returned
@@ -349,7 +349,7 @@ def test_a_source_that_raises_becomes_a_fault_and_is_retried() -> None:
     import queue as queues
 
     from edge.core.events import SourceFault
-    from edge.service.agent import SourcePump
+    from edge.service.agent import RunningSource
     from edge.sources.base import Source
 
     class Flaky(Source):
@@ -367,7 +367,7 @@ def test_a_source_that_raises_becomes_a_fault_and_is_retried() -> None:
             return self.calls >= 2
 
     items: queues.Queue = queues.Queue()
-    pump = SourcePump(Flaky(), items, threading.Event())
+    pump = RunningSource(Flaky(), items, threading.Event())
     pump.run()  # in this thread: raises once, waits its back-off, then finishes
     [(fault, received)] = items.get_nowait()
     assert isinstance(fault, SourceFault) and fault.message == "source failed: bus wedged" and received > 0

@@ -10,85 +10,30 @@ config and model; swap only if it builds and opens, else keep the running one).
 from __future__ import annotations
 
 import logging
-import math
 import queue
 import signal
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from edge.backoff import Backoff
 from edge.config import AgentConfig, load_config
 from edge.core.events import Reading, SourceFault, iso_time
 from edge.errors import EdgeError, WaitError
 from edge.pipeline import Pipeline, build_pipeline
+from edge.running import POLL_S, Finished, RunningSource
 from edge.service.checkpoint import FILE_NAME as CHECKPOINT_FILE
 from edge.service.checkpoint import read_checkpoint, restore_detectors, save_checkpoint
 from edge.service.notify import Notifier
 from edge.service.status import status_summary, write_status
-from edge.sources.base import Source
 
 log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 10_000  # entries: each one read's (reading or fault, arrival) pairs, or a Finished
-POLL_S = 0.25
 START_RETRY_S, START_RETRY_MAX_S = 1.0, 60.0  # back-off while something the start needs is busy or full
 MAX_BLOCK = 1024  # readings scored in one block at most
-
-
-@dataclass(frozen=True)
-class Finished:
-    """A source has no more readings."""
-
-    source: Source
-
-
-class SourcePump(threading.Thread):
-    """Reads one source into the queue until stopped or the source is finished."""
-
-    def __init__(self, source: Source, sink: queue.Queue[Any], stop: threading.Event, gather_s: float = 0.0) -> None:
-        super().__init__(name=f"source-{source.sensor}", daemon=True)
-        self.source, self.queue, self.stop = source, sink, stop
-        self.gather_s = gather_s  # after a read that brought something, wait this long and take what is buffered
-        self._last_read = -math.inf
-        self._gathered = False  # the last wait found readings buffered: they come faster than it
-        self.errors = 0
-
-    def run(self) -> None:
-        backoff = 0.5
-        while not self.stop.is_set():
-            try:
-                items = self.source.read(POLL_S)
-                backoff = 0.5
-            except Exception as exc:  # a source that raises is reported as a fault and retried
-                self.errors += 1
-                log.error("source %s failed: %s; retrying in %.1f s", self.source.describe(), exc, backoff)
-                fault = SourceFault(self.source.sensor, time.time(), f"source failed: {exc}")
-                self.queue.put([(fault, time.monotonic())])
-                self.stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
-                continue
-            received = time.monotonic()
-            batch = [(item, received) for item in items]
-            # gather only when readings come faster than the wait: a slow sensor's reading goes at once
-            frequent = len(items) > 1 or self._gathered or received - self._last_read < self.gather_s
-            if items:
-                self._last_read = received
-            if items and frequent and self.gather_s > 0 and not self.stop.wait(self.gather_s):
-                try:
-                    more = self.source.read_buffered()
-                except Exception:  # noqa: BLE001 - the next read reports it as a source failure
-                    more = []
-                self._gathered = bool(more)
-                received = time.monotonic()
-                batch.extend((item, received) for item in more)
-            if batch:
-                self.queue.put(batch)  # one entry, so the main loop scores them as one block
-            if self.source.finished:
-                self.queue.put(Finished(self.source))
-                return
 
 
 class Service:
@@ -110,7 +55,7 @@ class Service:
         self._stop = threading.Event()
         self._reload = threading.Event()
         self._pumps_stop = threading.Event()
-        self._pumps: list[SourcePump] = []
+        self._pumps: list[RunningSource] = []
         self._queue: queue.Queue[Any] = queue.Queue(QUEUE_LIMIT)
         self._unfinished: set[str] = set()
         self.started = time.time()
@@ -144,7 +89,7 @@ class Service:
         self._pumps_stop = threading.Event()
         self._queue = queue.Queue(QUEUE_LIMIT)
         gather_s = pipeline.config.agent.max_block_delay_ms / 1000.0
-        self._pumps = [SourcePump(s, self._queue, self._pumps_stop, gather_s) for s in pipeline.sources]
+        self._pumps = [RunningSource(s, self._queue, self._pumps_stop, gather_s) for s in pipeline.sources]
         self._unfinished = {s.sensor for s in pipeline.sources}
         for pump in self._pumps:
             pump.start()
@@ -288,7 +233,7 @@ class Service:
     def run(self) -> int:
         """Build, restore, announce READY, loop, and shut down cleanly."""
         config = self._initial_config or load_config(self.config_path)
-        backoff = START_RETRY_S
+        backoff = Backoff(START_RETRY_S, START_RETRY_MAX_S)
         while True:
             pipeline = build_pipeline(config)
             restored = restore_detectors(
@@ -301,13 +246,13 @@ class Service:
                 self._start(pipeline)
                 break
             except WaitError as exc:  # busy or full for now: not a configuration error, so wait, never exit 78
-                log.warning("cannot start yet: %s; retrying in %g s", exc, backoff)
+                delay = backoff.next()
+                log.warning("cannot start yet: %s; retrying in %g s", exc, delay)
                 self.notifier.status(f"waiting: {exc}")
-                self.notifier.send(f"EXTEND_TIMEOUT_USEC={int((backoff + 30) * 1e6)}")
-                if self._stop.wait(backoff):
+                self.notifier.send(f"EXTEND_TIMEOUT_USEC={int((delay + 30) * 1e6)}")
+                if self._stop.wait(delay):
                     log.info("edge-agent stopped while waiting to start")
                     return 0
-                backoff = min(backoff * 2, START_RETRY_MAX_S)
         log.info(
             "edge-agent started: model %s (%s, weights %s), sensors %s%s",
             pipeline.model.path,

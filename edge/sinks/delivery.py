@@ -1,4 +1,4 @@
-"""The delivery keys every sink table may set besides its own (the wrapper in ``guard.py`` applies them).
+"""The delivery keys every sink table may set besides its own (``edge.running.RunningSink`` applies them).
 
 A leaf module: the plugin registry reads these settings without loading the wrapper or any sink.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DELIVERY_KEYS = ("buffer", "retries", "retry_initial_s", "retry_max_s", "rate_per_s")
+DELIVERY_KEYS = ("buffer", "retries", "retry_initial_s", "retry_max_s", "rate_per_s", "sensors")
 
 
 @dataclass(frozen=True)
@@ -19,8 +19,11 @@ class DeliverySettings:
     retry_initial_s: float = 0.2
     retry_max_s: float = 10.0
     rate_per_s: float = 0.0
+    sensors: list[str] | None = None  # only these sensors' events (default: every sensor)
 
     def __post_init__(self) -> None:
+        if self.sensors == []:
+            raise ValueError("sensors = [] watches no sensor; leave it out to watch every sensor")
         if self.buffer < 1 or self.retries < 0 or self.rate_per_s < 0:
             raise ValueError("buffer must be at least 1, retries and rate_per_s at least 0")
         if not 0 < self.retry_initial_s <= self.retry_max_s:

@@ -42,7 +42,7 @@ mode = "level"                  # level: on while an alert is open; pulse: on fo
                                 # latch: on from the first alert until the agent restarts or reloads (SIGHUP)
 pulse_ms = 500                  # pulse length (mode "pulse", and the fault line's blink for a data gap)
 # fault_line = "GPIO27"         # a second line, on while a sensor fault is active (or fault_chip + fault_offset)
-# sensors = ["pump-1"]          # only these sensors' events (default: every sensor)
+# sensors = ["pump-1"]          # only these sensors' events (a key every sink has; default: every sensor)
 consumer = "edge-agent"         # the owner gpioinfo shows for the lines
 """
 
@@ -72,7 +72,6 @@ class Config:
     fault_line: str | None = None
     fault_chip: str | None = None
     fault_offset: int | None = None
-    sensors: list[str] | None = None
     consumer: str = "edge-agent"
 
     def __post_init__(self) -> None:
@@ -87,8 +86,6 @@ class Config:
             raise ValueError(f"fault_line {self.fault_line!r} is also line; give the faults their own line")
         if self.pulse_ms < 1:
             raise ValueError(f"pulse_ms {self.pulse_ms} must be at least 1")
-        if self.sensors == []:
-            raise ValueError("sensors = [] watches no sensor; leave it out to watch every sensor")
 
     def spec(self, fault: bool = False) -> tuple[str | None, str | None, int | None]:
         """(line, chip, offset) of the alert line, or of the fault line."""
@@ -348,8 +345,6 @@ class GpioSink(Sink):
         """Drive the lines for one event of a watched sensor."""
         if self.alert_out is None:
             raise EdgeError("the gpio sink was not opened")
-        if self.config.sensors is not None and event.sensor not in self.config.sensors:
-            return
         subject, pulse_s = event.subject, self.config.pulse_ms / 1000
         if isinstance(subject, Alert):
             if event.kind == "alert":

@@ -24,7 +24,8 @@ type = "log"                    # one line per event on stderr, or natively to j
 clears = true                   # also log when an alert or a fault ends
 faults = true                   # log sensor faults (NaN, stale, flatline, gaps)
 # Every sink also takes: buffer = 1000 (queued events; the oldest is dropped when full), retries = 3,
-# retry_initial_s = 0.2 and retry_max_s = 10.0 (back-off between attempts), rate_per_s = 0.0 (0: no limit).
+# retry_initial_s = 0.2 and retry_max_s = 10.0 (back-off between attempts), rate_per_s = 0.0 (0: no limit),
+# sensors = ["pump-1"] (only these sensors' events; default: every sensor).
 """
 
 

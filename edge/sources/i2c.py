@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from edge.backoff import Backoff
 from edge.core.events import Reading, SourceFault
 from edge.errors import ConfigError
 from edge.plugins import PluginContext
@@ -254,12 +255,11 @@ class I2cSource(Source):
         self._sleep(device.spec.settle_s)
 
     def _transact(self, address: int, register: int, action: Callable[[Bus], T]) -> T:
-        delay, error = self.config.backoff_s, OSError()
+        backoff, error = Backoff(self.config.backoff_s, self.config.max_backoff_s), OSError()
         for attempt in range(self.config.retries + 1):
             if attempt:
                 self._counts["retries"] += 1
-                self._sleep(delay)
-                delay = min(delay * 2, self.config.max_backoff_s)
+                self._sleep(backoff.next())
             try:
                 return action(self._bus_now())
             except OSError as exc:

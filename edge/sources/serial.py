@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from edge.backoff import Backoff
 from edge.core.events import Reading, SourceFault
 from edge.errors import ConfigError
 from edge.plugins import PluginContext
@@ -106,7 +107,7 @@ class SerialSource(Source):
         self.reconnect_seconds: list[float] = []
         self._lost_at: float | None = None
         self._retry_at = 0.0
-        self._backoff = config.reconnect_initial_s
+        self._backoff = Backoff(config.reconnect_initial_s, config.reconnect_max_s)
         self._hello_asked = 0.0
         self._last_error = ""
         self._errno: int | None = None
@@ -126,12 +127,11 @@ class SerialSource(Source):
             self._port = self._open_port(self.config.port, self.config.baudrate)
         except (OSError, ValueError) as exc:  # pyserial's SerialException is an OSError
             self._errno = getattr(exc, "errno", None)
-            self._retry_at = now + self._backoff
-            self._backoff = min(self._backoff * 2, self.config.reconnect_max_s)
+            self._retry_at = now + self._backoff.next()
             self.counts["open_failures"] += 1
             self._last_error = getattr(exc, "strerror", None) or str(exc)
             return False
-        self._backoff = self.config.reconnect_initial_s
+        self._backoff.reset()
         self.decoder.reset()  # a partial frame from before is garbage now
         self._ask_hello(now)
         return True
@@ -148,7 +148,7 @@ class SerialSource(Source):
         error_text = short_error(error)
         now = time.monotonic()
         self._lost_at = now
-        self._retry_at = now + self._backoff
+        self._retry_at = now + self._backoff.current
         self.counts["disconnects"] += 1
         self._close_port()
         log.debug("serial %s for %s lost (%s); reconnecting", self.config.port, self.sensor, error)

@@ -1,5 +1,10 @@
-"""The one wrapper around every sink: a queue and a worker thread, retries with back-off, a rate limit,
-counters, and failure isolation (as Telegraf's RunningOutput does).
+"""The running wrappers that own the cross-cutting work around every plugin (as Telegraf's running_output).
+
+:class:`RunningSource` reads one source on its own thread into the service's queue (failures reported as
+source faults and retried with back-off; readings that come fast gathered into one block).
+
+:class:`RunningSink` is the one wrapper around every sink: a queue and a worker thread, retries with back-off,
+a rate limit, a per-sensor filter, counters, and failure isolation.
 
 ``send`` only appends to a bounded queue and returns, so a stuck GPIO line or an unreachable broker
 never delays scoring or the other sinks. The worker delivers events in order; a failed delivery is
@@ -12,20 +17,25 @@ Each sink table may set these keys besides its own: ``buffer``, ``retries``, ``r
 from __future__ import annotations
 
 import logging
+import math
+import queue
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
+from edge.backoff import Backoff
 from edge.core.counters import carried
-from edge.core.events import Event
+from edge.core.events import Event, SourceFault
 from edge.sinks.base import Sink
 from edge.sinks.delivery import DeliverySettings
+from edge.sources.base import Source
 
 log = logging.getLogger(__name__)
 
 
-class GuardedSink:
+class RunningSink:
     """Delivers events to ``sink`` from its own thread; ``counts`` has sent, failed, dropped, retried."""
 
     def __init__(self, sink: Sink, settings: DeliverySettings | None = None) -> None:
@@ -54,6 +64,8 @@ class GuardedSink:
 
         A store-and-forward sink is called directly instead: its own outbox is the queue.
         """
+        if self.settings.sensors is not None and event.sensor not in self.settings.sensors:
+            return  # the sink watches other sensors
         if self.sink.store_and_forward and not self._closing:
             ok = self._attempt(f"store {event.kind} event", self.sink.send, event)
             self.counts["sent" if ok else "failed"] += 1
@@ -82,7 +94,7 @@ class GuardedSink:
         own = carried(self._sink_before, self.sink.counters(), self.sink.LEVELS)
         return {**carried(self._before, self.counts), **{f"{self.sink.name}.{k}": v for k, v in own.items()}}
 
-    def carry_over(self, old: GuardedSink) -> None:
+    def carry_over(self, old: RunningSink) -> None:
         """Go on counting from the totals of ``old``, the sink this one replaces at a reload."""
         self._before = carried(old._before, old.counts)
         self._sink_before = carried(old._sink_before, old.sink.counters(), old.sink.LEVELS)
@@ -126,13 +138,12 @@ class GuardedSink:
 
     def _deliver(self, event: Event) -> None:
         self._pace()
-        backoff = self.settings.retry_initial_s
+        backoff = Backoff(self.settings.retry_initial_s, self.settings.retry_max_s)
         for attempt in range(self.settings.retries + 1):
             if attempt:
                 self.counts["retried"] += 1
-                if self._closed.wait(backoff):
+                if self._closed.wait(backoff.next()):
                     break
-                backoff = min(backoff * 2, self.settings.retry_max_s)
             if self._attempt(f"send {event.kind} event", self.sink.send, event):
                 self.counts["sent"] += 1
                 return
@@ -172,3 +183,59 @@ class GuardedSink:
         if self._thread is not None:
             self._thread.join(timeout)
         self._attempt("close", self.sink.close)
+
+
+POLL_S = 0.25  # how long a source read waits at most, so a stop is seen promptly
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A source has no more readings."""
+
+    source: Source
+
+
+class RunningSource(threading.Thread):
+    """Reads one source into the queue until stopped or the source is finished."""
+
+    def __init__(self, source: Source, sink: queue.Queue[Any], stop: threading.Event, gather_s: float = 0.0) -> None:
+        super().__init__(name=f"source-{source.sensor}", daemon=True)
+        self.source, self.queue, self.stop = source, sink, stop
+        self.gather_s = gather_s  # after a read that brought something, wait this long and take what is buffered
+        self._last_read = -math.inf
+        self._gathered = False  # the last wait found readings buffered: they come faster than it
+        self.errors = 0
+
+    def run(self) -> None:
+        backoff = Backoff(0.5, 30.0)
+        while not self.stop.is_set():
+            try:
+                items = self.source.read(POLL_S)
+                backoff.reset()
+            except Exception as exc:  # a source that raises is reported as a fault and retried
+                self.errors += 1
+                delay = backoff.next()
+                log.error("source %s failed: %s; retrying in %.1f s", self.source.describe(), exc, delay)
+                fault = SourceFault(self.source.sensor, time.time(), f"source failed: {exc}")
+                self.queue.put([(fault, time.monotonic())])
+                self.stop.wait(delay)
+                continue
+            received = time.monotonic()
+            batch = [(item, received) for item in items]
+            # gather only when readings come faster than the wait: a slow sensor's reading goes at once
+            frequent = len(items) > 1 or self._gathered or received - self._last_read < self.gather_s
+            if items:
+                self._last_read = received
+            if items and frequent and self.gather_s > 0 and not self.stop.wait(self.gather_s):
+                try:
+                    more = self.source.read_buffered()
+                except Exception:  # noqa: BLE001 - the next read reports it as a source failure
+                    more = []
+                self._gathered = bool(more)
+                received = time.monotonic()
+                batch.extend((item, received) for item in more)
+            if batch:
+                self.queue.put(batch)  # one entry, so the main loop scores them as one block
+            if self.source.finished:
+                self.queue.put(Finished(self.source))
+                return

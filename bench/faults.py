@@ -47,8 +47,8 @@ from edge.core.events import Alert, Event  # noqa: E402
 from edge.plugins import PluginContext  # noqa: E402
 from edge.service.agent import Service  # noqa: E402
 from edge.service.notify import Notifier  # noqa: E402
-from edge.sinks.holding import HOLD_LIMIT  # noqa: E402
 from edge.sinks.mqtt import Config, MqttSink  # noqa: E402
+from edge.sinks.mqtt.holding import HOLD_LIMIT  # noqa: E402
 
 FIXTURE_MODEL = ROOT / "tests" / "fixtures" / "model.onnx"
 RECONNECT = {"reconnect_min_s": 0.1, "reconnect_max_s": 0.5}

@@ -1,7 +1,8 @@
 """Sources and sinks are plugins chosen by the ``type`` key of their config table.
 
-A plugin module defines ``Config`` (a dataclass of its keys), ``SAMPLE`` (a commented
-TOML example that builds) and ``PLUGIN`` (the class, built by ``PLUGIN(config, context)``).
+A plugin is a package folder (``edge/sinks/mqtt/``) whose ``__init__`` defines ``Config`` (a dataclass of its
+keys), ``SAMPLE`` (its ``sample.toml``: a commented TOML example that builds) and ``PLUGIN`` (the class, built by
+``PLUGIN(config, context)``); a short README.md beside it says what it is for.
 Modules are imported only when their type is used, so a gateway without smbus2 or gpiod
 can still run the plugins it has.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -53,6 +55,11 @@ class PluginSpec:
     def build(self, context: PluginContext) -> Any:
         """A new, unopened instance."""
         return self.module.PLUGIN(self.config, context)
+
+
+def read_sample(package: str) -> str:
+    """A plugin's ``sample.toml``, the file beside its module (one text for sample-config and the docs)."""
+    return resources.files(package).joinpath("sample.toml").read_text(encoding="utf-8")
 
 
 def plugin_module(registry: dict[str, str], kind: str, type_name: str) -> ModuleType:

@@ -19,7 +19,7 @@ from edge.errors import ConfigError
 from edge.pipeline import build_pipeline
 from edge.plugins import SOURCE_TYPES, PluginContext, load_spec
 from edge.sources import i2c
-from edge.sources.i2c_presets import PRESETS, Bme280Calibration, PresetName, compensate_humidity
+from edge.sources.i2c.presets import PRESETS, Bme280Calibration, PresetName, compensate_humidity
 
 
 class Clock:

@@ -25,7 +25,7 @@ from edge.core.events import Alert, Event, Fault
 from edge.errors import ConfigError, EdgeError, WaitError
 from edge.plugins import SINK_TYPES, PluginContext
 from edge.sinks.mqtt import Config, MqttSink, event_payload
-from edge.sinks.outbox import Outbox
+from edge.sinks.mqtt.outbox import Outbox
 
 FAST = {"host": "127.0.0.1", "reconnect_min_s": 0.05, "reconnect_max_s": 0.2}
 
@@ -225,7 +225,7 @@ def test_the_outbox_and_its_folder_are_private_whatever_the_umask(tmp_path: Path
 
 
 def test_outbox_drops_the_oldest_beyond_its_bound_counts_and_logs(tmp_path: Path, caplog) -> None:
-    with caplog.at_level(logging.WARNING, "edge.sinks.outbox"), Outbox(tmp_path / "o.sqlite", max_events=3) as box:
+    with caplog.at_level(logging.WARNING, "edge.sinks.mqtt.outbox"), Outbox(tmp_path / "o.sqlite", max_events=3) as box:
         seqs = [box.put("t", f"m{i}".encode()) for i in range(5)]
         assert [p for _s, _t, p in box.pending(10)] == [b"m2", b"m3", b"m4"]
         assert box.pending(10, after=seqs[3]) == [(seqs[4], "t", b"m4")]
@@ -586,7 +586,7 @@ def test_a_locked_outbox_at_start_is_waited_for_not_a_config_error(broker: Broke
 def test_a_full_disk_when_the_outbox_is_created_is_waited_for(tmp_path: Path, monkeypatch) -> None:
     import errno as errnos
 
-    from edge.sinks import outbox as outboxes
+    from edge.sinks.mqtt import outbox as outboxes
 
     def full(path: Path) -> None:
         raise OSError(errnos.ENOSPC, "No space left on device")
@@ -622,12 +622,12 @@ class FullDisk:
 def test_events_the_outbox_cannot_store_are_held_in_order_bounded_and_counted(
     tmp_path: Path, monkeypatch, caplog
 ) -> None:
-    from edge.sinks.holding import MemoryHold
+    from edge.sinks.mqtt.holding import MemoryHold
 
     with Outbox(tmp_path / "o.sqlite") as box:
         disk = FullDisk(box, monkeypatch)
         hold = MemoryHold("test outbox", limit=5)
-        with caplog.at_level(logging.WARNING, "edge.sinks.holding"):
+        with caplog.at_level(logging.WARNING, "edge.sinks.mqtt.holding"):
             for i in range(8):
                 hold.put(box, "t", str(i).encode())
             assert (hold.held, hold.lost, box.size()) == (5, 3, 0)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tomllib
+import zipfile
 from importlib import metadata
 from pathlib import Path
 
@@ -28,11 +31,34 @@ def test_console_scripts_exist() -> None:
     assert set(PYPROJECT["project"]["scripts"]) == {"edge-export", "edge-agent"}
 
 
-def test_every_package_folder_is_listed_so_a_wheel_carries_it() -> None:
+def test_the_wheel_carries_every_package_and_every_plugins_sample(tmp_path: Path) -> None:
+    """What install.sh puts on a gateway: every package folder and each plugin's sample.toml."""
+    pytest.importorskip("setuptools")
     root = Path(__file__).parents[1]
-    found = {
-        str(p.parent.relative_to(root)).replace("/", ".")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(root),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (wheel,) = tmp_path.glob("edge_anomaly-*.whl")
+    carried = set(zipfile.ZipFile(wheel).namelist())
+    wanted = {
+        str(p.relative_to(root))
         for p in root.glob("*/**/__init__.py")
         if p.parts[len(root.parts)] in ("edge", "export", "firmware_bridge")
     }
-    assert found == set(PYPROJECT["tool"]["setuptools"]["packages"])
+    samples = {str(p.relative_to(root)) for p in root.glob("edge/*/*/sample.toml")}
+    assert len(samples) == 6 and wanted | samples <= carried, sorted((wanted | samples) - carried)
+    assert not [name for name in carried if name.startswith(("tests/", "bench/"))]

@@ -13,20 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge.core.events import Alert, Event, Fault, format_time, iso_time
-from edge.plugins import PluginContext
+from edge.plugins import PluginContext, read_sample
 from edge.sinks.base import Sink
 
 log = logging.getLogger("edge.core.events")
 
-SAMPLE = """\
-[[sinks]]
-type = "log"                    # one line per event on stderr, or natively to journald under systemd
-clears = true                   # also log when an alert or a fault ends
-faults = true                   # log sensor faults (NaN, stale, flatline, gaps)
-# Every sink also takes: buffer = 1000 (queued events; the oldest is dropped when full), retries = 3,
-# retry_initial_s = 0.2 and retry_max_s = 10.0 (back-off between attempts), rate_per_s = 0.0 (0: no limit),
-# sensors = ["pump-1"] (only these sensors' events; default: every sensor).
-"""
+SAMPLE = read_sample(__name__)  # sample.toml beside this file: sample-config and the docs print it
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -25,32 +25,14 @@ from typing import Any, Protocol, TypeVar
 from edge.backoff import Backoff
 from edge.core.events import Reading, SourceFault
 from edge.errors import ConfigError
-from edge.plugins import PluginContext
+from edge.plugins import PluginContext, read_sample
 from edge.sources.base import Source, SourceConfig
-from edge.sources.i2c_presets import ReadSpec, parse_reads
+from edge.sources.i2c.presets import ReadSpec, parse_reads
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SAMPLE = """\
-[[sources]]
-type = "i2c"                    # sensors on an I2C bus (/dev/i2c-N); enable it with raspi-config on a Pi
-sensor = "motor-1"              # the name alerts and logs use
-bus = 1                         # /dev/i2c-1 (a Raspberry Pi's pins 3 and 5); `i2cdetect -y 1` lists addresses
-# period_s = 1.0                # seconds between readings (default: the model's sample period)
-retries = 2                     # a NACK or bus error is retried this many times,
-backoff_s = 0.02                # first after this long, doubling each time,
-max_backoff_s = 1.0             # up to this; then the source reports a sensor fault
-# One entry per model channel. Presets: tmp102 (0x48: temperature degC), adxl345 (0x53: field x, y or z in g),
-# bme280 (0x76: temperature degC, pressure hPa, humidity %RH), bmp280 (0x76: temperature, pressure).
-# A raw register: register, length (1-4 bytes), signed, byte_order ("big"/"little"), shift (right, in bits).
-# Every entry may add scale and offset: value * scale + offset.
-reads = [
-    { channel = "temperature", preset = "tmp102", address = 0x48 },
-    { channel = "vibration", preset = "adxl345", address = 0x53, field = "z" },
-    # { channel = "flow", address = 0x40, register = 0x00, length = 2, signed = false, scale = 0.01 },
-]
-"""
+SAMPLE = read_sample(__name__)  # sample.toml beside this file: sample-config and the docs print it
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,7 +12,7 @@ import threading
 from collections import deque
 
 from edge.errors import EdgeError
-from edge.sinks.outbox import Outbox
+from edge.sinks.mqtt.outbox import Outbox
 
 log = logging.getLogger(__name__)
 

@@ -21,21 +21,12 @@ from edge.core.events import Reading, SourceFault
 from edge.core.timestamps import MISSING, guess_timestamp_column, parse_timestamp
 from edge.csv_dialect import delimiter_named, detect_delimiter
 from edge.errors import ConfigError, EdgeError
-from edge.plugins import PluginContext
+from edge.plugins import PluginContext, read_sample
 from edge.sources.base import Source, SourceConfig
 
 log = logging.getLogger(__name__)
 
-SAMPLE = """\
-[[sources]]
-type = "replay"                 # readings from a CSV file (tests, demos, back-filling)
-sensor = "pump-1"               # the name alerts and logs use
-path = "/var/lib/edge-anomaly/replay.csv"
-# timestamp_column = "timestamp"  # default: a column named timestamp/time/datetime/date/ts, else the first
-# columns = ["temp", "vib"]     # the file's columns for the model's channels, in order (default: same names)
-delimiter = "auto"              # field separator: auto (, ; or tab, from the header), comma, semicolon, tab
-rate = 0.0                      # readings per second; 0 replays as fast as they can be scored
-"""
+SAMPLE = read_sample(__name__)  # sample.toml beside this file: sample-config and the docs print it
 
 
 @dataclass(frozen=True, kw_only=True)

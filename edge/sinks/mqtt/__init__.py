@@ -8,7 +8,7 @@ Topics, for ``topic_prefix = "edge-anomaly"`` and gateway ``gw-17``:
   status interval, ``offline`` at a clean stop and, as the last will, when the connection is lost.
 
 Store and forward: ``send`` writes the event into an outbox on disk (``mqtt-outbox.sqlite`` under the
-state directory, see :mod:`edge.sinks.outbox`) and returns; a publisher thread sends the oldest rows
+state directory, see :mod:`edge.sinks.mqtt.outbox`) and returns; a publisher thread sends the oldest rows
 while connected, at most ``max_inflight`` at a time, and deletes a row only when the broker's PUBACK
 for it arrives. Delivery is at least once: an event sent but not acknowledged before a restart is sent
 again, with the same ``id`` and ``event``, which together identify a message for a consumer that drops
@@ -49,27 +49,15 @@ from typing import Any
 from edge.config_types import SECRET
 from edge.core.events import Alert, Event, iso_time
 from edge.errors import ConfigError, EdgeError
-from edge.plugins import PluginContext
+from edge.plugins import PluginContext, read_sample
 from edge.service.reachability import why_unreachable
 from edge.sinks.base import Sink
-from edge.sinks.holding import MemoryHold
-from edge.sinks.outbox import Outbox
+from edge.sinks.mqtt.holding import MemoryHold
+from edge.sinks.mqtt.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
-SAMPLE = """\
-[[sinks]]
-type = "mqtt"                   # alerts and faults to an MQTT broker; kept on disk until the broker has them
-host = "localhost"
-# port = 1883                   # default 1883, or 8883 with tls
-topic_prefix = "edge-anomaly"   # <prefix>/<gateway_id>/alerts, .../faults and a retained .../status
-qos = 1
-# tls = true                    # with ca_file (default: the system's CAs); cert_file + key_file for a client cert
-# ca_file = "/etc/edge-anomaly/broker-ca.pem"
-# username = "gw-17"
-# password_file = "/etc/edge-anomaly/mqtt-password"   # or password = "..." in this file, not both
-outbox_max_events = 100000      # unsent events kept under state_dir; beyond this the oldest are dropped
-"""
+SAMPLE = read_sample(__name__)  # sample.toml beside this file: sample-config and the docs print it
 
 _FAULT_NAMESPACE = uuid.UUID("b3f4d0a2-6c1e-4f7a-8d2b-9e5c3a1f0e77")
 CLOSE_WAIT_S = 2.0

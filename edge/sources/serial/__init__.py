@@ -20,7 +20,7 @@ from typing import Any, Literal
 from edge.backoff import Backoff
 from edge.core.events import Reading, SourceFault
 from edge.errors import ConfigError
-from edge.plugins import PluginContext
+from edge.plugins import PluginContext, read_sample
 from edge.protocol.bridge import BridgeSession
 from edge.protocol.frames import encode_frame
 from edge.protocol.lines import LineParser
@@ -29,16 +29,7 @@ from edge.sources.base import Source, SourceConfig
 
 log = logging.getLogger(__name__)
 
-SAMPLE = """\
-[[sources]]
-type = "serial"                 # a microcontroller on a UART or USB serial adapter
-sensor = "pump-2"
-port = "/dev/serial/by-id/usb-edge-bridge"   # a by-id link survives replugging into another USB port
-baudrate = 115200
-mode = "framed"                 # "framed": firmware_bridge protocol; "lines": ASCII v1,v2,... per line
-reconnect_initial_s = 0.1       # first wait before reopening a lost port, doubled up to the cap
-reconnect_max_s = 10.0
-"""
+SAMPLE = read_sample(__name__)  # sample.toml beside this file: sample-config and the docs print it
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,25 +26,12 @@ from typing import Any, Literal, Protocol
 
 from edge.core.events import Alert, Event
 from edge.errors import ConfigError, EdgeError
-from edge.plugins import PluginContext
+from edge.plugins import PluginContext, read_sample
 from edge.sinks.base import Sink
 
 log = logging.getLogger(__name__)
 
-SAMPLE = """\
-[[sinks]]
-type = "gpio"                   # a lamp, buzzer or relay on a GPIO line (pip install 'edge-anomaly[gpio]')
-line = "GPIO17"                 # a line name, searched on every chip (gpioinfo lists them)
-# chip = "gpiochip0"            # or a chip (name or path) and the line's offset on it, instead of line
-# offset = 17
-active_low = false              # true for relay boards that switch on a low level (applies to fault_line too)
-mode = "level"                  # level: on while an alert is open; pulse: on for pulse_ms per alert;
-                                # latch: on from the first alert until the agent restarts or reloads (SIGHUP)
-pulse_ms = 500                  # pulse length (mode "pulse", and the fault line's blink for a data gap)
-# fault_line = "GPIO27"         # a second line, on while a sensor fault is active (or fault_chip + fault_offset)
-# sensors = ["pump-1"]          # only these sensors' events (a key every sink has; default: every sensor)
-consumer = "edge-agent"         # the owner gpioinfo shows for the lines
-"""
+SAMPLE = read_sample(__name__)  # sample.toml beside this file: sample-config and the docs print it
 
 
 def _target_problem(prefix: str, line: str | None, chip: str | None, offset: int | None) -> str | None:

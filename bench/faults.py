@@ -41,9 +41,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from machine import command_line, machine_line  # noqa: E402
 from mosquitto import MOSQUITTO, Broker, Subscriber  # noqa: E402
+from mqtt_outage import bench_alert  # noqa: E402
 
 from edge.config_types import build_section  # noqa: E402
-from edge.core.events import Alert, Event  # noqa: E402
+from edge.core.events import Event  # noqa: E402
 from edge.plugins import PluginContext  # noqa: E402
 from edge.service.agent import Service  # noqa: E402
 from edge.service.notify import Notifier  # noqa: E402
@@ -83,22 +84,6 @@ def fill(folder: Path) -> Path:
     return filler
 
 
-def alert(n: int) -> Event:
-    return Event(
-        "alert",
-        Alert(
-            id=f"f{n:06d}",
-            sensor="pump-1",
-            channels=("temperature",),
-            start=float(n),
-            score=0.97,
-            threshold=0.9,
-            observed=(81.25,),
-            expected=(74.5,),
-        ),
-    )
-
-
 def disk_full(folder: Path, before: int, held: int, rate: float) -> dict[str, Any]:
     """One disk-full run; returns its figures."""
     mount = folder / "state"
@@ -133,7 +118,7 @@ def disk_full(folder: Path, before: int, held: int, rate: float) -> dict[str, An
                     delay = started + i / rate - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
-                    sink.send(alert(sent))
+                    sink.send(bench_alert(f"f{sent:06d}", sent))
                     sent += 1
                     peak_held = max(peak_held, sink.counters()["held_in_memory"])
 

@@ -48,6 +48,21 @@ from edge.sinks.mqtt import Config, MqttSink  # noqa: E402
 RECONNECT = {"reconnect_min_s": 0.1, "reconnect_max_s": 1.0}
 
 
+def bench_alert(alert_id: str, n: int) -> Event:
+    """The ``n``-th alert a bench sends (the same shape in every MQTT bench)."""
+    alert = Alert(
+        id=alert_id,
+        sensor="pump-1",
+        channels=("temperature",),
+        start=float(n),
+        score=0.97,
+        threshold=0.9,
+        observed=(81.25,),
+        expected=(74.5,),
+    )
+    return Event("alert", alert)
+
+
 def agent_main(port: int, state_dir: Path, first: int, count: int, rate: float) -> int:
     """The child: send alerts ``first``.. at ``rate``, print ``sent N`` after each, then wait for ``close``."""
     logging.basicConfig(level=logging.WARNING, format="agent: %(message)s")
@@ -75,21 +90,7 @@ def agent_main(port: int, state_dir: Path, first: int, count: int, rate: float) 
         delay = started + i / rate - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        sink.send(
-            Event(
-                "alert",
-                Alert(
-                    id=f"b{n:06d}",
-                    sensor="pump-1",
-                    channels=("temperature",),
-                    start=float(n),
-                    score=0.97,
-                    threshold=0.9,
-                    observed=(81.25,),
-                    expected=(74.5,),
-                ),
-            )
-        )
+        sink.send(bench_alert(f"b{n:06d}", n))
         out.write(f"sent {n}\n")
         out.flush()
     out.write("done\n")

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edge.errors import ConfigError, EdgeError, ModelError
+from edge.service.network_policy import DROP_IN
 
 PROG = "edge-agent"
-DROP_IN_DEFAULT = Path("/etc/systemd/system/edge-anomaly.service.d/network.conf")  # network_policy.DROP_IN
 EXIT_CONFIG = 78  # EX_CONFIG from sysexits.h: the config or model is wrong; restarting will not help
 log = logging.getLogger("edge.cli")
 
@@ -290,9 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--write",
         type=Path,
         nargs="?",
-        const=DROP_IN_DEFAULT,
+        const=DROP_IN,
         metavar="DROP_IN",
-        help=f"write it there (default {DROP_IN_DEFAULT}) instead of printing it",
+        help=f"write it there (default {DROP_IN}) instead of printing it",
     )
     policy.set_defaults(run=_network_policy)
 

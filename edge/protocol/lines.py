@@ -29,12 +29,12 @@ class LineParser:
             self._buffer.clear()
         rows = []
         for line in lines:
-            row = self._parse(bytes(line.strip()))
+            row = self._parse(line.strip())
             if row is not None:
                 rows.append(row)
         return rows
 
-    def _parse(self, line: bytes) -> tuple[float, ...] | None:
+    def _parse(self, line: bytes | bytearray) -> tuple[float, ...] | None:
         if not line:
             return None
         try:

@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 from edge.backoff import Backoff
 from edge.config import AgentConfig, load_config
@@ -155,7 +155,7 @@ class Service:
             per_sensor.setdefault(got.sensor, []).append(item)
         if all(isinstance(got, Reading) for entries in per_sensor.values() for got, _ in entries):
             blocks = {
-                sensor: ([got for got, _ in entries if isinstance(got, Reading)], [received for _, received in entries])
+                sensor: (cast(list[Reading], [got for got, _ in entries]), [received for _, received in entries])
                 for sensor, entries in per_sensor.items()
             }
             pipeline.handle_sensors(blocks)  # sensors of one model that ticked together share one LSTM call

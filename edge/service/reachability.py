@@ -11,6 +11,8 @@ import errno
 import socket
 from collections.abc import Callable
 
+from edge.service.network_policy import service_refuses
+
 POLICY_FIX = (
     "allow it with: edge-agent network-policy --config /etc/edge-anomaly/config.toml --write, "
     "then systemctl daemon-reload"
@@ -24,8 +26,6 @@ def why_unreachable(host: str, port: int, timeout: float = 2.0, refused: Callabl
     ``IPAddressDeny=``/``IPAddressAllow=`` when this process runs as that unit). A dropped TCP connect just
     times out, so the policy is read, not guessed from the error.
     """
-    from edge.service.network_policy import service_refuses
-
     dropped = refused or service_refuses
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)

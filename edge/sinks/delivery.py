@@ -5,9 +5,7 @@ A leaf module: the plugin registry reads these settings without loading the wrap
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-DELIVERY_KEYS = ("buffer", "retries", "retry_initial_s", "retry_max_s", "rate_per_s", "sensors")
+from dataclasses import dataclass, fields
 
 
 @dataclass(frozen=True)
@@ -28,3 +26,6 @@ class DeliverySettings:
             raise ValueError("buffer must be at least 1, retries and rate_per_s at least 0")
         if not 0 < self.retry_initial_s <= self.retry_max_s:
             raise ValueError("need 0 < retry_initial_s <= retry_max_s")
+
+
+DELIVERY_KEYS = tuple(f.name for f in fields(DeliverySettings))

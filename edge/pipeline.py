@@ -23,6 +23,7 @@ from edge.core.detector import Detector, Scored
 from edge.core.events import Alert, Event, Reading, SourceFault
 from edge.core.forecaster import step_together
 from edge.errors import ConfigError
+from edge.hardware import Hardware, RealHardware
 from edge.model.loader import LoadedModel, load_model
 from edge.plugins import PluginContext
 from edge.running import RunningSink
@@ -228,10 +229,11 @@ def check_detector_section(config: AgentConfig, model: LoadedModel) -> None:
         ) from exc
 
 
-def plugin_context(config: AgentConfig, model: LoadedModel) -> PluginContext:
-    """What the plugins of ``config`` are built with."""
+def plugin_context(config: AgentConfig, model: LoadedModel, hardware: Hardware | None = None) -> PluginContext:
+    """What the plugins of ``config`` are built with (on the machine's own hardware unless given another)."""
     meta = model.metadata
     return PluginContext(
+        hardware=hardware or RealHardware(),
         channels=meta.channels,
         sample_period_s=meta.sample_period_s,
         model_sha256=model.weights_sha256,
@@ -252,11 +254,11 @@ def build_detector(config: AgentConfig, model: LoadedModel, sensor: str, channel
     return Detector(sensor, model, settings)
 
 
-def build_pipeline(config: AgentConfig, model: LoadedModel | None = None) -> Pipeline:
+def build_pipeline(config: AgentConfig, model: LoadedModel | None = None, hardware: Hardware | None = None) -> Pipeline:
     """Load the model and build every stage; nothing is opened yet."""
     model = model or load_model(model_path(config))
     check_detector_section(config, model)
-    context = plugin_context(config, model)
+    context = plugin_context(config, model, hardware)
     detectors: dict[str, Detector] = {}
     sources: list[Source] = []
     for spec in config.sources:

@@ -10,7 +10,7 @@ can still run the plugins it has.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import ModuleType
@@ -18,6 +18,7 @@ from typing import Any
 
 from edge.config_types import build_section
 from edge.errors import ConfigError
+from edge.hardware import Hardware, RealHardware
 from edge.sinks.delivery import DELIVERY_KEYS, DeliverySettings
 
 SOURCE_TYPES = {"i2c": "edge.sources.i2c", "replay": "edge.sources.replay", "serial": "edge.sources.serial"}
@@ -37,6 +38,8 @@ class PluginContext:
     #: built for ``edge-agent check``: probe only, beside a service that may be running (a temporary state
     #: folder; an MQTT sink connects under its own client id and publishes nothing)
     checking: bool = False
+    #: what serial ports, I²C buses, GPIO chips and the clock are opened through (the machine's, or a fake)
+    hardware: Hardware = field(default_factory=RealHardware)
 
     def resolve(self, path: Path) -> Path:
         """A config path: relative ones are relative to the config file's folder."""

@@ -1,18 +1,15 @@
-"""A fake Linux I²C adapter at smbus2's own boundary, so a real ``smbus2.SMBus`` runs against it.
+"""The package's fake I²C adapters under a real ``smbus2.SMBus``: smbus2's own code runs against them.
 
 smbus2 talks to the kernel through two names in its module ``smbus2.smbus2``: ``os`` (for
 ``os.open("/dev/i2c-N")`` and ``os.close``) and ``ioctl`` (``from fcntl import ioctl``) with
-I2C_FUNCS, I2C_SLAVE / I2C_SLAVE_FORCE, I2C_SMBUS and I2C_RDWR. :class:`FakeI2c` replaces
+I2C_FUNCS, I2C_SLAVE / I2C_SLAVE_FORCE, I2C_SMBUS and I2C_RDWR. :class:`Smbus2Kernel` replaces
 those two names and plays the kernel: it decodes the ctypes structures smbus2 passes
-(``i2c_smbus_ioctl_data``, ``i2c_rdwr_ioctl_data``) and acts on register maps.
-
-Like hardware: an address with no device answers EREMOTEIO (121, "Remote I/O error"); a
-device that is ``busy`` NACKs its next transfers; an unplugged adapter makes ``os.open``
-fail with ENOENT and every ioctl on a descriptor opened before with ENODEV, even after it
-is plugged back in (only a reopened descriptor works again).
+(``i2c_smbus_ioctl_data``, ``i2c_rdwr_ioctl_data``) and acts on the register maps of
+:mod:`edge.hardware.fake.i2c`, so the real hardware path (:func:`edge.hardware.buses.open_smbus`)
+and :class:`~edge.hardware.fake.FakeHardware` see the same chips.
 
 >>> import smbus2
->>> kernel = FakeI2c()
+>>> kernel = Smbus2Kernel()
 >>> with kernel.installed():
 ...     _ = kernel.adapter(1).attach(0x48).set(0x00, [0x19, 0x00])
 ...     with smbus2.SMBus(1) as bus:
@@ -25,13 +22,19 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import smbus2.smbus2 as wire
+
+from edge.hardware import Clock, Hardware, RealHardware
+from edge.hardware.fake import FakeHardware
+from edge.hardware.fake.i2c import FakeAdapter, FakeDevice, FakeI2c
+
+__all__ = ["FakeDevice", "Smbus2Kernel", "fake_i2c_fixture"]
 
 FIRST_FD = 1000  # far from real descriptors (and never 0, which smbus2's close() would skip)
 FUNCS = int(wire.I2cFunc.I2C | wire.I2cFunc.SMBUS_EMUL)  # what i2c-bcm2835 reports
@@ -40,87 +43,6 @@ RDWR_MAX_MSGS = 42
 
 def _fail(code: int) -> OSError:
     return OSError(code, os.strerror(code))
-
-
-class FakeDevice:
-    """A chip as a map of 256 byte registers with a register pointer that auto-increments."""
-
-    def __init__(
-        self, registers: dict[int, int] | None = None, on_write: Callable[[int, int], None] | None = None
-    ) -> None:
-        self.registers = bytearray(256)
-        for register, value in (registers or {}).items():
-            self.registers[register] = value
-        self.on_write = on_write
-        self.pointer = 0
-        self.busy = 0  # NACK this many transfers (like an EEPROM in its write cycle)
-        self.writes: list[tuple[int, int]] = []
-
-    def set(self, register: int, data: bytes | list[int]) -> FakeDevice:
-        """Put bytes in registers from ``register`` on (as the chip's own measurement would)."""
-        for i, value in enumerate(data):
-            self.registers[(register + i) & 0xFF] = value
-        return self
-
-    def read(self, register: int, length: int) -> bytes:
-        """``length`` bytes from ``register`` on; the pointer ends after them."""
-        data = bytes(self.registers[(register + i) & 0xFF] for i in range(length))
-        self.pointer = (register + length) & 0xFF
-        return data
-
-    def write(self, register: int, data: bytes | list[int]) -> None:
-        """A bus master writing ``data`` from ``register`` on (hooks see each byte)."""
-        for i, value in enumerate(data):
-            where = (register + i) & 0xFF
-            self.registers[where] = value
-            self.writes.append((where, value))
-            if self.on_write is not None:
-                self.on_write(where, value)
-        self.pointer = (register + len(data)) & 0xFF
-
-
-class FakeAdapter:
-    """One ``/dev/i2c-N``: devices by 7-bit address."""
-
-    def __init__(self, number: int) -> None:
-        self.number = number
-        self.devices: dict[int, FakeDevice] = {}
-        self.claimed: set[int] = set()  # addresses a kernel driver owns: I2C_SLAVE says EBUSY
-        self.present = True
-        self.generation = 0
-        self.errors: list[int] = []  # errnos for the next transfers (bus glitches), first first
-        self.transfers = 0
-
-    def attach(self, address: int, device: FakeDevice | None = None) -> FakeDevice:
-        """Connect a device (a new blank one if none is given) and return it."""
-        self.devices[address] = device if device is not None else FakeDevice()
-        return self.devices[address]
-
-    def detach(self, address: int) -> FakeDevice:
-        """Disconnect a device: its address stops answering (it keeps its registers)."""
-        return self.devices.pop(address)
-
-    def unplug(self) -> None:
-        """The adapter vanishes (a USB adapter pulled, a driver unbound)."""
-        self.present = False
-        self.generation += 1
-
-    def plug(self) -> None:
-        """The adapter is back; descriptors opened before stay dead."""
-        self.present = True
-
-    def answer(self, address: int) -> FakeDevice:
-        """The device ACKing ``address``, or the errno a real transfer would give."""
-        self.transfers += 1
-        if self.errors:
-            raise _fail(self.errors.pop(0))
-        device = self.devices.get(address)
-        if device is None:
-            raise _fail(errno.EREMOTEIO)
-        if device.busy:
-            device.busy -= 1
-            raise _fail(errno.EREMOTEIO)
-        return device
 
 
 @dataclass
@@ -136,11 +58,11 @@ class _OsForSmbus2:
 
     O_RDWR = os.O_RDWR
 
-    def __init__(self, kernel: FakeI2c) -> None:
+    def __init__(self, kernel: Smbus2Kernel) -> None:
         self._kernel = kernel
 
     def open(self, path: str, flags: int, mode: int = 0o777) -> int:
-        return self._kernel.open(path, flags)
+        return self._kernel.open_path(path)
 
     def close(self, fd: int) -> None:
         self._kernel.close(fd)
@@ -149,27 +71,36 @@ class _OsForSmbus2:
         return getattr(os, name)
 
 
-class FakeI2c:
-    """The kernel side: adapters by bus number, open descriptors and the ioctls on them."""
+class Smbus2Kernel(FakeI2c):
+    """The kernel side for smbus2: the adapters, open descriptors and the ioctls on them."""
 
     def __init__(self) -> None:
-        self.adapters: dict[int, FakeAdapter] = {}
+        super().__init__()
         self.fds: dict[int, _Handle] = {}
         self._next_fd = FIRST_FD
-        self.opens = 0
+        self.route = "smbus2"  # how sources reach the adapters: the real smbus2 path, or FakeHardware's buses
 
-    def adapter(self, number: int = 1) -> FakeAdapter:
-        """``/dev/i2c-<number>``, created on first use."""
-        return self.adapters.setdefault(number, FakeAdapter(number))
+    def hardware(self, clock: Clock | None = None) -> Hardware:
+        """What a plugin context opens these adapters through, on ``clock``."""
+        if self.route == "fake-bus":
+            return FakeHardware(i2c=self, clock=clock)
+        real = RealHardware()
+        if clock is not None:
+            real.clock = clock
+        return real
 
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> FakeI2c:
+    def open_buses(self) -> int:
+        """Buses open now, by either route."""
+        return len(self.fds) + super().open_buses()
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> Smbus2Kernel:
         """Route smbus2's ``os`` and ``ioctl`` here for the test."""
         monkeypatch.setattr(wire, "os", _OsForSmbus2(self))
         monkeypatch.setattr(wire, "ioctl", self.ioctl)
         return self
 
     @contextmanager
-    def installed(self) -> Iterator[FakeI2c]:
+    def installed(self) -> Iterator[Smbus2Kernel]:
         """:meth:`install` outside pytest (doctests)."""
         patch = pytest.MonkeyPatch()
         try:
@@ -177,15 +108,14 @@ class FakeI2c:
         finally:
             patch.undo()
 
-    def open(self, path: str, flags: int) -> int:
-        prefix = "/dev/i2c-"
-        number = path[len(prefix) :]
-        adapter = self.adapters.get(int(number)) if path.startswith(prefix) and number.isdigit() else None
-        if adapter is None or not adapter.present:
+    def open_path(self, path: str) -> int:
+        """``os.open`` of ``/dev/i2c-N``: a new descriptor, or ENOENT."""
+        prefix, number = "/dev/i2c-", path.rpartition("-")[2]
+        if not (path.startswith(prefix) and number.isdigit()):
             raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+        adapter = self.present(int(number))
         fd, self._next_fd = self._next_fd, self._next_fd + 1
         self.fds[fd] = _Handle(adapter, adapter.generation)
-        self.opens += 1
         return fd
 
     def close(self, fd: int) -> None:
@@ -277,9 +207,10 @@ class FakeI2c:
         return arg.nmsgs
 
 
-@pytest.fixture(name="fake_i2c")
-def fake_i2c_fixture(monkeypatch: pytest.MonkeyPatch) -> FakeI2c:
-    """A fake kernel with ``/dev/i2c-1`` (no devices yet) under a real smbus2."""
-    kernel = FakeI2c().install(monkeypatch)
+@pytest.fixture(name="fake_i2c", params=["smbus2", "fake-bus"])
+def fake_i2c_fixture(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Smbus2Kernel:
+    """Fake adapters with ``/dev/i2c-1`` (no devices yet), reached through a real smbus2 and through FakeHardware."""
+    kernel = Smbus2Kernel().install(monkeypatch)
+    kernel.route = request.param
     kernel.adapter(1)
     return kernel

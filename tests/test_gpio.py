@@ -5,17 +5,19 @@ from __future__ import annotations
 import sys
 import time
 import types
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from fake_gpio import FakeGpio
 
 from edge.core.events import Alert, Event, Fault
 from edge.errors import ConfigError, EdgeError
+from edge.hardware import RealHardware
+from edge.hardware.fake import FakeGpio, FakeHardware
 from edge.plugins import SINK_TYPES, PluginContext, load_spec
 from edge.running import RunningSink
 from edge.sinks.delivery import DeliverySettings
-from edge.sinks.gpio import Config, GpioSink, LibgpiodBackend
+from edge.sinks.gpio import Config, GpioSink
 
 
 @pytest.fixture
@@ -38,9 +40,14 @@ def gpio() -> FakeGpio:
     return fake
 
 
+def on(context: PluginContext, chips: FakeGpio | RealHardware) -> PluginContext:
+    """The context on these fake chips, or on the machine's."""
+    return replace(context, hardware=chips if isinstance(chips, RealHardware) else FakeHardware(gpio=chips))
+
+
 def sink(gpio: FakeGpio, context: PluginContext, **keys: object) -> GpioSink:
     config = Config(**{"line": "GPIO17", **keys})  # type: ignore[arg-type]
-    return GpioSink(config, context, backend=gpio)
+    return GpioSink(config, on(context, gpio))
 
 
 def alert(alert_id: str = "a1", sensor: str = "pump-1", kind: str = "alert") -> Event:
@@ -278,7 +285,7 @@ def test_the_sample_opens_on_a_pi(gpio, context) -> None:
     from edge.sinks.gpio import SAMPLE
 
     spec = load_spec(SINK_TYPES, "sink", tomllib.loads(SAMPLE)["sinks"][0], "sample")
-    with GpioSink(spec.config, context, backend=gpio) as out:
+    with GpioSink(spec.config, on(context, gpio)) as out:
         out.send(alert())
     gpio.line("GPIO17").assert_states([False, True, False])
 
@@ -300,24 +307,24 @@ def test_without_gpiod_the_sink_builds_and_opening_says_what_to_install(context,
 def test_real_gpiod_names_a_missing_chip(context, tmp_path: Path) -> None:
     pytest.importorskip("gpiod")
     missing = tmp_path / "gpiochip-missing"
-    backend = LibgpiodBackend(dev=tmp_path)
+    backend = RealHardware(dev=tmp_path)
     with pytest.raises(FileNotFoundError):
-        backend.request_output(str(missing), 3, active_low=False, consumer="test")
-    out = GpioSink(Config(chip=str(missing), offset=3), context, backend=backend)
+        backend.gpio.request_output(str(missing), 3, active_low=False, consumer="test")
+    out = GpioSink(Config(chip=str(missing), offset=3), on(context, backend))
     with pytest.raises(ConfigError) as caught:
         out.open()
     assert f"GPIO chip {missing} does not exist (chips here: none)" in str(caught.value)
     out.close()
     (tmp_path / "not-a-chip").write_text("")
     with pytest.raises(ConfigError, match=r"not-a-chip is not a GPIO chip"):
-        GpioSink(Config(chip=str(tmp_path / "not-a-chip"), offset=0), context, backend=backend).open()
+        GpioSink(Config(chip=str(tmp_path / "not-a-chip"), offset=0), on(context, backend)).open()
 
 
 def test_real_gpiod_without_chips_finds_no_line(context, tmp_path: Path) -> None:
     pytest.importorskip("gpiod")
-    assert isinstance(LibgpiodBackend().chips(), list)  # whatever this machine has, listing does not crash
-    backend = LibgpiodBackend(dev=tmp_path)
+    assert isinstance(RealHardware().gpio.chips(), list)  # whatever this machine has, listing does not crash
+    backend = RealHardware(dev=tmp_path)
     (tmp_path / "gpiochip0").write_text("")  # a file named like a chip is not one
-    assert backend.chips() == []
+    assert backend.gpio.chips() == []
     with pytest.raises(ConfigError, match=r"no GPIO line named 'GPIO17': no GPIO chips found"):
-        GpioSink(Config(line="GPIO17"), context, backend=backend).open()
+        GpioSink(Config(line="GPIO17"), on(context, backend)).open()

@@ -1,4 +1,4 @@
-"""The ``i2c`` source: a real smbus2.SMBus against a fake kernel adapter (tests/fake_i2c.py)."""
+"""The ``i2c`` source on fake adapters, reached both through a real smbus2.SMBus (tests/fake_i2c.py) and FakeHardware."""
 
 from __future__ import annotations
 
@@ -11,34 +11,24 @@ from typing import get_args
 import pytest
 import smbus2
 from conftest import FIXTURE_MODEL
-from fake_i2c import FakeDevice, FakeI2c, fake_i2c_fixture  # noqa: F401 (the fake_i2c fixture)
+from fake_i2c import FakeDevice, Smbus2Kernel, fake_i2c_fixture  # noqa: F401 (the fake_i2c fixture)
 
 from edge.config import parse_config
 from edge.core.events import Reading, SourceFault
 from edge.errors import ConfigError
+from edge.hardware import Hardware, RealHardware
+from edge.hardware.fake import FakeClock
 from edge.pipeline import build_pipeline
 from edge.plugins import SOURCE_TYPES, PluginContext, load_spec
 from edge.sources import i2c
 from edge.sources.i2c.presets import PRESETS, Bme280Calibration, PresetName, compensate_humidity
 
 
-class Clock:
-    """Monotonic time that moves only when the source sleeps (or a test says so)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def monotonic(self) -> float:
-        return self.now
-
-
-def context(channels: tuple[str, ...] = ("temperature", "vibration"), period: float = 1.0) -> PluginContext:
+def context(
+    channels: tuple[str, ...] = ("temperature", "vibration"), period: float = 1.0, hardware: Hardware | None = None
+) -> PluginContext:
     return PluginContext(
+        hardware=hardware or RealHardware(),
         channels=channels,
         sample_period_s=period,
         model_sha256="0" * 64,
@@ -48,13 +38,18 @@ def context(channels: tuple[str, ...] = ("temperature", "vibration"), period: fl
 
 
 def build(
-    reads: list[dict], channels: tuple[str, ...] = ("temperature", "vibration"), clock: Clock | None = None, **keys
+    kernel: Smbus2Kernel | None,
+    reads: list[dict],
+    channels: tuple[str, ...] = ("temperature", "vibration"),
+    clock: FakeClock | None = None,
+    **keys,
 ) -> i2c.I2cSource:
-    """A source from a TOML-like table, through the same validation as a config file."""
+    """A source from a TOML-like table, through the same validation as a config file, on ``kernel``'s adapters."""
     table = {"type": "i2c", "sensor": "pump-1", "bus": 1, "reads": reads, **keys}
     spec = load_spec(SOURCE_TYPES, "source", table, "[[sources]] #1")
-    clock = clock or Clock()
-    return i2c.I2cSource(spec.config, context(channels), sleep=clock.sleep, monotonic=clock.monotonic)
+    clock = clock or FakeClock(start=1000.0)
+    hardware = kernel.hardware(clock) if kernel is not None else None
+    return i2c.I2cSource(spec.config, context(channels, hardware=hardware))
 
 
 # Register contents as the chips would hold them (encoded here from the datasheets' register tables).
@@ -130,12 +125,12 @@ PRESET_READS = [
 PRESET_CHANNELS = ("temperature", "accel_x", "accel_z", "air_temp", "pressure", "humidity")
 
 
-def test_presets_give_engineering_values_one_block_read_per_device(fake_i2c: FakeI2c) -> None:
+def test_presets_give_engineering_values_one_block_read_per_device(fake_i2c: Smbus2Kernel) -> None:
     bus = fake_i2c.adapter(1)
     bus.attach(0x48, tmp102(-10.0625))
     accel = bus.attach(0x53, adxl345(256, -3, -512))
     bme = bus.attach(0x76, bosch())
-    with build(PRESET_READS, PRESET_CHANNELS) as source:
+    with build(fake_i2c, PRESET_READS, PRESET_CHANNELS) as source:
         assert accel.writes == [(0x31, 0x0B), (0x2D, 0x08)]  # full resolution, then measure
         assert bme.writes == [(0xF2, 0x01), (0xF4, 0x27)]  # ctrl_hum must come before ctrl_meas
         before = bus.transfers
@@ -148,7 +143,7 @@ def test_presets_give_engineering_values_one_block_read_per_device(fake_i2c: Fak
     assert pressure == pytest.approx(1006.5327, abs=0.0005)  # 100653.27 Pa in that example
     assert humidity == pytest.approx(humidity_int32(30000, 128422, HUMIDITY_CAL), abs=0.01)
     assert 50 < humidity < 60
-    assert reading.sensor == "pump-1" and fake_i2c.fds == {}
+    assert reading.sensor == "pump-1" and fake_i2c.open_buses() == 0
 
 
 def test_bme280_calibration_decodes_signed_12_bit_humidity_words() -> None:
@@ -162,7 +157,7 @@ def test_bme280_calibration_decodes_signed_12_bit_humidity_words() -> None:
         assert compensate_humidity(adc_h, t_fine, cal) == pytest.approx(humidity_int32(adc_h, t_fine, cal.h), abs=0.01)
 
 
-def test_bmp280_and_wrong_chips(fake_i2c: FakeI2c) -> None:
+def test_bmp280_and_wrong_chips(fake_i2c: Smbus2Kernel) -> None:
     bus = fake_i2c.adapter(1)
     bus.attach(0x48, tmp102(20.0))
     bus.attach(0x77, bosch(chip=0x58))
@@ -170,15 +165,15 @@ def test_bmp280_and_wrong_chips(fake_i2c: FakeI2c) -> None:
         {"channel": "temperature", "preset": "tmp102"},
         {"channel": "vibration", "preset": "bmp280", "address": 0x77, "field": "pressure"},
     ]
-    with build(reads) as source:
+    with build(fake_i2c, reads) as source:
         assert only_reading(source.read(1.0)).values[1] == pytest.approx(1006.53, abs=0.01)
     reads[1] = {**reads[1], "preset": "bme280"}
     with pytest.raises(ConfigError, match=r'0x77: chip id 0x58 is a BMP280, .*no humidity.*preset = "bmp280"'):
-        build(reads).open()
+        build(fake_i2c, reads).open()
     bus.attach(0x77, FakeDevice({0xD0: 0x55}))
     with pytest.raises(ConfigError, match=r"chip id \(0xD0\) is 0x55, not a BME280 \(0x60\) or BMP280 \(0x58\)"):
-        build(reads).open()
-    assert fake_i2c.fds == {}  # a failed open closes the bus
+        build(fake_i2c, reads).open()
+    assert fake_i2c.open_buses() == 0  # a failed open closes the bus
 
 
 @pytest.mark.parametrize(
@@ -197,26 +192,26 @@ def test_bmp280_and_wrong_chips(fake_i2c: FakeI2c) -> None:
         ([0x03, 0xE8], {"scale": 0.1, "offset": -40.0}, 60.0),
     ],
 )
-def test_raw_register_reads(fake_i2c: FakeI2c, data: list[int], keys: dict, expected: float) -> None:
+def test_raw_register_reads(fake_i2c: Smbus2Kernel, data: list[int], keys: dict, expected: float) -> None:
     fake_i2c.adapter(1).attach(0x40).set(0x10, data)
     fake_i2c.adapter(1).attach(0x41).set(0x00, [7])
     reads = [
         {"channel": "vibration", "address": 0x40, "register": 0x10, **keys},
         {"channel": "temperature", "address": 0x41, "register": 0, "length": 1},
     ]
-    with build(reads) as source:
+    with build(fake_i2c, reads) as source:
         assert only_reading(source.read(1.0)).values == pytest.approx((7, expected))  # the model's channel order
 
 
-def test_a_nack_is_retried_with_doubling_capped_back_off(fake_i2c: FakeI2c) -> None:
+def test_a_nack_is_retried_with_doubling_capped_back_off(fake_i2c: Smbus2Kernel) -> None:
     device = fake_i2c.adapter(1).attach(0x48, tmp102(21.5))
     fake_i2c.adapter(1).attach(0x53, adxl345(0, 0, 256))
-    clock = Clock()
+    clock = FakeClock(start=1000.0)
     reads = [
         {"channel": "temperature", "preset": "tmp102"},
         {"channel": "vibration", "preset": "adxl345", "field": "z"},
     ]
-    with build(reads, clock=clock, retries=4, backoff_s=0.01, max_backoff_s=0.03) as source:
+    with build(fake_i2c, reads, clock=clock, retries=4, backoff_s=0.01, max_backoff_s=0.03) as source:
         device.busy = 4
         clock.sleeps.clear()
         assert only_reading(source.read(1.0)).values == pytest.approx((21.5, 0.9984))
@@ -224,16 +219,16 @@ def test_a_nack_is_retried_with_doubling_capped_back_off(fake_i2c: FakeI2c) -> N
         assert source.counters() == {"reads": 1, "failed_reads": 0, "retries": 4, "faults": 0, "reopens": 0}
 
 
-def test_persistent_nack_is_one_fault_then_cleared(fake_i2c: FakeI2c) -> None:
+def test_persistent_nack_is_one_fault_then_cleared(fake_i2c: Smbus2Kernel) -> None:
     bus = fake_i2c.adapter(1)
     bus.attach(0x48, tmp102(20.0))
     bus.attach(0x53, adxl345(0, 0, 256))
-    clock = Clock()
+    clock = FakeClock(start=1000.0)
     reads = [
         {"channel": "temperature", "preset": "tmp102"},
         {"channel": "vibration", "preset": "adxl345", "field": "z"},
     ]
-    with build(reads, clock=clock) as source:
+    with build(fake_i2c, reads, clock=clock) as source:
         only_reading(source.read(5.0))
         accel = bus.detach(0x53)
         fault = source.read(5.0)
@@ -252,7 +247,7 @@ def test_persistent_nack_is_one_fault_then_cleared(fake_i2c: FakeI2c) -> None:
     assert counts == {"reads": 2, "failed_reads": 3, "retries": 6, "faults": 1, "reopens": 0}
 
 
-def test_a_vanished_bus_is_reopened(fake_i2c: FakeI2c) -> None:
+def test_a_vanished_bus_is_reopened(fake_i2c: Smbus2Kernel) -> None:
     bus = fake_i2c.adapter(1)
     bus.attach(0x48, tmp102(20.0))
     accel = bus.attach(0x53, adxl345(0, 0, 256))
@@ -260,7 +255,7 @@ def test_a_vanished_bus_is_reopened(fake_i2c: FakeI2c) -> None:
         {"channel": "temperature", "preset": "tmp102"},
         {"channel": "vibration", "preset": "adxl345", "field": "z"},
     ]
-    with build(reads) as source:
+    with build(fake_i2c, reads) as source:
         only_reading(source.read(5.0))
         bus.unplug()
         (fault,) = source.read(5.0)
@@ -273,18 +268,18 @@ def test_a_vanished_bus_is_reopened(fake_i2c: FakeI2c) -> None:
         bus.errors = [errno.EIO]  # a glitch: reopened and retried within one reading, no fault
         only_reading(source.read(5.0))
         assert source.counters()["reopens"] == 2 and source.counters()["faults"] == 1
-        assert len(fake_i2c.fds) == 1  # stale descriptors were closed
-    assert fake_i2c.fds == {}
+        assert fake_i2c.open_buses() == 1  # stale descriptors were closed
+    assert fake_i2c.open_buses() == 0
 
 
-def test_open_problems_are_clear(fake_i2c: FakeI2c) -> None:
+def test_open_problems_are_clear(fake_i2c: Smbus2Kernel) -> None:
     reads = [
         {"channel": "temperature", "preset": "tmp102"},
         {"channel": "vibration", "preset": "adxl345", "field": "z"},
     ]
     with pytest.raises(ConfigError, match=r"/dev/i2c-7 does not exist; enable I2C .* check bus = 7"):
-        build(reads, bus=7).open()
-    source = build(reads)  # chips that do not answer yet are not an error at start: they are a fault
+        build(fake_i2c, reads, bus=7).open()
+    source = build(fake_i2c, reads)  # chips that do not answer yet are not an error at start: they are a fault
     source.open()
     (fault,) = source.read(1.0)
     assert isinstance(fault, SourceFault) and "address 0x48 register 0x00" in fault.message
@@ -295,10 +290,12 @@ def test_open_problems_are_clear(fake_i2c: FakeI2c) -> None:
     source.close()
 
 
-def test_readings_follow_a_monotonic_schedule(fake_i2c: FakeI2c) -> None:
+def test_readings_follow_a_monotonic_schedule(fake_i2c: Smbus2Kernel) -> None:
     fake_i2c.adapter(1).attach(0x48, tmp102(20.0))
-    clock = Clock()
-    with build([{"channel": "temperature", "preset": "tmp102"}], ("temperature",), clock, period_s=2.0) as source:
+    clock = FakeClock(start=1000.0)
+    with build(
+        fake_i2c, [{"channel": "temperature", "preset": "tmp102"}], ("temperature",), clock, period_s=2.0
+    ) as source:
         only_reading(source.read(0.5))  # the first is due at once
         assert source.read(0.5) == [] and clock.sleeps[-1] == 0.5
         only_reading(source.read(5.0))
@@ -368,19 +365,19 @@ def test_bad_read_entries_are_clear_config_errors(read: dict, message: str) -> N
 def test_channels_must_be_the_models(channels: tuple[str, ...], message: str) -> None:
     reads = [{"channel": c, "preset": "tmp102", "address": 0x48 + i} for i, c in enumerate(channels)]
     with pytest.raises(ConfigError) as caught:
-        build(reads)
+        build(None, reads)
     text = str(caught.value)
     assert message in text and "the model has ['temperature', 'vibration']" in text
     with pytest.raises(ConfigError, match="reads is empty"):
-        build([])
+        build(None, [])
 
 
-def test_the_sample_builds_and_reads(fake_i2c: FakeI2c) -> None:
+def test_the_sample_builds_and_reads(fake_i2c: Smbus2Kernel) -> None:
     table = tomllib.loads(i2c.SAMPLE)["sources"][0]
     spec = load_spec(SOURCE_TYPES, "source", table, "sample")
     fake_i2c.adapter(1).attach(0x48, tmp102(23.5))
     fake_i2c.adapter(1).attach(0x53, adxl345(3, 2, 260))
-    source = spec.build(context(period=300.0))
+    source = spec.build(context(period=300.0, hardware=fake_i2c.hardware()))
     assert source.describe() == (
         "i2c /dev/i2c-1 for motor-1 every 300 s: temperature@0x48 (tmp102), vibration@0x53 (adxl345 z)"
     )
@@ -392,7 +389,7 @@ def test_the_sample_builds_and_reads(fake_i2c: FakeI2c) -> None:
             source.probe(3.0)
 
 
-def test_end_to_end_readings_reach_the_detector(fake_i2c: FakeI2c, tmp_path: Path) -> None:
+def test_end_to_end_readings_reach_the_detector(fake_i2c: Smbus2Kernel, tmp_path: Path) -> None:
     bus = fake_i2c.adapter(1)
     temperature = bus.attach(0x48, tmp102(20.0))
     accel = bus.attach(0x53, adxl345(0, 0, 256))
@@ -412,7 +409,7 @@ def test_end_to_end_readings_reach_the_detector(fake_i2c: FakeI2c, tmp_path: Pat
             }
         ],
     }
-    pipeline = build_pipeline(parse_config(data))
+    pipeline = build_pipeline(parse_config(data), hardware=fake_i2c.hardware())
     source, detector = pipeline.sources[0], pipeline.detectors["pump-1"]
     states = []
     with source:
@@ -431,7 +428,7 @@ def test_end_to_end_readings_reach_the_detector(fake_i2c: FakeI2c, tmp_path: Pat
     assert pipeline.last_readings["pump-1"].values[1] == pytest.approx(0.9984 + 0.0039 * 20 * 4)
 
 
-def test_reads_as_an_array_of_tables_and_every_preset_is_configurable(fake_i2c: FakeI2c) -> None:
+def test_reads_as_an_array_of_tables_and_every_preset_is_configurable(fake_i2c: Smbus2Kernel) -> None:
     text = """
 [[sources]]
 type = "i2c"
@@ -452,13 +449,13 @@ preset = "tmp102"
     spec = load_spec(SOURCE_TYPES, "source", tomllib.loads(text)["sources"][0], "[[sources]] #1")
     fake_i2c.adapter(1).attach(0x40).set(0x02, [0x18, 0xFC])  # -1000
     fake_i2c.adapter(1).attach(0x48, tmp102(30.0))
-    with spec.build(context()) as source:
+    with spec.build(context(hardware=fake_i2c.hardware())) as source:
         assert only_reading(source.read(0.0)).values == pytest.approx((30.0, -1.0))
         assert "vibration@0x40 (register 0x02)" in source.describe()
     assert set(get_args(PresetName)) == set(PRESETS)
 
 
-def test_the_fake_behaves_like_an_adapter(fake_i2c: FakeI2c) -> None:
+def test_the_fake_behaves_like_an_adapter(fake_i2c: Smbus2Kernel) -> None:
     device = fake_i2c.adapter(1).attach(0x50)
     with smbus2.SMBus(1) as bus:
         bus.i2c_rdwr(smbus2.i2c_msg.write(0x50, [0x10, 0xAA, 0xBB]))  # pointer 0x10, then two bytes

@@ -10,6 +10,7 @@ import time
 import tty
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,10 @@ from conftest import FIXTURE_MODEL, live_rows, write_history
 
 from edge.config import parse_config
 from edge.core.events import Reading, SourceFault
+from edge.hardware.fake import FakeHardware
 from edge.pipeline import build_pipeline
 from edge.plugins import PluginContext
+from edge.protocol.frames import encode_frame
 from edge.sources.serial import Config, SerialSource
 from firmware_bridge.signals import Anomaly, csv_signal, with_anomalies
 from firmware_bridge.sim import FaultPlan, Simulator, build_hello
@@ -326,40 +329,26 @@ def test_an_unreadable_csv_is_one_line_before_any_pty_is_made(tmp_path: Path, ca
     ],
 )
 def test_a_port_that_does_not_open_is_a_fault_naming_why_until_it_opens(tmp_path: Path, error: int, hint: str) -> None:
-    attempts = []
-
-    def open_port(port: str, baudrate: int):
-        attempts.append(port)
-        if len(attempts) < 3:
-            raise OSError(error, f"could not open port {port}: {os.strerror(error)}")
-        return FakePort()
-
+    hardware = FakeHardware()
+    device = hardware.serial.attach("/dev/ttyUSB0")
+    device.open_errors = [error, error]
     src = SerialSource(
         Config(sensor="pump-1", port="/dev/ttyUSB0", reconnect_initial_s=0.01, reconnect_max_s=0.02),
-        context(tmp_path),
-        open_port=open_port,
+        replace(context(tmp_path), hardware=hardware),
     )
     src.open()
-    items = [item for _ in range(50) for item in src.read(0.01)]
+    items: list = []
+    for _ in range(50):
+        items += src.read(0.01)
+        if len(items) == 2:
+            break
     assert [i.cleared for i in items] == [False, True]
-    assert items[0].message.startswith("serial port /dev/ttyUSB0 cannot be opened: could not open port")
+    assert items[0].message.startswith(f"serial port /dev/ttyUSB0 cannot be opened: {os.strerror(error)}")
     assert items[1].message.startswith("serial port /dev/ttyUSB0 back after ")
-    assert hint in items[0].message and os.strerror(error) in items[0].message and len(attempts) == 3
-
-
-class FakePort:
-    """An open port with nothing to read."""
-
-    in_waiting = 0
-
-    def read(self, size: int) -> bytes:
-        return b""
-
-    def write(self, data: bytes) -> int:
-        return len(data)
-
-    def close(self) -> None:
-        pass
+    assert hint in items[0].message and device.open_errors == [] and hardware.serial.opens == 1
+    assert src.counters()["open_failures"] == 2 and device.received.startswith(
+        encode_frame(None, 0, 0)
+    )  # it asks for HELLO
 
 
 @pytest.mark.parametrize(

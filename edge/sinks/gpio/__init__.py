@@ -7,27 +7,23 @@ or given as ``chip`` + ``offset``. Modes: ``level`` (on while an alert is open),
 from the first alert until :meth:`GpioSink.reset`, a restart or a SIGHUP reload, which
 builds a new sink). An optional ``fault_line`` is on while a sensor fault is active; a gap
 (a fault that is over when reported) blinks it for ``pulse_ms``. ``close`` turns the lines
-off and releases them. The hardware sits behind an injected backend (like gpiozero's pin
-factory): :class:`LibgpiodBackend` here, ``tests/fake_gpio.py`` in the tests.
+off and releases them. The chips are opened through ``context.hardware.gpio`` (like gpiozero's
+pin factory): libgpiod on a gateway, :class:`edge.hardware.fake.FakeGpio` in tests and demos.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
-import math
-import os
-import re
-import threading
-import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal
 
 from edge.core.events import Alert, Event
 from edge.errors import ConfigError, EdgeError
+from edge.hardware import GpioChips
 from edge.plugins import PluginContext, read_sample
 from edge.sinks.base import Sink
+from edge.sinks.gpio.output import TimedOutput
 
 log = logging.getLogger(__name__)
 
@@ -84,165 +80,16 @@ class Config:
         return self.fault_line is not None or self.fault_chip is not None
 
 
-class OutputLine(Protocol):
-    """One requested output line."""
-
-    def set(self, active: bool) -> None: ...
-
-    def release(self) -> None: ...
-
-
-class Backend(Protocol):
-    """The hardware; methods raise ``OSError`` as libgpiod does (ENOENT, EACCES, EBUSY, ...)."""
-
-    def chips(self) -> list[str]: ...
-
-    def line_names(self, chip: str) -> list[str]: ...
-
-    def request_output(self, chip: str, offset: int, *, active_low: bool, consumer: str) -> OutputLine: ...
-
-
-def _natural(text: str) -> list[Any]:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
-
-
-class LibgpiodBackend:
-    """Real GPIO chips through the ``gpiod`` (≥ 2) bindings, imported on first use; ``dev`` holds the chips."""
-
-    def __init__(self, dev: Path = Path("/dev")) -> None:
-        self.dev = dev
-
-    @staticmethod
-    def gpiod() -> Any:
-        """The ``gpiod`` module, or an error that says how to install the right one."""
-        try:
-            import gpiod
-        except ImportError as exc:
-            raise ConfigError(
-                "the gpio sink needs libgpiod v2's Python bindings: pip install 'edge-anomaly[gpio]' "
-                "(PyPI package gpiod>=2)"
-            ) from exc
-        if not hasattr(gpiod, "request_lines"):
-            raise ConfigError(
-                f"gpiod {getattr(gpiod, '__version__', '?')} is libgpiod v1's binding (as Debian's "
-                "python3-libgpiod); the gpio sink needs gpiod>=2 from PyPI: pip install 'gpiod>=2'"
-            )
-        return gpiod
-
-    def chips(self) -> list[str]:
-        """Paths of the GPIO chips under ``dev`` in natural order (a symlinked chip counts once)."""
-        gpiod = self.gpiod()
-        try:
-            entries = sorted((str(p) for p in self.dev.iterdir()), key=_natural)
-        except OSError:
-            return []
-        seen: set[str] = set()
-        found = []
-        for path in entries:
-            if gpiod.is_gpiochip_device(path) and os.path.realpath(path) not in seen:
-                seen.add(os.path.realpath(path))
-                found.append(path)
-        return found
-
-    def line_names(self, chip: str) -> list[str]:
-        """Every line's name on ``chip`` ("" for an unnamed line), by offset."""
-        with self.gpiod().Chip(chip) as handle:
-            return [handle.get_line_info(i).name or "" for i in range(handle.get_info().num_lines)]
-
-    def request_output(self, chip: str, offset: int, *, active_low: bool, consumer: str) -> OutputLine:
-        """Request one line as an output, inactive to start with."""
-        gpiod = self.gpiod()
-        settings = gpiod.LineSettings(
-            direction=gpiod.line.Direction.OUTPUT, output_value=gpiod.line.Value.INACTIVE, active_low=active_low
-        )
-        return _LibgpiodLine(
-            gpiod.request_lines(chip, consumer=consumer, config={offset: settings}), offset, gpiod.line.Value
-        )
-
-
-class _LibgpiodLine:
-    def __init__(self, request: Any, offset: int, values: Any) -> None:
-        self.request, self.offset, self.values = request, offset, values
-
-    def set(self, active: bool) -> None:
-        self.request.set_value(self.offset, self.values.ACTIVE if active else self.values.INACTIVE)
-
-    def release(self) -> None:
-        self.request.release()
-
-
-class _Output:
-    """A requested line that is on while held or while a pulse lasts; pulses end on a timer thread."""
-
-    def __init__(self, line: OutputLine, where: str) -> None:
-        self.line, self.where = line, where
-        self._lock = threading.Lock()
-        self._held = self._on = self._released = False
-        self._until = 0.0
-        self._timer: threading.Timer | None = None
-
-    def hold(self, on: bool) -> None:
-        with self._lock:
-            self._held = on
-            self._apply()
-
-    def pulse(self, seconds: float) -> None:
-        with self._lock:
-            previous, self._until = self._until, math.inf
-            try:
-                self._apply()
-            finally:  # the pulse is timed from when the line went on
-                self._until = max(previous, time.monotonic() + seconds)
-                self._arm()
-
-    def _arm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = threading.Timer(max(0.0, self._until - time.monotonic()), self._expire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def _expire(self) -> None:
-        with self._lock:
-            if self._released or threading.current_thread() is not self._timer:
-                return  # released, or a later pulse replaced this timer
-            self._timer = None
-            try:
-                self._apply()
-            except Exception as exc:  # nobody to raise to on the timer thread
-                log.error("gpio: cannot end the pulse on %s: %s", self.where, exc)
-            if time.monotonic() < self._until:
-                self._arm()
-
-    def _apply(self) -> None:
-        want = self._held or time.monotonic() < self._until
-        if want != self._on:
-            self.line.set(want)
-            self._on = want
-
-    def release(self) -> None:
-        with self._lock:
-            if self._released:
-                return
-            self._released = True
-            if self._timer is not None:
-                self._timer.cancel()
-            try:
-                self.line.set(False)
-            finally:
-                self.line.release()
-
-
 class GpioSink(Sink):
     """Drives an alert line (and optionally a fault line) from events."""
 
     name = "gpio"
 
-    def __init__(self, config: Config, context: PluginContext, *, backend: Backend | None = None) -> None:
+    def __init__(self, config: Config, context: PluginContext) -> None:
         self.config = config
-        self.backend: Backend = backend if backend is not None else LibgpiodBackend()
-        self.alert_out: _Output | None = None
-        self.fault_out: _Output | None = None
+        self.chips: GpioChips = context.hardware.gpio
+        self.alert_out: TimedOutput | None = None
+        self.fault_out: TimedOutput | None = None
         self._alerts: set[str] = set()
         self._faults: set[tuple[str, str]] = set()
 
@@ -251,7 +98,7 @@ class GpioSink(Sink):
         line = f"line {offset} of {chip}" if offset is not None else chip
         if code == errno.ENOENT:
             try:
-                here = ", ".join(self.backend.chips()) or "none"
+                here = ", ".join(self.chips.chips()) or "none"
             except (EdgeError, OSError):
                 here = "unknown"
             return ConfigError(
@@ -272,7 +119,7 @@ class GpioSink(Sink):
 
     def _names(self, chip: str) -> list[str]:
         try:
-            return self.backend.line_names(chip)
+            return self.chips.line_names(chip)
         except OSError as exc:
             raise self._failure(exc, chip) from exc
 
@@ -285,7 +132,7 @@ class GpioSink(Sink):
             if offset >= count:
                 raise ConfigError(f"GPIO chip {path} has no line {offset} (it has lines 0 to {count - 1})")
             return path, offset
-        chips = self.backend.chips()
+        chips = self.chips.chips()
         for path in chips:
             names = self._names(path)
             if line in names:
@@ -294,10 +141,10 @@ class GpioSink(Sink):
             raise ConfigError(f"no GPIO line named {line!r}: no GPIO chips found (gpiodetect lists them)")
         raise ConfigError(f"no GPIO line named {line!r} on any of {', '.join(chips)}; list them with gpioinfo")
 
-    def _request(self, where: tuple[str, int], label: str) -> _Output:
+    def _request(self, where: tuple[str, int], label: str) -> TimedOutput:
         chip, offset = where
         try:
-            line = self.backend.request_output(
+            line = self.chips.request_output(
                 chip, offset, active_low=self.config.active_low, consumer=self.config.consumer
             )
         except OSError as exc:
@@ -310,7 +157,7 @@ class GpioSink(Sink):
             self.config.mode,
             "low" if self.config.active_low else "high",
         )
-        return _Output(line, f"{label} (line {offset} of {chip})")
+        return TimedOutput(line, f"{label} (line {offset} of {chip})")
 
     def open(self) -> None:
         """Find and request the lines (inactive); on any failure release what was requested."""

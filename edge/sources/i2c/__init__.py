@@ -17,14 +17,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from edge.backoff import Backoff
 from edge.core.events import Reading, SourceFault
 from edge.errors import ConfigError
+from edge.hardware import I2cBus
 from edge.plugins import PluginContext, read_sample
 from edge.sources.base import Source, SourceConfig
 from edge.sources.i2c.presets import ReadSpec, parse_reads
@@ -57,21 +57,6 @@ class Config(SourceConfig):
             if not ok:
                 raise ValueError(f"{name} = {getattr(self, name)} must be {rule}")
         parse_reads(self.reads)
-
-
-class Bus(Protocol):
-    """What the source needs of an ``smbus2.SMBus``."""
-
-    def read_i2c_block_data(self, i2c_addr: int, register: int, length: int) -> list[int]: ...
-    def write_byte_data(self, i2c_addr: int, register: int, value: int) -> None: ...
-    def close(self) -> None: ...
-
-
-def open_smbus(bus: int) -> Bus:
-    """The real bus, ``smbus2.SMBus(bus)``; smbus2 is imported only here."""
-    from smbus2 import SMBus
-
-    return SMBus(bus)  # type: ignore[no-any-return]
 
 
 NACK = {errno.EREMOTEIO, errno.ENXIO}  # no ACK from the address (some adapters say ENXIO)
@@ -109,15 +94,7 @@ class Device:
 class I2cSource(Source):
     """Reads every channel's registers at a fixed period on a monotonic schedule."""
 
-    def __init__(
-        self,
-        config: Config,
-        context: PluginContext,
-        *,
-        open_bus: Callable[[int], Bus] = open_smbus,
-        sleep: Callable[[float], None] = time.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, config: Config, context: PluginContext) -> None:
         self.config, self.sensor = config, config.sensor
         self.path = f"/dev/i2c-{config.bus}"
         self.period = config.period_s or context.sample_period_s
@@ -133,8 +110,8 @@ class I2cSource(Source):
         self.devices: dict[tuple[Any, ...], Device] = {}
         for spec in self.specs:
             self.devices.setdefault(spec.key, Device(spec))
-        self._open_bus, self._sleep, self._monotonic = open_bus, sleep, monotonic
-        self._bus: Bus | None = None
+        self._hardware, self._clock = context.hardware, context.hardware.clock
+        self._bus: I2cBus | None = None
         self._opened = self._faulted = False
         self._next_due = 0.0
         self._counts = {"reads": 0, "failed_reads": 0, "retries": 0, "faults": 0, "reopens": 0}
@@ -145,7 +122,7 @@ class I2cSource(Source):
             return
         where = f"i2c source {self.sensor!r}"
         try:
-            self._bus = self._open_bus(self.config.bus)
+            self._bus = self._hardware.open_i2c(self.config.bus)
         except ImportError as exc:
             raise ConfigError(f"{where} needs smbus2: pip install smbus2 ({exc})") from exc
         except OSError as exc:
@@ -166,23 +143,23 @@ class I2cSource(Source):
                 raise ConfigError(f"{where}: {self.path} address 0x{device.spec.address:02x}: {exc}") from exc
             except Failed as exc:
                 log.warning("%s: %s; trying again at every reading", where, exc)
-        self._next_due = self._monotonic()
+        self._next_due = self._clock.monotonic()
 
     def read(self, timeout: float) -> list[Reading | SourceFault]:
         """The next reading once it is due (waiting at most ``timeout``), with a fault or its clearing."""
         if not self._opened:
             self.open()
-        now = self._monotonic()
+        now = self._clock.monotonic()
         wait = self._next_due - now
         if wait > timeout:
-            self._sleep(max(0.0, timeout))
+            self._clock.sleep(max(0.0, timeout))
             return []
         if wait > 0:
-            self._sleep(wait)
-            now = self._monotonic()
+            self._clock.sleep(wait)
+            now = self._clock.monotonic()
         due = self._next_due + self.period
         self._next_due = due if due > now else now + self.period  # after a stall: no burst of catch-up reads
-        return self._sample(time.time())
+        return self._sample(self._clock.time())
 
     def _sample(self, stamp: float) -> list[Reading | SourceFault]:
         try:
@@ -234,14 +211,14 @@ class I2cSource(Source):
 
         device.state = setup(read, write)
         device.ready = True
-        self._sleep(device.spec.settle_s)
+        self._clock.sleep(device.spec.settle_s)
 
-    def _transact(self, address: int, register: int, action: Callable[[Bus], T]) -> T:
+    def _transact(self, address: int, register: int, action: Callable[[I2cBus], T]) -> T:
         backoff, error = Backoff(self.config.backoff_s, self.config.max_backoff_s), OSError()
         for attempt in range(self.config.retries + 1):
             if attempt:
                 self._counts["retries"] += 1
-                self._sleep(backoff.next())
+                self._clock.sleep(backoff.next())
             try:
                 return action(self._bus_now())
             except OSError as exc:
@@ -253,9 +230,9 @@ class I2cSource(Source):
             f"{self.config.retries + 1} tries; check wiring/address (i2cdetect -y {self.config.bus})"
         )
 
-    def _bus_now(self) -> Bus:
+    def _bus_now(self) -> I2cBus:
         if self._bus is None:
-            self._bus = self._open_bus(self.config.bus)
+            self._bus = self._hardware.open_i2c(self.config.bus)
             self._counts["reopens"] += 1
             log.info("i2c source %r: reopened %s", self.sensor, self.path)
             for device in self.devices.values():
@@ -275,7 +252,7 @@ class I2cSource(Source):
 
     def probe(self, timeout: float) -> str:
         """For ``edge-agent check``: read every channel once, now; a sensor that does not answer is an error."""
-        for item in self._sample(time.time()):
+        for item in self._sample(self._clock.time()):
             if isinstance(item, Reading):
                 return ", ".join(f"{spec.channel}={value:.4g}" for spec, value in zip(self.specs, item.values))
             if not item.cleared:

@@ -11,15 +11,14 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from edge.backoff import Backoff
 from edge.core.events import Reading, SourceFault
 from edge.errors import ConfigError
+from edge.hardware import SerialPort
 from edge.plugins import PluginContext, read_sample
 from edge.protocol.bridge import BridgeSession
 from edge.protocol.frames import encode_frame
@@ -47,13 +46,6 @@ class Config(SourceConfig):
     def __post_init__(self) -> None:
         if not 0 < self.reconnect_initial_s <= self.reconnect_max_s:
             raise ValueError("need 0 < reconnect_initial_s <= reconnect_max_s")
-
-
-def open_serial(port: str, baudrate: int) -> Any:
-    """The real port (pyserial, imported here so the module imports without it)."""
-    import serial
-
-    return serial.Serial(port=port, baudrate=baudrate, timeout=0.1, exclusive=True)
 
 
 def short_error(error: Exception) -> str:
@@ -85,12 +77,10 @@ def open_hint(error_number: int | None) -> str:
 class SerialSource(Source):
     """One device on one serial port."""
 
-    def __init__(
-        self, config: Config, context: PluginContext, *, open_port: Callable[[str, int], Any] = open_serial
-    ) -> None:
+    def __init__(self, config: Config, context: PluginContext) -> None:
         self.config, self.sensor, self.channels = config, config.sensor, context.channels
-        self._open_port = open_port
-        self._port: Any = None
+        self._hardware, self._clock = context.hardware, context.hardware.clock
+        self._port: SerialPort | None = None
         self.decoder = FrameDecoder()
         self.session = BridgeSession(config.sensor, context.channels, config.port)
         self.lines = LineParser(len(context.channels), config.separator)
@@ -106,16 +96,16 @@ class SerialSource(Source):
 
     def open(self) -> None:
         """Try the port once; if it cannot be opened, say why (a source fault) and keep trying from ``read``."""
-        now = time.monotonic()
+        now = self._clock.monotonic()
         if self._port is None and not self._connect(now):
             message = f"serial port {self.config.port} cannot be opened: {self._last_error}{open_hint(self._errno)}"
             log.debug("%s; retrying", message)  # the log sink prints the fault
             self._lost_at = now
-            self._pending.append(SourceFault(self.sensor, time.time(), f"{message}; retrying"))
+            self._pending.append(SourceFault(self.sensor, self._clock.time(), f"{message}; retrying"))
 
     def _connect(self, now: float) -> bool:
         try:
-            self._port = self._open_port(self.config.port, self.config.baudrate)
+            self._port = self._hardware.open_serial(self.config.port, self.config.baudrate)
         except (OSError, ValueError) as exc:  # pyserial's SerialException is an OSError
             self._errno = getattr(exc, "errno", None)
             self._retry_at = now + self._backoff.next()
@@ -137,36 +127,39 @@ class SerialSource(Source):
 
     def _lose(self, error: Exception) -> SourceFault:
         error_text = short_error(error)
-        now = time.monotonic()
+        now = self._clock.monotonic()
         self._lost_at = now
         self._retry_at = now + self._backoff.current
         self.counts["disconnects"] += 1
         self._close_port()
         log.debug("serial %s for %s lost (%s); reconnecting", self.config.port, self.sensor, error)
         message = f"serial port {self.config.port} lost ({error_text}); reconnecting"
-        return SourceFault(self.sensor, time.time(), message)
+        return SourceFault(self.sensor, self._clock.time(), message)
 
     def read(self, timeout: float) -> list[Reading | SourceFault]:
         """What arrived within ``timeout``; reconnects a lost port when its back-off has passed."""
         if self._pending:
             pending, self._pending = self._pending, []
             return pending
-        now = time.monotonic()
+        now = self._clock.monotonic()
         if self._port is None:
             if now < self._retry_at:
-                time.sleep(min(timeout, self._retry_at - now))
+                self._clock.sleep(min(timeout, self._retry_at - now))
                 return []
             if not self._connect(now):
                 return []
             if self._lost_at is None:
                 return []
-            outage = time.monotonic() - self._lost_at
+            outage = self._clock.monotonic() - self._lost_at
             self.reconnect_seconds.append(outage)
             self.counts["reconnects"] += 1
             self._lost_at = None
             return [
                 SourceFault(
-                    self.sensor, time.time(), f"serial port {self.config.port} back after {outage:.2f} s", cleared=True
+                    self.sensor,
+                    self._clock.time(),
+                    f"serial port {self.config.port} back after {outage:.2f} s",
+                    cleared=True,
                 )
             ]
         try:
@@ -176,7 +169,7 @@ class SerialSource(Source):
         self.counts["bytes"] += len(data)
         if not data:
             return self._maybe_ask_hello(now)
-        arrival = time.time()
+        arrival = self._clock.time()
         if self.config.mode == "lines":
             return [Reading(self.sensor, arrival, values) for values in self.lines.feed(data)]
         return self.session.take(self.decoder.feed(data), arrival) + self._maybe_ask_hello(now)
@@ -202,8 +195,8 @@ class SerialSource(Source):
 
     def probe(self, timeout: float) -> str:
         """For ``edge-agent check``: wait for the device's HELLO and check it against the model."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        deadline = self._clock.monotonic() + timeout
+        while self._clock.monotonic() < deadline:
             for item in self.read(0.1):
                 if isinstance(item, SourceFault) and not item.cleared:
                     raise ConfigError(item.message)

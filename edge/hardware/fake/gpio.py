@@ -1,4 +1,4 @@
-"""Fake GPIO chips behind the gpio sink's backend interface (like gpiozero's ``MockFactory``).
+"""Fake GPIO chips behind :class:`edge.hardware.GpioChips` (like gpiozero's ``MockFactory``).
 
 Each line records its transitions as ``(monotonic time, active, physical high)``, from the
 moment it is requested; ``assert_states`` checks the logical sequence like gpiozero's
@@ -61,7 +61,8 @@ class FakeLine:
 
     def assert_states(self, expected: list[bool]) -> None:
         """Like gpiozero's ``MockPin.assert_states``."""
-        assert self.states() == expected, f"{self.name or self.offset}: states {self.states()} != {expected}"
+        if self.states() != expected:
+            raise AssertionError(f"{self.name or self.offset}: states {self.states()} != {expected}")
 
     def durations(self) -> list[tuple[bool, float]]:
         """(state, seconds it lasted) for each completed state."""
@@ -89,16 +90,18 @@ class FakeRequest:
         self.line = line
 
     def set(self, active: bool) -> None:
+        """Drive the line (logical state)."""
         if self.line.released:
             raise RuntimeError("GPIO lines have been released")  # gpiod's RequestReleasedError
         self.line._record(active)
 
     def release(self) -> None:
+        """Give the line back; it keeps its last level."""
         self.line.released, self.line.requested = True, False
 
 
 class FakeGpio:
-    """The backend: chips by path, requests and their records."""
+    """The chips: by path, the requests made and their records."""
 
     def __init__(self) -> None:
         self.chip_map: dict[str, FakeChip] = {}
@@ -125,12 +128,15 @@ class FakeGpio:
         return chip
 
     def chips(self) -> list[str]:
+        """Paths of the chips, in the order they were added."""
         return list(self.chip_map)
 
     def line_names(self, chip: str) -> list[str]:
+        """Every line's name on ``chip`` by offset; ENOENT or EACCES as libgpiod says them."""
         return [line.name for line in self._chip(chip).lines]
 
     def request_output(self, chip: str, offset: int, *, active_low: bool, consumer: str) -> FakeRequest:
+        """Hold one line as an output, inactive; EBUSY if it is already held."""
         line = self._chip(chip).lines[offset]
         if line.requested or line.busy_with is not None:
             raise _error(errno.EBUSY)

@@ -18,6 +18,7 @@ from edge.core.events import Reading, SourceFault
 from edge.errors import ConfigError
 from edge.hardware import Hardware, RealHardware
 from edge.hardware.fake import FakeClock
+from edge.hardware.fake.sensors import Tmp102
 from edge.pipeline import build_pipeline
 from edge.plugins import SOURCE_TYPES, PluginContext, load_spec
 from edge.sources import i2c
@@ -56,8 +57,7 @@ def build(
 
 
 def tmp102(celsius: float) -> FakeDevice:
-    raw = round(celsius / 0.0625) & 0xFFF
-    return FakeDevice().set(0x00, [raw >> 4, (raw & 0x0F) << 4])
+    return Tmp102(celsius)
 
 
 def adxl345(x: int, y: int, z: int) -> FakeDevice:

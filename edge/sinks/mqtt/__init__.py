@@ -14,166 +14,40 @@ for it arrives. Delivery is at least once: an event sent but not acknowledged be
 again, with the same ``id`` and ``event``, which together identify a message for a consumer that drops
 duplicates. (Across a reconnect paho itself resends the messages in flight, with the DUP flag.)
 
-Alert payload (``alert`` or ``clear``; the clear carries the alert's id, its ``end`` and peak values)::
-
-    {"id": "5c0e9f3a1b2d4e6f", "event": "alert", "gateway": "gw-17", "sensor": "pump-1",
-     "channels": ["bearing_temp_c"], "score": 0.998, "threshold": 0.99, "observed": [81.2],
-     "expected": [74.9], "start": "2026-03-17T12:03:10.000Z", "end": null, "model_sha256": "ab12…",
-     "severity": "minor", "ended_by": null}
-
-``severity`` grades the peak against the threshold (minor, major, critical); ``ended_by`` says how a clear
-ended: "back to normal", "accepted as the new normal", "interrupted" or "closed by a reload with new settings"
-(null on an alert).
-
-Fault payload (``fault`` or ``fault_cleared``; ``id`` is derived from gateway, sensor, kind and start)::
-
-    {"id": "0d4b…", "event": "fault", "gateway": "gw-17", "sensor": "pump-1", "fault": "stale",
-     "detail": "no reading for 61 s", "channels": [], "start": "…Z", "end": null}
-
-Numbers that are not finite are written as ``null``; times are ISO 8601 UTC with milliseconds.
+The payloads are described in :mod:`edge.sinks.mqtt.payload`, the paho client in :mod:`edge.sinks.mqtt.client`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import queue
 import threading
 import time
-import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from edge.config_types import SECRET
 from edge.core.events import Alert, Event, iso_time
 from edge.errors import ConfigError, EdgeError
 from edge.plugins import PluginContext, read_sample
 from edge.service.reachability import why_unreachable
 from edge.sinks.base import Sink
+from edge.sinks.mqtt.client import make_client
 from edge.sinks.mqtt.holding import MemoryHold
 from edge.sinks.mqtt.outbox import Outbox
+from edge.sinks.mqtt.payload import encode, event_payload
+from edge.sinks.mqtt.settings import Config, default_port
+
+__all__ = ["PLUGIN", "SAMPLE", "Config", "MqttSink", "event_payload", "peers"]
 
 log = logging.getLogger(__name__)
 
 SAMPLE = read_sample(__name__)  # sample.toml beside this file: sample-config and the docs print it
 
-_FAULT_NAMESPACE = uuid.UUID("b3f4d0a2-6c1e-4f7a-8d2b-9e5c3a1f0e77")
 CLOSE_WAIT_S = 2.0
-
-
-@dataclass(frozen=True, kw_only=True)
-class Config:
-    """Keys of the ``mqtt`` sink."""
-
-    host: str = "localhost"
-    port: int | None = None
-    topic_prefix: str = "edge-anomaly"
-    client_id: str | None = None
-    name: str | None = None
-    qos: int = 1
-    keepalive_s: int = 60
-    tls: bool = False
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    username: str | None = None
-    password: str | None = field(default=None, metadata=SECRET)
-    password_file: Path | None = None
-    outbox_max_events: int = 100_000
-    max_inflight: int = 20
-    reconnect_min_s: float = 1.0
-    reconnect_max_s: float = 60.0
-
-    def __post_init__(self) -> None:
-        problems = [
-            (bool(self.host.strip()), "host must not be empty"),
-            (self.qos in (0, 1, 2), f"qos {self.qos} must be 0, 1 or 2 (1: at least once; 0 loses events)"),
-            (self.port is None or 0 < self.port < 65536, f"port {self.port} must be 1 to 65535"),
-            (self.keepalive_s >= 5, f"keepalive_s {self.keepalive_s} must be at least 5"),
-            (self.outbox_max_events >= 1, "outbox_max_events must be at least 1"),
-            (self.max_inflight >= 1, "max_inflight must be at least 1"),
-            (0 < self.reconnect_min_s <= self.reconnect_max_s, "need 0 < reconnect_min_s <= reconnect_max_s"),
-            (
-                bool(self.topic_prefix)
-                and not any(c in self.topic_prefix for c in "+#")
-                and not self.topic_prefix.endswith("/"),
-                f"topic_prefix {self.topic_prefix!r} must be non-empty, without + or # and without a trailing /",
-            ),
-            (
-                not (self.password is not None and self.password_file is not None),
-                "set password or password_file, not both",
-            ),
-            (
-                self.username is not None or (self.password is None and self.password_file is None),
-                "a password needs a username",
-            ),
-            (
-                self.tls or (self.ca_file, self.cert_file, self.key_file) == (None, None, None),
-                "ca_file, cert_file and key_file need tls = true",
-            ),
-            ((self.cert_file is None) == (self.key_file is None), "cert_file and key_file go together"),
-            (
-                self.name is None or (self.name.replace("-", "").replace("_", "").isalnum()),
-                f"name {self.name!r} may hold letters, digits, - and _ only",
-            ),
-        ]
-        for ok, message in problems:
-            if not ok:
-                raise ValueError(message)
-
-
-def default_port(config: Config) -> int:
-    """The broker's port: ``port``, else 8883 with TLS and 1883 without."""
-    return config.port or (8883 if config.tls else 1883)
 
 
 def peers(config: Config) -> list[tuple[str, int]]:
     """The one host this sink connects to (for the service's network policy)."""
     return [(config.host, default_port(config))]
-
-
-def _number(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
-def event_payload(event: Event, gateway: str) -> dict[str, Any]:
-    """The JSON-ready message for one event (see the module docstring for the schema)."""
-    subject = event.subject
-    if isinstance(subject, Alert):
-        return {
-            "id": subject.id,
-            "event": event.kind,
-            "gateway": gateway,
-            "sensor": subject.sensor,
-            "channels": list(subject.channels),
-            "score": _number(subject.score),
-            "threshold": _number(subject.threshold),
-            "observed": [_number(v) for v in subject.observed],
-            "expected": [_number(v) for v in subject.expected],
-            "start": iso_time(subject.start),
-            "end": iso_time(subject.end),
-            "model_sha256": subject.model_sha256,
-            "severity": subject.severity,
-            "ended_by": subject.ended_by or None,
-        }
-    fault_id = uuid.uuid5(_FAULT_NAMESPACE, f"{gateway}/{subject.sensor}/{subject.kind}/{subject.start!r}").hex[:16]
-    return {
-        "id": fault_id,
-        "event": event.kind,
-        "gateway": gateway,
-        "sensor": subject.sensor,
-        "fault": subject.kind,
-        "detail": subject.detail,
-        "channels": list(subject.channels),
-        "start": iso_time(subject.start),
-        "end": iso_time(subject.end),
-    }
-
-
-def _encode(data: dict[str, Any]) -> bytes:
-    return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
 
 
 class MqttSink(Sink):
@@ -232,68 +106,20 @@ class MqttSink(Sink):
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
-    def _password(self) -> str | None:
-        path = self.files.get("password_file")
-        if path is None:
-            return self.config.password
-        try:
-            mode = path.stat().st_mode & 0o777
-            if mode & 0o077:
-                raise ConfigError(
-                    f"mqtt password_file {path} is open to its group or to others (mode {mode:04o}); "
-                    "a secret must be readable by the agent's user alone: chown it to that user "
-                    f"and chmod 600 {path}"
-                )
-            return path.read_text(encoding="utf-8").rstrip("\r\n")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(
-                f"mqtt password_file {path} cannot be read: {exc}; make the agent's user its owner "
-                "(mode 0600) or set password"
-            ) from exc
-
     def _make_client(self) -> Any:
-        try:
-            from paho.mqtt import client as paho
-        except ImportError as exc:
-            raise ConfigError("the mqtt sink needs paho-mqtt 2.x: pip install 'edge-anomaly[mqtt]'") from exc
-        client = paho.Client(
-            paho.CallbackAPIVersion.VERSION2, client_id=self.client_id, clean_session=True, protocol=paho.MQTTv311
-        )
-        # Our outbox, not a broker session, is the source of truth, so the session can be clean.
-        if not self.checking:  # a check must not mark the gateway offline when it ends
-            client.will_set(
-                self.topics["status"],
-                _encode(
-                    {
-                        "state": "offline",
-                        "gateway": self.gateway,
-                        "client_id": self.client_id,
-                        "reason": "connection lost",
-                    }
-                ),
-                qos=1,
-                retain=True,
-            )
-        if self.config.username is not None:
-            client.username_pw_set(self.config.username, self._password())
-        if self.config.tls:
-            names = ("ca_file", "cert_file", "key_file")
-            ca, cert, key = (str(self.files[k]) if k in self.files else None for k in names)
-            try:
-                client.tls_set(ca_certs=ca, certfile=cert, keyfile=key)
-            except (OSError, ValueError) as exc:
-                shown = ", ".join(f"{k} {v}" for k, v in self.files.items() if k in names) or "the system's CAs"
-                raise ConfigError(
-                    f"mqtt TLS set-up failed with {shown}: {exc}; check that the files exist, are "
-                    "PEM and readable by the agent's user"
-                ) from exc
-        client.max_inflight_messages_set(self.config.max_inflight + 2)
-        client.reconnect_delay_set(self.config.reconnect_min_s, self.config.reconnect_max_s)  # type: ignore[arg-type]
+        # a check must not mark the gateway offline when it ends: no last will
+        will = None if self.checking else (self.topics["status"], self._offline(reason="connection lost"))
+        client = make_client(self.config, self.client_id, self.files, will)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         return client
+
+    def _offline(self, reason: str, at: float | None = None) -> bytes:
+        """The retained status a stop (at a known time) or the last will leaves behind."""
+        payload = {"state": "offline", "gateway": self.gateway, "client_id": self.client_id, "reason": reason}
+        return encode(payload if at is None else {**payload, "time": iso_time(at)})
 
     def open(self) -> None:
         """Open the outbox and start connecting in the background; never waits for the broker."""
@@ -315,7 +141,7 @@ class MqttSink(Sink):
         if outbox is None or self._state != "open":
             raise EdgeError(f"{self.describe()} is not open")
         topic = self.topics["alerts" if isinstance(event.subject, Alert) else "faults"]
-        self.hold.put(outbox, topic, _encode(event_payload(event, self.gateway)))  # in memory while it cannot store
+        self.hold.put(outbox, topic, encode(event_payload(event, self.gateway)))  # in memory while it cannot store
         self._wake.set()
 
     def status(self, summary: dict[str, Any]) -> None:
@@ -476,18 +302,12 @@ class MqttSink(Sink):
             announce, self._announce = self._announce, False
             summary = self._summary
         if self._state == "closing" and self._offline_mid is None:
-            payload = {
-                "state": "offline",
-                "gateway": self.gateway,
-                "client_id": self.client_id,
-                "reason": "stopped",
-                "time": iso_time(time.time()),
-            }
-            self._offline_mid = self._publish(self.topics["status"], _encode(payload), 1, retain=True)
+            offline = self._offline("stopped", at=time.time())
+            self._offline_mid = self._publish(self.topics["status"], offline, 1, retain=True)
             if self._offline_mid is not None:
                 self._inflight[self._offline_mid] = None
         elif announce and self._state == "open":
-            mid = self._publish(self.topics["status"], _encode(self.status_payload(summary)), 1, retain=True)
+            mid = self._publish(self.topics["status"], encode(self.status_payload(summary)), 1, retain=True)
             if mid is not None:
                 self._inflight[mid] = None
 

@@ -1,0 +1,73 @@
+"""What the ``mqtt`` sink publishes: one JSON message per event.
+
+Alert payload (``alert`` or ``clear``; the clear carries the alert's id, its ``end`` and peak values)::
+
+    {"id": "5c0e9f3a1b2d4e6f", "event": "alert", "gateway": "gw-17", "sensor": "pump-1",
+     "channels": ["bearing_temp_c"], "score": 0.998, "threshold": 0.99, "observed": [81.2],
+     "expected": [74.9], "start": "2026-03-17T12:03:10.000Z", "end": null, "model_sha256": "ab12…",
+     "severity": "minor", "ended_by": null}
+
+``severity`` grades the peak against the threshold (minor, major, critical); ``ended_by`` says how a clear
+ended: "back to normal", "accepted as the new normal", "interrupted" or "closed by a reload with new settings"
+(null on an alert).
+
+Fault payload (``fault`` or ``fault_cleared``; ``id`` is derived from gateway, sensor, kind and start)::
+
+    {"id": "0d4b…", "event": "fault", "gateway": "gw-17", "sensor": "pump-1", "fault": "stale",
+     "detail": "no reading for 61 s", "channels": [], "start": "…Z", "end": null}
+
+Numbers that are not finite are written as ``null``; times are ISO 8601 UTC with milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from typing import Any
+
+from edge.core.events import Alert, Event, iso_time
+
+_FAULT_NAMESPACE = uuid.UUID("b3f4d0a2-6c1e-4f7a-8d2b-9e5c3a1f0e77")
+
+
+def number(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def event_payload(event: Event, gateway: str) -> dict[str, Any]:
+    """The JSON-ready message for one event (see the module docstring for the schema)."""
+    subject = event.subject
+    if isinstance(subject, Alert):
+        return {
+            "id": subject.id,
+            "event": event.kind,
+            "gateway": gateway,
+            "sensor": subject.sensor,
+            "channels": list(subject.channels),
+            "score": number(subject.score),
+            "threshold": number(subject.threshold),
+            "observed": [number(v) for v in subject.observed],
+            "expected": [number(v) for v in subject.expected],
+            "start": iso_time(subject.start),
+            "end": iso_time(subject.end),
+            "model_sha256": subject.model_sha256,
+            "severity": subject.severity,
+            "ended_by": subject.ended_by or None,
+        }
+    fault_id = uuid.uuid5(_FAULT_NAMESPACE, f"{gateway}/{subject.sensor}/{subject.kind}/{subject.start!r}").hex[:16]
+    return {
+        "id": fault_id,
+        "event": event.kind,
+        "gateway": gateway,
+        "sensor": subject.sensor,
+        "fault": subject.kind,
+        "detail": subject.detail,
+        "channels": list(subject.channels),
+        "start": iso_time(subject.start),
+        "end": iso_time(subject.end),
+    }
+
+
+def encode(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()

@@ -102,6 +102,8 @@ install_venv() {
         die "torch ended up in $venv; a gateway must not carry it"
     fi
     cp "$project/README.md" "$root$prefix/README.md"
+    rm -rf "$root$prefix/docs"
+    cp -r "$project/docs" "$root$prefix/docs"  # the technician's guide, on the gateway itself
 }
 
 install_files() {

@@ -16,68 +16,29 @@ held while the readings stay away from the normal it was raised from (:mod:`edge
 from __future__ import annotations
 
 import logging
-import math
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
+from edge.core.alerting import alert_id, alerting_channels, decision_level
 from edge.core.condition import ConditionMonitor
 from edge.core.decision import AlertPolicy
 from edge.core.events import Alert, Event, Reading, SourceFault
 from edge.core.faults import FaultCheck, FaultMonitor, usable
 from edge.core.forecaster import StreamingForecaster
+from edge.core.inputs import Inputs
+from edge.core.outcome import Block, Counters, SampleState, Scored
+from edge.core.regime import RegimeWatch
+from edge.core.saved_state import ModelMismatch, read_saved_state
 from edge.core.scorers import SCORERS, Judgement, Protected
-from edge.core.scorers.base import finite
 from edge.core.settings import DetectorSettings
 from edge.model.loader import LoadedModel
 
 log = logging.getLogger(__name__)
 
-SampleState = Literal["warmup", "scored", "fault"]
-_ID_NAMESPACE = uuid.UUID("6f1c2a4e-3b7d-4f0e-9a51-2d8e7c6b5a40")
-GLITCH_SD = 8.0  # a reading this many training sd from the median of the last three does not enter the state
-
-
-@dataclass(frozen=True)
-class Scored:
-    """The outcome of one reading: ``score`` is the anomaly score, ``level`` what alerts are decided on."""
-
-    reading: Reading
-    state: SampleState
-    score: float = 0.0
-    channel_scores: tuple[float, ...] = ()
-    expected: tuple[float, ...] = ()
-    alerting: bool = False
-    events: list[Event] = field(default_factory=list)
-    level: float = 0.0
-
-
-@dataclass(frozen=True)
-class Block:
-    """Readings checked by :meth:`Detector.begin_block`; ``inputs`` (``[T, C]``) when all are plain."""
-
-    readings: Sequence[Reading]
-    checks: list[FaultCheck]
-    xs: list[list[float]] | None = None
-    inputs: np.ndarray | None = None
-
-
-@dataclass
-class Counters:
-    """Per-sensor accounting, shown in status and the periodic log line."""
-
-    readings: int = 0
-    scored: int = 0
-    warmup: int = 0
-    unscored_faulty: int = 0
-    alerts: int = 0
-    faults: int = 0
-    bridged: int = 0  # readings (or missing values) filled with the model's forecast
-    accepted: int = 0  # alerts closed by accepting their condition as the new normal
-    regime_warnings: int = 0
+__all__ = ["Block", "Counters", "Detector", "ModelMismatch", "SampleState", "Scored"]
 
 
 class Detector:
@@ -99,16 +60,13 @@ class Detector:
         self.condition = ConditionMonitor(len(meta.channels), settings.condition)
         self.policy = AlertPolicy(settings.decision)
         self.faults = FaultMonitor(sensor, meta.channels, settings.faults, meta.constant_channels)
-        self._mean = [float(m) for m in meta.norm_mean]
-        self._std = [float(d) for d in meta.norm_std]
-        self._mean_array, self._std_array = np.array(self._mean), np.array(self._std)
+        self.inputs = Inputs(meta.norm_mean, meta.norm_std)
         self.alert: Alert | None = None
         self._forecast: list[float] | None = None
         self._seen = 0
-        self._recent_inputs: list[list[float]] = []
         self._missing_streak = 0
         self._accepting = False
-        self._regime_warned: set[int] = set()
+        self.regime = RegimeWatch(sensor, meta.channels, self.inputs.mean, self.inputs.std)
 
     def _restart(self) -> None:
         self.forecaster.reset()
@@ -116,7 +74,7 @@ class Detector:
         self.condition.reset()
         self._forecast = None
         self._seen = 0
-        self._recent_inputs = []
+        self.inputs.recent = []
         self._missing_streak = 0
 
     def _pause(self, time: float) -> list[Event]:
@@ -129,20 +87,9 @@ class Detector:
         self._restart()
         return events
 
-    def _filtered(self, x: list[float]) -> list[float]:
-        """The model's input for ``x``: a lone glitch is replaced by the median of it and the two before."""
-        recent = self._recent_inputs
-        state_input = x
-        if len(recent) >= 2:
-            medians = [sorted((a, b, v))[1] for a, b, v in zip(recent[-2], recent[-1], x)]
-            state_input = [m if abs(v - m) > GLITCH_SD else v for v, m in zip(x, medians)]
-        recent.append(x)
-        del recent[:-2]
-        return state_input
-
     def _step(self, x: list[float]) -> None:
         """Feed one normalised reading to the model now."""
-        self._advance(self.forecaster.step_normalized(self._filtered(x)).tolist())
+        self._advance(self.forecaster.step_normalized(self.inputs.filtered(x)).tolist())
 
     def _advance(self, forecast: list[float]) -> None:
         self._forecast = forecast
@@ -168,9 +115,6 @@ class Detector:
         self.counters.bridged += 1
         return True
 
-    def _normalise(self, values: tuple[float, ...]) -> list[float]:
-        return [(v - m) / d for v, m, d in zip(values, self._mean, self._std)]
-
     def score_one(self, reading: Reading, received: float | None = None) -> Scored:
         """Judge, score and decide on one reading: a block of one."""
         return self.score_block((reading,), None if received is None else (received,))[0]
@@ -194,8 +138,8 @@ class Detector:
         checks = [self.faults.check(reading, arrival) for reading, arrival in zip(readings, arrivals)]
         if not readings or not all(c.scorable and not c.resumed and not c.missing for c in checks):
             return Block(readings, checks)
-        xs = self._normalise_block(readings)
-        return Block(readings, checks, xs, np.array([self._filtered(x) for x in xs]))
+        xs = self.inputs.normalise_block(readings)
+        return Block(readings, checks, xs, np.array([self.inputs.filtered(x) for x in xs]))
 
     def finish_block(self, block: Block, forecasts: np.ndarray | None = None) -> list[Scored]:
         """Score and decide a :meth:`begin_block`; ``forecasts`` are the model's outputs on its ``inputs``."""
@@ -218,20 +162,14 @@ class Detector:
                 start += 1
                 continue
             run = readings[start:end]
-            xs = self._normalise_block(run)
-            forecasts = self.forecaster.step_block_normalized(np.array([self._filtered(x) for x in xs]))
+            xs = self.inputs.normalise_block(run)
+            forecasts = self.forecaster.step_block_normalized(np.array([self.inputs.filtered(x) for x in xs]))
             outcomes.extend(
                 self._score_scorable(reading, check, x, forecast)
                 for reading, check, x, forecast in zip(run, checks[start:end], xs, forecasts.tolist())
             )
             start = end
         return outcomes
-
-    def _normalise_block(self, readings: Sequence[Reading]) -> list[list[float]]:
-        if len(readings) == 1:  # one at a time: plain floats are cheaper than an array (the same IEEE results)
-            return [self._normalise(readings[0].values)]
-        values = np.array([r.values for r in readings], dtype=np.float64)
-        return ((values - self._mean_array) / self._std_array).tolist()
 
     def _score_irregular(self, reading: Reading, check: FaultCheck) -> Scored:
         """A reading after a break or a loss, or one that cannot be scored: stepped on its own."""
@@ -251,12 +189,12 @@ class Detector:
         if not check.scorable:
             counters.unscored_faulty += 1
             if not bad or not self._bridge(
-                self._normalise(tuple(0.0 if i in bad else v for i, v in enumerate(values))), bad
+                self.inputs.normalise(tuple(0.0 if i in bad else v for i, v in enumerate(values))), bad
             ):
                 events = self._pause(reading.timestamp) + events
             return Scored(reading, "fault", events=events)
         check.events = events
-        return self._score_scorable(reading, check, self._normalise(values), None, counted=True)
+        return self._score_scorable(reading, check, self.inputs.normalise(values), None, counted=True)
 
     def _score_scorable(
         self, reading: Reading, check: FaultCheck, x: list[float], forecast: list[float] | None, counted: bool = False
@@ -286,16 +224,17 @@ class Detector:
             self._accepting = False  # the accepted condition has been learned: alerts are armed again
         was_open = self.policy.active
         holding = was_open and self.condition.holding(x)
-        level = self._decision_level(judgement)
+        level = decision_level(judgement, self.settings)
         decision = self.policy.update(reading.timestamp, 0.0 if self._accepting else level, holding)
-        self._regime_check(x)
+        if self.regime.check(x, self.condition):
+            counters.regime_warnings += 1
         if self._accepting:  # learning the accepted condition as normal, by the stated rule
             self.scorer.learn_one(residual, x, True)
         else:
             self._protected.learn_one(residual, x, judgement, alert_open=was_open or decision.alerting)
         self.condition.learn_one(x, normal=not (was_open or decision.alerting))
         self._feed(x, forecast)
-        expected = tuple(p * d + m for p, m, d in zip(previous, self._mean, self._std))
+        expected = self.inputs.denormalise(previous)
         if decision.alerting:
             events.extend(self._track(reading, judgement, expected, decision.state))
         elif decision.state in ("cleared", "accepted") and self.alert is not None:
@@ -328,65 +267,22 @@ class Detector:
             judgement.level,
         )
 
-    def _decision_level(self, judgement: Judgement) -> float:
-        """The level alerts are decided on: each channel against its own threshold where it has one."""
-        own = self.settings.channel_thresholds
-        if not own:
-            return judgement.level
-        threshold = self.settings.decision.threshold
-        offset = judgement.level - max(judgement.channel_scores)  # the scorer's correction for many channels
-        return min(
-            1.0,
-            max(
-                (score + offset) * threshold / (mine or threshold) for score, mine in zip(judgement.channel_scores, own)
-            ),
-        )
-
-    def _regime_check(self, x: list[float]) -> None:
-        """Say once per channel, clearly, when readings sit far outside what the model was trained on."""
-        outside = [c for c in self.condition.outside_training(x) if c not in self._regime_warned]
-        if not outside:
-            return
-        self._regime_warned.update(outside)
-        self.counters.regime_warnings += 1
-        limit, window = self.settings.condition.regime_sd, self.settings.condition.window
-        short = self.condition.short_mean(x)
-        parts = [
-            f"{self.channels[c]} averages {short[c] * self._std[c] + self._mean[c]:.4g} over the last {window} "
-            f"readings, more than {limit:g} sd from the training mean {self._mean[c]:.4g} (sd {self._std[c]:.4g})"
-            for c in outside
-        ]
-        log.warning(
-            "sensor %s: %s; the model was trained at another operating point and its scores mean little "
-            "here: export a model from history of this operating point (said once per channel)",
-            self.sensor,
-            "; ".join(parts),
-        )
-
     def _track(self, reading: Reading, judgement: Judgement, expected: tuple[float, ...], state: str) -> list[Event]:
         """Open an alert, or keep its peak up to date."""
-        level, channel_scores = judgement.level, judgement.channel_scores
+        level = judgement.level
         if state == "active" and self.alert is not None and level <= self.alert.score:
             return []
-        threshold = self.settings.decision.threshold
-        own = self.settings.channel_thresholds or (None,) * len(channel_scores)
-        picked = [i for i, (s, mine) in enumerate(zip(channel_scores, own)) if s >= (mine or threshold)] or [
-            max(range(len(channel_scores)), key=channel_scores.__getitem__)
-        ]
-        channels = tuple(self.channels[i] for i in picked)
-        observed = tuple(float(reading.values[i]) for i in picked)
-        forecast = tuple(expected[i] for i in picked)
+        channels, observed, forecast = alerting_channels(reading, judgement, expected, self.settings, self.channels)
         if state == "active" and self.alert is not None:
             self.alert = replace(self.alert, channels=channels, score=level, observed=observed, expected=forecast)
             return []
         self.counters.alerts += 1
         start = reading.timestamp
-        name = f"{self.model_sha256}/{self.sensor}/{start!r}"
         self.alert = Alert(
-            id=uuid.uuid5(_ID_NAMESPACE, name).hex[:16],
+            id=alert_id(self.model_sha256, self.sensor, start),
             sensor=self.sensor,
             start=start,
-            threshold=threshold,
+            threshold=self.settings.decision.threshold,
             model_sha256=self.model_sha256,
             channels=channels,
             score=level,
@@ -418,7 +314,7 @@ class Detector:
         is closed now, ended by the reload, so that every ALERT gets its CLEAR. Returns the events of that.
         """
         self.counters = old.counters
-        self._regime_warned = set(old._regime_warned)
+        self.regime.warned = set(old.regime.warned)
         if self.faults.settings == old.faults.settings and self.faults.channels == old.faults.channels:
             self.faults = old.faults  # active faults clear as they would have; counts go on
         else:
@@ -451,7 +347,7 @@ class Detector:
             "c": c.tolist(),
             "forecast": self._forecast,
             "seen": self._seen,
-            "recent_inputs": self._recent_inputs,
+            "recent_inputs": self.inputs.recent,
             "last_timestamp": self.faults.last_timestamp,
             "last_sequence": self.faults.last_sequence,
             "scorer": self.scorer.state(),
@@ -464,40 +360,9 @@ class Detector:
         Every field is checked (types, shapes, finiteness) before anything changes, so a state that does not
         validate leaves the detector as it was: a damaged checkpoint can cost a warm-up, never a crash.
         """
-        if not isinstance(state, dict):
-            raise ValueError(f"it is a {type(state).__name__}, not a table of fields")
-        if state.get("model_sha256") != self.model_sha256:
-            raise ModelMismatch("it was written for another model")
-        try:
-            h, c = (np.asarray(state[k], dtype=np.float32) for k in ("h", "c"))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"saved LSTM state is not numbers ({exc})") from exc
-        if (
-            h.shape != self.forecaster.state[0].shape
-            or c.shape != h.shape
-            or not (np.isfinite(h).all() and np.isfinite(c).all())
-        ):
-            raise ValueError(f"saved LSTM state has shape {h.shape}, expected {self.forecaster.state[0].shape}")
-        channels = len(self.channels)
-        forecast = state.get("forecast")
-        if forecast is not None:
-            forecast = finite(_rows([forecast], "saved forecast")[0], "saved forecast")
-            if len(forecast) != channels:
-                raise ValueError(f"saved forecast has {len(forecast)} channels, expected {channels}")
-        recent = [finite(row, "saved inputs") for row in _rows(state.get("recent_inputs", []), "saved inputs")][-2:]
-        if any(len(row) != channels for row in recent):
-            raise ValueError(f"saved inputs are not {channels} channels")
-        seen = _count(state.get("seen"), "seen") if forecast is not None else 0
-        last_time = state.get("last_timestamp")
-        if last_time is not None and (
-            isinstance(last_time, bool) or not isinstance(last_time, int | float) or not math.isfinite(last_time)
-        ):
-            raise ValueError(f"saved last_timestamp {last_time!r} is not a time in seconds")
-        last_sequence = state.get("last_sequence")
-        if last_sequence is not None:
-            last_sequence = _count(last_sequence, "last_sequence")
+        saved = read_saved_state(state, self.model_sha256, self.forecaster.state[0].shape, len(self.channels))
         scorer = SCORERS[self.settings.scoring](self._calibration, self.settings)
-        condition = ConditionMonitor(channels, self.settings.condition)
+        condition = ConditionMonitor(len(self.channels), self.settings.condition)
         for part, target in (("scorer", scorer), ("condition", condition)):
             if part not in state and part == "condition":
                 continue
@@ -505,26 +370,10 @@ class Detector:
                 target.restore(state[part])
             except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
                 raise ValueError(f"saved {part} state does not fit ({type(exc).__name__}: {exc})") from exc
-        self.forecaster.state = (h, c)
+        self.forecaster.state = (saved.h, saved.c)
         self.scorer, self.condition = scorer, condition
         self._protected = Protected(scorer, self.settings.decision.clear_at)
-        self._forecast = forecast
-        self._seen = seen
-        self._recent_inputs = recent
-        self.faults.resume_after(None if last_time is None else float(last_time), last_sequence)
-
-
-class ModelMismatch(ValueError):
-    """A saved state of another model: expected after an upgrade, not damage."""
-
-
-def _rows(value: Any, what: str) -> list[Any]:
-    if not isinstance(value, list) or not all(isinstance(row, list) for row in value):
-        raise ValueError(f"{what} is not a list of rows")
-    return value
-
-
-def _count(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"saved {what} {value!r} is not a count")
-    return value
+        self._forecast = saved.forecast
+        self._seen = saved.seen
+        self.inputs.recent = saved.recent_inputs
+        self.faults.resume_after(saved.last_timestamp, saved.last_sequence)

@@ -1,0 +1,72 @@
+"""A detector's checkpointed stream position, read back field by field: nothing is trusted before it validates."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from edge.core.scorers.base import finite
+
+
+class ModelMismatch(ValueError):
+    """A saved state of another model: expected after an upgrade, not damage."""
+
+
+@dataclass(frozen=True)
+class SavedState:
+    """The model-side fields of a checkpoint (the scorer's and the condition's are read by their own classes)."""
+
+    h: np.ndarray
+    c: np.ndarray
+    forecast: list[float] | None
+    seen: int
+    recent_inputs: list[list[float]]
+    last_timestamp: float | None
+    last_sequence: int | None
+
+
+def read_saved_state(state: Any, model_sha256: str, shape: tuple[int, ...], channels: int) -> SavedState:
+    """Check every field of ``state`` (types, shapes, finiteness); ``ValueError`` names the first that is wrong."""
+    if not isinstance(state, dict):
+        raise ValueError(f"it is a {type(state).__name__}, not a table of fields")
+    if state.get("model_sha256") != model_sha256:
+        raise ModelMismatch("it was written for another model")
+    try:
+        h, c = (np.asarray(state[k], dtype=np.float32) for k in ("h", "c"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"saved LSTM state is not numbers ({exc})") from exc
+    if h.shape != shape or c.shape != h.shape or not (np.isfinite(h).all() and np.isfinite(c).all()):
+        raise ValueError(f"saved LSTM state has shape {h.shape}, expected {shape}")
+    forecast = state.get("forecast")
+    if forecast is not None:
+        forecast = finite(_rows([forecast], "saved forecast")[0], "saved forecast")
+        if len(forecast) != channels:
+            raise ValueError(f"saved forecast has {len(forecast)} channels, expected {channels}")
+    recent = [finite(row, "saved inputs") for row in _rows(state.get("recent_inputs", []), "saved inputs")][-2:]
+    if any(len(row) != channels for row in recent):
+        raise ValueError(f"saved inputs are not {channels} channels")
+    seen = _count(state.get("seen"), "seen") if forecast is not None else 0
+    last_time = state.get("last_timestamp")
+    if last_time is not None and (
+        isinstance(last_time, bool) or not isinstance(last_time, int | float) or not math.isfinite(last_time)
+    ):
+        raise ValueError(f"saved last_timestamp {last_time!r} is not a time in seconds")
+    last_sequence = state.get("last_sequence")
+    if last_sequence is not None:
+        last_sequence = _count(last_sequence, "last_sequence")
+    return SavedState(h, c, forecast, seen, recent, None if last_time is None else float(last_time), last_sequence)
+
+
+def _rows(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list) or not all(isinstance(row, list) for row in value):
+        raise ValueError(f"{what} is not a list of rows")
+    return value
+
+
+def _count(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"saved {what} {value!r} is not a count")
+    return value

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from edge.config import sample_config
 from edge.plugins import SINK_TYPES, SOURCE_TYPES, read_sample
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,9 +44,16 @@ def test_the_guide_shows_each_registered_plugins_sample_as_it_is(plugin: str) ->
     assert copies[path] == text, f"{plugin}: the copy in docs/gateway-config.md differs; run tools/gen_config_docs.py"
 
 
+def test_the_guide_shows_the_agents_own_sample_as_sample_config_prints_it() -> None:
+    copies = generator().copies(GUIDE.read_text(encoding="utf-8"))
+    text = (ROOT / "edge/sample.toml").read_text(encoding="utf-8")
+    assert copies["edge/sample.toml"] == text == read_sample("edge")
+    assert sample_config().startswith(text)
+
+
 def test_every_sample_file_is_registered_and_the_guide_is_up_to_date() -> None:
     gen = generator()
-    assert gen.sample_paths() == sorted(sample_path(m) for m in PLUGINS.values())
+    assert gen.sample_paths() == sorted(["edge/sample.toml", *(sample_path(m) for m in PLUGINS.values())])
     guide = GUIDE.read_text(encoding="utf-8")
     assert gen.render(guide) == guide, "docs/gateway-config.md is out of date: run python tools/gen_config_docs.py"
 

@@ -1,4 +1,4 @@
-"""Copy every plugin's sample.toml into docs/gateway-config.md, between its marker comments.
+"""Copy the agent's and every plugin's sample.toml into docs/gateway-config.md, between their marker comments.
 
 Each plugin folder (``edge/sources/<name>/``, ``edge/sinks/<name>/``) holds a ``sample.toml`` that
 ``edge-agent sample-config`` prints. The configuration guide shows each one verbatim, in a block like::
@@ -26,14 +26,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = Path("docs/gateway-config.md")
 BLOCK = re.compile(
-    r"(?P<begin><!-- BEGIN (?P<path>\S+/sample\.toml)\b[^\n]*-->\n)(?P<body>.*?)(?P<end><!-- END (?P=path) -->)",
+    r"(?P<begin><!-- BEGIN (?P<path>\S*sample\.toml)\b[^\n]*-->\n)(?P<body>.*?)(?P<end><!-- END (?P=path) -->)",
     re.S,
 )
 
 
 def sample_paths(root: Path = ROOT) -> list[str]:
-    """Every plugin's sample.toml, relative to the repository (``edge/sinks/log/sample.toml``)."""
-    found = [*root.glob("edge/sources/*/sample.toml"), *root.glob("edge/sinks/*/sample.toml")]
+    """The agent's sample.toml and every plugin's, relative to the repository (``edge/sinks/log/sample.toml``)."""
+    found = [
+        root / "edge/sample.toml",
+        *root.glob("edge/sources/*/sample.toml"),
+        *root.glob("edge/sinks/*/sample.toml"),
+    ]
     return sorted(path.relative_to(root).as_posix() for path in found)
 
 

@@ -16,24 +16,26 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Any, cast
+from typing import Any
 
 from edge.backoff import Backoff
 from edge.config import AgentConfig, load_config
 from edge.core.events import Reading, SourceFault, iso_time
 from edge.errors import EdgeError, WaitError
+from edge.hardware import Hardware
 from edge.pipeline import Pipeline, build_pipeline
 from edge.running import POLL_S, Finished, RunningSource
 from edge.service.checkpoint import FILE_NAME as CHECKPOINT_FILE
 from edge.service.checkpoint import read_checkpoint, restore_detectors, save_checkpoint
+from edge.service.handover import hand_over
+from edge.service.intake import collect, score_per_sensor
 from edge.service.notify import Notifier
-from edge.service.status import status_summary, write_status
+from edge.service.status import status_summary, summary_line, write_status
 
 log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 10_000  # entries: each one read's (reading or fault, arrival) pairs, or a Finished
 START_RETRY_S, START_RETRY_MAX_S = 1.0, 60.0  # back-off while something the start needs is busy or full
-MAX_BLOCK = 1024  # readings scored in one block at most
 
 
 class Service:
@@ -45,8 +47,10 @@ class Service:
         notifier: Notifier | None = None,
         config: AgentConfig | None = None,
         max_readings: int | None = None,
+        hardware: Hardware | None = None,
     ) -> None:
         self.config_path = config_path
+        self.hardware = hardware  # the machine's own devices unless given another (a FakeHardware)
         self.max_readings = max_readings
         self.readings = 0
         self._initial_config = config
@@ -107,33 +111,10 @@ class Service:
 
     def _drain(self, pipeline: Pipeline) -> None:
         while True:
-            items = self._collect(None, 0.0)
+            items = collect(self._queue, None, 0.0)
             if not items:
                 return
             self._handle(pipeline, items)
-
-    def _collect(self, first: Any, delay_s: float) -> list[Any]:
-        """The items of ``first`` and of what else is queued, waiting at most ``delay_s`` for more, up to about
-        ``MAX_BLOCK`` items.
-
-        The main loop waits for nothing: the source threads gather (``max_block_delay_ms``), where frames arrive.
-        """
-        items: list[Any] = []
-        entry = first
-        deadline = time.monotonic() + delay_s
-        while True:
-            if entry is not None:
-                if isinstance(entry, Finished):
-                    items.append(entry)
-                else:
-                    items.extend(entry)
-            if len(items) >= MAX_BLOCK:
-                return items
-            wait = deadline - time.monotonic()
-            try:
-                entry = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
-            except queue.Empty:
-                return items
 
     def _handle(self, pipeline: Pipeline, items: list[Any]) -> None:
         """Score queued items: each sensor's readings in order, as blocks between its source's reports.
@@ -153,51 +134,10 @@ class Service:
                     continue  # --max-readings: readings queued after the last one asked for are left unscored
                 self.readings += 1
             per_sensor.setdefault(got.sensor, []).append(item)
-        if all(isinstance(got, Reading) for entries in per_sensor.values() for got, _ in entries):
-            blocks = {
-                sensor: (cast(list[Reading], [got for got, _ in entries]), [received for _, received in entries])
-                for sensor, entries in per_sensor.items()
-            }
-            pipeline.handle_sensors(blocks)  # sensors of one model that ticked together share one LSTM call
-            self.handled_since_ping += sum(len(entries) for entries in per_sensor.values())
-            per_sensor = {}
-        for entries in per_sensor.values():
-            block: list[Reading] = []
-            arrivals: list[float | None] = []
-            for got, received in entries:
-                if isinstance(got, Reading):
-                    block.append(got)
-                    arrivals.append(received)
-                    continue
-                if block:
-                    pipeline.handle_block(block, arrivals)
-                    self.handled_since_ping += len(block)
-                    block, arrivals = [], []
-                pipeline.handle(got, received)
-            if block:
-                pipeline.handle_block(block, arrivals)
-                self.handled_since_ping += len(block)
+        self.handled_since_ping += score_per_sensor(pipeline, per_sensor)
         for done in finished:
             self._unfinished.discard(done.source.sensor)
             log.info("source %s finished: %s", done.source.describe(), done.source.counters())
-
-    def summary_line(self) -> str:
-        """The one-line STATUS= and log summary."""
-        pipeline = self.pipeline
-        if pipeline is None:
-            return "starting"
-        parts = []
-        for source in pipeline.sources:
-            detector = pipeline.detectors[source.sensor]
-            c = detector.counters
-            state = "ALERT" if detector.alert else "fault" if detector.faults.active else "ok"
-            dropped = sum(v for k, v in pipeline.source_counters(source).items() if k.startswith("dropped"))
-            parts.append(
-                f"{source.sensor} {state} readings={c.readings} scored={c.scored} alerts={c.alerts} "
-                f"faults={c.faults} dropped={dropped}"
-            )
-        failed = sum(guard.totals()["failed"] for guard in pipeline.sinks)
-        return "; ".join(parts) + (f"; sink failures={failed}" if failed else "")
 
     def checkpoint(self) -> None:
         """Write the detectors' state; a failure is logged, never fatal."""
@@ -235,7 +175,7 @@ class Service:
         config = self._initial_config or load_config(self.config_path)
         backoff = Backoff(START_RETRY_S, START_RETRY_MAX_S)
         while True:
-            pipeline = build_pipeline(config)
+            pipeline = build_pipeline(config, hardware=self.hardware)
             restored = restore_detectors(
                 read_checkpoint(config.agent.state_path()),
                 pipeline.detectors,
@@ -262,7 +202,7 @@ class Service:
             f"; state restored for {', '.join(restored)}" if restored else "",
         )
         self.write_status("running")  # before READY: `edge-agent status` and `reload` work once systemd says active
-        self.notifier.ready(self.summary_line())
+        self.notifier.ready(summary_line(self.pipeline))
         try:
             self._loop()
         finally:
@@ -271,7 +211,7 @@ class Service:
                 self._halt(self.pipeline)
             self.checkpoint()
             self.write_status("stopped")
-            log.info("edge-agent stopped: %s", self.summary_line())
+            log.info("edge-agent stopped: %s", summary_line(self.pipeline))
         return 0
 
     def _loop(self) -> None:
@@ -299,7 +239,7 @@ class Service:
             except queue.Empty:
                 first = None
             if first is not None:
-                self._handle(pipeline, self._collect(first, 0.0))
+                self._handle(pipeline, collect(self._queue, first, 0.0))
                 if not self._unfinished:
                     log.info("every source has finished; stopping")
                     return
@@ -318,14 +258,14 @@ class Service:
                 self.handled_since_ping = 0
                 due["watchdog"] = now + interval
             if now >= due["status"]:
-                self.notifier.status(self.summary_line())
+                self.notifier.status(summary_line(self.pipeline))
                 self.write_status("running")
                 due["status"] = now + agent.status_interval_s
             if now >= due["checkpoint"]:
                 self.checkpoint()
                 due["checkpoint"] = now + agent.checkpoint_interval_s
             if now >= due["counters"]:
-                log.info("counters: %s", self.summary_line())
+                log.info("counters: %s", summary_line(self.pipeline))
                 for source in pipeline.sources:
                     counts = " ".join(f"{k}={v}" for k, v in sorted(pipeline.source_counters(source).items()))
                     log.info("source %s: %s", source.describe(), counts)
@@ -338,7 +278,7 @@ class Service:
             return False  # not started yet: the start reads the config anyway
         self.notifier.reloading()
         try:
-            new = build_pipeline(load_config(self.config_path))
+            new = build_pipeline(load_config(self.config_path), hardware=self.hardware)
         except EdgeError as exc:
             log.error("reload failed, keeping the running configuration: %s", exc)
             self.notifier.ready(f"reload failed: {exc}")
@@ -346,24 +286,14 @@ class Service:
         states = {name: d.state() for name, d in old.detectors.items()}
         kept = new.adopt_sources(old)  # before the halt: the sources whose settings did not change stay open
         self._halt(old)
-        restore_detectors(states, new.detectors, "the previous configuration")
-        closed = []
-        for name, detector in new.detectors.items():
-            if name in old.detectors:
-                closed += detector.carry_over(old.detectors[name])
-        new.recent_alerts.extend(old.recent_alerts)
-        new.carry_over(old)
+        closed = hand_over(old, new, states)
         try:
             self._start(new)
         except (EdgeError, OSError) as exc:
             log.error("reload failed, keeping the running configuration: cannot open the new one: %s", exc)
-            previous = build_pipeline(old.config, old.model)
+            previous = build_pipeline(old.config, old.model, self.hardware)
             previous.adopt_sources(new)  # what the new one had taken over open
-            restore_detectors(states, previous.detectors, "the previous configuration")
-            for name, detector in previous.detectors.items():
-                detector.carry_over(old.detectors[name])  # the same settings: open alerts go on
-            previous.recent_alerts.extend(old.recent_alerts)
-            previous.carry_over(old)
+            hand_over(old, previous, states)  # the same settings: open alerts go on, nothing closes
             self._start(previous)
             self.notifier.ready(f"reload failed: {exc}")
             return self._reloaded(False, f"cannot open the new configuration: {exc}")
@@ -373,7 +303,7 @@ class Service:
             f"{', '.join(new.detectors)}" + (f"; sources kept open: {', '.join(kept)}" if kept else "")
         )
         log.info("reloaded: %s", detail)
-        self.notifier.ready(self.summary_line())
+        self.notifier.ready(summary_line(self.pipeline))
         return self._reloaded(True, detail)
 
     def _reloaded(self, ok: bool, detail: str) -> bool:

@@ -17,6 +17,24 @@ if TYPE_CHECKING:  # status is read by `edge-agent status`, which must not load 
 FILE_NAME = "status.json"
 
 
+def summary_line(pipeline: Pipeline | None) -> str:
+    """The one-line STATUS= and log summary."""
+    if pipeline is None:
+        return "starting"
+    parts = []
+    for source in pipeline.sources:
+        detector = pipeline.detectors[source.sensor]
+        c = detector.counters
+        state = "ALERT" if detector.alert else "fault" if detector.faults.active else "ok"
+        dropped = sum(v for k, v in pipeline.source_counters(source).items() if k.startswith("dropped"))
+        parts.append(
+            f"{source.sensor} {state} readings={c.readings} scored={c.scored} alerts={c.alerts} "
+            f"faults={c.faults} dropped={dropped}"
+        )
+    failed = sum(guard.totals()["failed"] for guard in pipeline.sinks)
+    return "; ".join(parts) + (f"; sink failures={failed}" if failed else "")
+
+
 def status_summary(
     pipeline: Pipeline, started: float, config_path: Path | None, state: str, last_reload: dict[str, Any] | None = None
 ) -> dict[str, Any]:

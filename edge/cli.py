@@ -14,6 +14,8 @@ from edge.service.network_policy import DROP_IN
 
 PROG = "edge-agent"
 EXIT_CONFIG = 78  # EX_CONFIG from sysexits.h: the config or model is wrong; restarting will not help
+REPLAY_BLOCK = 256  # edge.replay_file.DEFAULT_BLOCK, written out: importing it would load onnxruntime for --help
+CONFIG_HELP = "the agent's config file"
 
 
 def _unit_threshold(text: str) -> float:
@@ -24,85 +26,135 @@ def _unit_threshold(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command-line interface."""
+    """The command-line interface: one subparser per command, every option with its help."""
     parser = argparse.ArgumentParser(prog=PROG, description="edge-anomaly gateway runtime")
-    parser.add_argument("--debug", action="store_true", help="show a traceback on errors; debug logging")
-    subcommands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument(
+        "--debug", action="store_true", help="show a traceback on errors (and, for run, log at debug level)"
+    )
+    subcommands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="edge-agent COMMAND --help tells more"
+    )
 
-    run = subcommands.add_parser("run", help="run the service")
-    run.add_argument("--config", type=Path, required=True)
-    run.add_argument("--max-readings", type=int, help="stop as on SIGTERM after this many readings (demos, tests)")
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return subcommands.add_parser(name, help=summary, description=summary)
+
+    run = command("run", "run the service: read the sources, score every reading, send events to the sinks")
+    run.add_argument("--config", type=Path, required=True, metavar="TOML", help=CONFIG_HELP)
+    run.add_argument(
+        "--max-readings",
+        type=int,
+        metavar="N",
+        help="stop as on SIGTERM after this many readings (demos, tests; default: run until stopped)",
+    )
     run.set_defaults(run=commands.run_service)
 
-    check = subcommands.add_parser("check", help="validate config, model and plugins, then exit")
-    check.add_argument("--config", type=Path, required=True)
+    check = command("check", "validate config, model and plugins (each opened and probed), then exit")
+    check.add_argument("--config", type=Path, required=True, metavar="TOML", help=CONFIG_HELP)
     check.set_defaults(run=commands.check_config)
 
-    replay = subcommands.add_parser("replay", help="run a CSV through the pipeline as fast as it can")
-    replay.add_argument("--model", type=Path, required=True)
-    replay.add_argument("--input", type=Path, required=True)
-    replay.add_argument("--output", type=Path, required=True)
-    replay.add_argument("--plot", type=Path, help="draw signal, score, threshold and alerts into this PNG")
+    replay = command("replay", "run a CSV through the service's pipeline as fast as it can; write the scores")
+    replay.add_argument("--model", type=Path, required=True, metavar="ONNX", help="the model file edge-export wrote")
+    replay.add_argument(
+        "--input",
+        type=Path,
+        required=True,
+        metavar="CSV",
+        help="the readings: a timestamp column and one column per model channel, separated by commas, "
+        "semicolons or tabs",
+    )
+    replay.add_argument(
+        "--output",
+        type=Path,
+        required=True,
+        metavar="CSV",
+        help="written: every input column, then anomaly_score, alert, state and a score per channel",
+    )
+    replay.add_argument(
+        "--plot", type=Path, metavar="PNG", help="also draw signal, forecast, score, threshold and alerts into this"
+    )
     replay.add_argument(
         "--config",
         type=Path,
-        help="take [model] threshold and [detector] settings from here "
-        "(its [[sources]] and [model] path are not needed)",
+        metavar="TOML",
+        help="take [model] threshold and [detector] settings from this agent config "
+        "(its [[sources]] and [model] path are not needed; default: the built-in [detector] defaults)",
     )
-    replay.add_argument("--threshold", type=_unit_threshold, help="alert threshold (default: the model's)")
-    replay.add_argument("--scoring", choices=("likelihood", "calibrated"), help="scorer (default: the config's)")
+    replay.add_argument(
+        "--threshold",
+        type=_unit_threshold,
+        metavar="LEVEL",
+        help="alert threshold in (0, 1] (default: the --config's [model] threshold, else the model's own)",
+    )
+    replay.add_argument(
+        "--scoring",
+        choices=("likelihood", "calibrated"),
+        help="the scorer (default: the --config's [detector] scoring, else likelihood)",
+    )
     replay.add_argument("--sensor", help="the sensor's name in event lines (default: the input file's stem)")
-    replay.add_argument("--quiet", action="store_true", help="no event lines and no summary")
+    replay.add_argument("--quiet", action="store_true", help="print no event lines and no summary")
     replay.add_argument(
         "--block",
         type=int,
-        help="rows per LSTM call (default: edge.replay_file.DEFAULT_BLOCK, 256; "
-        "1: one row per call); every output column is the same for any block",
+        metavar="ROWS",
+        help=f"rows per LSTM call, 1 for one row per call (default: {REPLAY_BLOCK}); "
+        "every output column is the same for any block",
     )
     replay.set_defaults(run=commands.replay_csv)
 
-    status = subcommands.add_parser("status", help="print the running agent's state")
-    where = status.add_mutually_exclusive_group()
-    where.add_argument("--config", type=Path, help="find the status file through this config's runtime_dir")
-    where.add_argument("--runtime-dir", type=Path)
-    status.add_argument("--json", action="store_true")
+    status = command("status", "print the running agent's state from its status file")
+    _where_the_agent_is(status)
+    status.add_argument("--json", action="store_true", help="print the status file's JSON instead of a summary")
     status.set_defaults(run=commands.show_status)
 
-    reload = subcommands.add_parser(
-        "reload", help="make the running agent re-read config and model; wait for its verdict"
-    )
-    where = reload.add_mutually_exclusive_group()
-    where.add_argument("--config", type=Path, help="find the status file through this config's runtime_dir")
-    where.add_argument(
-        "--runtime-dir", type=Path, help="the folder of status.json (default $RUNTIME_DIRECTORY or /run/edge-anomaly)"
-    )
+    reload = command("reload", "make the running agent re-read config and model (SIGHUP); wait for its verdict")
+    _where_the_agent_is(reload)
     reload.add_argument("--pid", type=int, help="the agent's process (default: the pid in the status file)")
-    reload.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the verdict")
+    reload.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long to wait for the verdict (default: %(default)s)",
+    )
     reload.set_defaults(run=commands.reload_agent)
 
-    policy = subcommands.add_parser(
+    policy = command(
         "network-policy",
-        help="print (or write) the unit's drop-in that allows the "
-        "addresses the config's plugins connect to; the unit allows only loopback",
+        "print (or write) the systemd drop-in that allows the addresses the config's plugins connect to "
+        "(the unit allows only loopback)",
     )
-    policy.add_argument("--config", type=Path, required=True)
+    policy.add_argument("--config", type=Path, required=True, metavar="TOML", help=CONFIG_HELP)
     policy.add_argument(
         "--write",
         type=Path,
         nargs="?",
         const=DROP_IN,
         metavar="DROP_IN",
-        help=f"write it there (default {DROP_IN}) instead of printing it",
+        help=f"write the drop-in to this file instead of printing it (DROP_IN left out: {DROP_IN})",
     )
     policy.set_defaults(run=commands.print_network_policy)
 
-    sample = subcommands.add_parser("sample-config", help="print a commented example config of every plugin")
+    sample = command("sample-config", "print a commented example config of every section and plugin")
     sample.set_defaults(run=commands.print_sample_config)
 
-    inspect = subcommands.add_parser("inspect", help="verify a model file and print its metadata")
-    inspect.add_argument("model", type=Path)
+    inspect = command("inspect", "verify a model file and print its metadata")
+    inspect.add_argument("model", type=Path, metavar="ONNX", help="the model file edge-export wrote")
     inspect.set_defaults(run=commands.inspect_model)
     return parser
+
+
+def _where_the_agent_is(command: argparse.ArgumentParser) -> None:
+    """``--config`` or ``--runtime-dir``: how status and reload find the running agent's status file."""
+    where = command.add_mutually_exclusive_group()
+    where.add_argument(
+        "--config", type=Path, metavar="TOML", help="find the status file through this config's [agent] runtime_dir"
+    )
+    where.add_argument(
+        "--runtime-dir",
+        type=Path,
+        metavar="DIR",
+        help="the folder of status.json (default: $RUNTIME_DIRECTORY, else /run/edge-anomaly)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

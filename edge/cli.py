@@ -15,7 +15,7 @@ from edge.service.network_policy import DROP_IN
 PROG = "edge-agent"
 EXIT_CONFIG = 78  # EX_CONFIG from sysexits.h: the config or model is wrong; restarting will not help
 REPLAY_BLOCK = 256  # edge.replay_file.DEFAULT_BLOCK, written out: importing it would load onnxruntime for --help
-CONFIG_HELP = "the agent's config file"
+CONFIG_HELP = "the agent's config file (edge-agent sample-config --minimal prints a first one)"
 
 
 def _unit_threshold(text: str) -> float:
@@ -135,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     policy.set_defaults(run=commands.print_network_policy)
 
     sample = command("sample-config", "print a commented example config of every section and plugin")
+    sample.add_argument(
+        "--minimal",
+        action="store_true",
+        help="print the smallest config that runs instead: the model, a replay source and the log sink",
+    )
     sample.set_defaults(run=commands.print_sample_config)
 
     inspect = command("inspect", "verify a model file and print its metadata")

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from edge.errors import ConfigError, EdgeError
 from edge.replay_file import ReplaySummary
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-def plot_replay(summary: ReplaySummary, path: Path, title: str) -> None:
-    """Draw one panel per channel and a score panel into a PNG."""
+TIME_LABEL = "time (UTC)"
+
+
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend; a gateway install may lack it."""
     try:
         import matplotlib
 
@@ -21,12 +28,40 @@ def plot_replay(summary: ReplaySummary, path: Path, title: str) -> None:
             "--plot needs matplotlib, which a gateway install leaves out; "
             "pip install 'edge-anomaly[plot]' or drop --plot"
         ) from exc
+    return plt
+
+
+def label_time_on_every_panel(axes: Iterable[Any]) -> None:
+    """Time tick labels and an x label under each panel, not only the bottom one (``sharex`` hides the rest)."""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    for axis in axes:
+        locator = AutoDateLocator()  # one each: a locator belongs to one axis
+        axis.xaxis.set_major_locator(locator)
+        axis.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        axis.tick_params(axis="x", labelbottom=True)
+        axis.set_xlabel(TIME_LABEL)
+
+
+def plot_replay(summary: ReplaySummary, path: Path, title: str) -> None:
+    """Save :func:`replay_figure` as a PNG."""
+    figure = replay_figure(summary, title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    _pyplot().close(figure)
+
+
+def replay_figure(summary: ReplaySummary, title: str) -> Figure:
+    """One panel per channel and a score panel, each with its time axis; ``title`` above the first."""
+    plt = _pyplot()
     trace = summary.trace
     if trace is None:
         raise EdgeError("the replay kept no trace to plot (replay with keep_trace=True)")
     times = [datetime.fromtimestamp(t, tz=UTC) for t in trace.timestamps]
     channels = summary.channels
-    figure, axes = plt.subplots(len(channels) + 1, 1, figsize=(12, 2.2 * (len(channels) + 1)), sharex=True)
+    figure, axes = plt.subplots(
+        len(channels) + 1, 1, figsize=(12, 2.5 * (len(channels) + 1)), sharex=True, layout="constrained"
+    )
     spans = _alert_spans(trace.alerts)
     for i, (name, axis) in enumerate(zip(channels, axes)):
         axis.plot(times, [v[i] for v in trace.values], lw=0.8, label="observed")
@@ -55,12 +90,10 @@ def plot_replay(summary: ReplaySummary, path: Path, title: str) -> None:
     for axis in axes:
         for start, end in spans:
             axis.axvspan(times[start], times[end], color="red", alpha=0.15, lw=0)
+    label_time_on_every_panel(axes)
     counters = summary.counters
     axes[0].set_title(f"{title}: {counters.alerts} alert(s), {counters.faults} sensor fault(s)")
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    return figure
 
 
 def _alert_spans(flags: list[bool]) -> list[tuple[int, int]]:

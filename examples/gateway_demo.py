@@ -10,6 +10,7 @@ row, then prints ``edge-agent status``. Exits non-zero if any step fails or take
 
 from __future__ import annotations
 
+import argparse
 import csv
 import shutil
 import subprocess
@@ -21,8 +22,19 @@ from edge.model.loader import load_model
 TIMEOUT_S = 30
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """The script's command line: three paths."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("model", type=Path, help="the model file edge-export wrote")
+    parser.add_argument("csv", type=Path, help="readings to stream, one column per model channel")
+    parser.add_argument("out_dir", type=Path, help="where agent.toml, the agent's state and the pty link go")
+    return parser
+
+
 def main() -> int:
-    model, data, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+    """Stream the CSV through the simulator into edge-agent run; print its status."""
+    args = build_parser().parse_args()
+    model, data, out = args.model, args.csv, args.out_dir
     meta = load_model(model).metadata
     with data.open(newline="") as handle:
         rows = sum(1 for _ in csv.reader(handle)) - 1

@@ -27,17 +27,39 @@ def offset(kind: str, step: int, length: int, size: float) -> float:
     raise ValueError(f"unknown kind {kind!r}")
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The script's command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("input", type=Path)
-    parser.add_argument("output", type=Path)
-    parser.add_argument("--last-rows", type=int, help="keep only the file's last N rows")
-    parser.add_argument("--at", type=int, required=True, help="first anomalous row of the output (0-based)")
-    parser.add_argument("--channel", required=True)
-    parser.add_argument("--kind", choices=("spike", "shift", "drift"), default="shift")
-    parser.add_argument("--size", type=float, default=5.0, help="in standard deviations of the channel")
-    parser.add_argument("--length", type=int, default=30)
-    args = parser.parse_args()
+    parser.add_argument("input", type=Path, help="the history CSV to copy (a timestamp column first)")
+    parser.add_argument("output", type=Path, help="the CSV to write, with the anomaly in it")
+    parser.add_argument("--last-rows", type=int, metavar="N", help="keep only the file's last N rows (default: all)")
+    parser.add_argument(
+        "--at", type=int, required=True, metavar="ROW", help="first anomalous row of the output, counted from 0"
+    )
+    parser.add_argument("--channel", required=True, metavar="COLUMN", help="the column to push, by its header name")
+    parser.add_argument(
+        "--kind",
+        choices=("spike", "shift", "drift"),
+        default="shift",
+        help="spike: one row; shift: a step for --length rows; drift: a ramp up to --size over --length rows "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--size",
+        type=float,
+        default=5.0,
+        metavar="SD",
+        help="how far, in standard deviations of the channel over the rows written (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--length", type=int, default=30, metavar="ROWS", help="rows a shift or a drift lasts (default: %(default)s)"
+    )
+    return parser
+
+
+def main() -> None:
+    """Write the copy and say which rows carry the anomaly."""
+    args = build_parser().parse_args()
     with args.input.open(newline="") as handle:
         header, *rows = list(csv.reader(handle))
     if args.last_rows:

@@ -52,14 +52,33 @@ def write_csv(out: Path, rows: int, seed: int, start: datetime) -> None:
         writer.writerows(generate_rows(rows, seed, start))
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """The script's command line; without arguments it rewrites the bundled history."""
+    parser = argparse.ArgumentParser(description="Generate the pump's sensor history as CSV.")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).with_name("pump_history.csv"),
+        metavar="CSV",
+        help="the file to write (default: the bundled examples/pump_history.csv)",
+    )
+    parser.add_argument(
+        "--rows", type=int, default=ROWS, help="rows, one every five minutes (default: %(default)s, two weeks)"
+    )
+    parser.add_argument("--seed", type=int, default=SEED, help="the noise's seed (default: %(default)s)")
+    parser.add_argument(
+        "--start",
+        type=datetime.fromisoformat,
+        default=START,
+        metavar="TIME",
+        help=f"ISO time of the first row, UTC unless it says otherwise (default: {START.isoformat()})",
+    )
+    return parser
+
+
 def main() -> None:
     """Without arguments, rewrite the bundled history; with them, make more of the same pump."""
-    parser = argparse.ArgumentParser(description="Generate the pump's sensor history as CSV.")
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("pump_history.csv"))
-    parser.add_argument("--rows", type=int, default=ROWS)
-    parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--start", type=datetime.fromisoformat, default=START, help="ISO time of the first row (UTC)")
-    args = parser.parse_args()
+    args = build_parser().parse_args()
     start = args.start if args.start.tzinfo else args.start.replace(tzinfo=UTC)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_csv(args.out, args.rows, args.seed, start)

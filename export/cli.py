@@ -39,29 +39,60 @@ def _positive_float(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command-line interface."""
+    """The command-line interface; every option's help shows its default."""
     defaults = TrainConfig()
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__)
-    p.add_argument("--data", type=Path, required=True, help="history CSV: a timestamp column and numeric channels")
-    p.add_argument("--out", type=Path, default=Path("model.onnx"), help="model file to write (default: model.onnx)")
-    p.add_argument("--columns", help="comma-separated channels (default: every numeric column)")
-    p.add_argument("--timestamp-column", help="default: a column named timestamp/time/datetime/date, else the first")
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="train an LSTM forecaster on a history CSV, calibrate its alert threshold, quantize it and "
+        "write one ONNX file for a gateway",
+    )
+    p.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        metavar="CSV",
+        help="the history to learn from: a timestamp column and numeric channels, one row per sample",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("model.onnx"),
+        metavar="ONNX",
+        help="model file to write (default: %(default)s)",
+    )
+    p.add_argument(
+        "--columns", metavar="NAMES", help="comma-separated channels to model (default: every numeric column)"
+    )
+    p.add_argument(
+        "--timestamp-column",
+        metavar="NAME",
+        help="the column of times (default: one named timestamp, time, datetime, date or ts, else the first)",
+    )
     p.add_argument(
         "--delimiter",
         choices=("auto", "comma", "semicolon", "tab"),
         default="auto",
-        help="field separator (default: whichever of , ; and tab the header uses)",
+        help="field separator (default: %(default)s, whichever of comma, semicolon and tab the header uses)",
     )
     prefix = p.add_mutually_exclusive_group()
     prefix.add_argument(
-        "--train-fraction", type=_fraction, help="use only this chronological share of the rows; the rest is never read"
+        "--train-fraction",
+        type=_fraction,
+        metavar="SHARE",
+        help="use only this chronological share of the rows, in (0, 1]; the rest is never read (default: all)",
     )
-    prefix.add_argument("--train-rows", type=_positive_int, help="use only the first N rows; the rest is never read")
+    prefix.add_argument(
+        "--train-rows",
+        type=_positive_int,
+        metavar="N",
+        help="use only the first N rows; the rest is never read (default: all)",
+    )
     p.add_argument(
         "--validation-fraction",
         type=_fraction,
         default=0.2,
-        help="last share of the used rows held out for early stopping and calibration (default 0.2)",
+        metavar="SHARE",
+        help="last share of the used rows held out for early stopping and calibration (default: %(default)s)",
     )
     p.add_argument(
         "--allow-gaps",
@@ -78,42 +109,63 @@ def build_parser() -> argparse.ArgumentParser:
         "--window",
         type=_positive_int,
         default=defaults.window,
-        help=f"truncated-BPTT length and warm-up samples (default {defaults.window})",
+        metavar="SAMPLES",
+        help="truncated-BPTT length, and the samples a gateway warms up on (default: %(default)s)",
     )
     p.add_argument(
-        "--hidden", type=_positive_int, default=defaults.hidden, help=f"LSTM units (default {defaults.hidden})"
+        "--hidden", type=_positive_int, default=defaults.hidden, help="LSTM units per layer (default: %(default)s)"
     )
+    p.add_argument("--layers", type=_positive_int, default=defaults.layers, help="LSTM layers (default: %(default)s)")
     p.add_argument(
-        "--layers", type=_positive_int, default=defaults.layers, help=f"LSTM layers (default {defaults.layers})"
-    )
-    p.add_argument(
-        "--epochs", type=_positive_int, default=defaults.epochs, help=f"most epochs (default {defaults.epochs})"
+        "--epochs", type=_positive_int, default=defaults.epochs, help="the most training epochs (default: %(default)s)"
     )
     p.add_argument(
         "--patience",
         type=_positive_int,
         default=defaults.patience,
-        help=f"stop after this many epochs without a better validation loss (default {defaults.patience})",
+        metavar="EPOCHS",
+        help="stop after this many epochs without a better validation loss (default: %(default)s)",
     )
     p.add_argument(
-        "--learning-rate", type=_positive_float, default=defaults.learning_rate, help="Adam's (default 1e-3)"
+        "--learning-rate",
+        type=_positive_float,
+        default=defaults.learning_rate,
+        metavar="RATE",
+        help="Adam's learning rate (default: %(default)s)",
     )
-    p.add_argument("--seed", type=int, default=defaults.seed, help="same data and seed give the same weights")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=defaults.seed,
+        help="random seed; the same data and seed give the same weights (default: %(default)s)",
+    )
     p.add_argument(
         "--false-alarms-per-day",
         type=_positive_float,
         default=1.0,
-        help="alert rate on normal data that sets the threshold (default 1)",
+        metavar="RATE",
+        help="alert rate on the validation rows (normal data) that sets the threshold (default: %(default)s)",
     )
     p.add_argument(
         "--error-smoothing",
         type=_fraction,
         default=1.0,
-        help="weight of the newest squared error in its moving average (default 1: none)",
+        metavar="WEIGHT",
+        help="weight in (0, 1] of the newest squared error in its moving average (default: %(default)s, no smoothing)",
     )
-    p.add_argument("--precision", choices=("int8", "fp32"), default="int8", help="weights of the shipped model")
-    p.add_argument("--report", type=Path, help="write a PNG of validation forecasts, scores and threshold")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument(
+        "--precision",
+        choices=("int8", "fp32"),
+        default="int8",
+        help="weights of the shipped model: int8 quantized (a smaller file), fp32 as trained (default: %(default)s)",
+    )
+    p.add_argument(
+        "--report",
+        type=Path,
+        metavar="PNG",
+        help="also write a picture of the validation rows: signal and forecast, scores, threshold, alerts",
+    )
+    p.add_argument("--quiet", action="store_true", help="print no progress bar and no summary")
     p.add_argument("--debug", action="store_true", help="show a traceback on errors")
     return p
 

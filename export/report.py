@@ -9,18 +9,19 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
+from edge.plot import label_time_on_every_panel  # noqa: E402
 from export.pipeline import ExportResult  # noqa: E402
 
 
-def write_report(result: ExportResult, path: Path) -> None:
-    """Save a PNG with, per channel, signal vs forecast and its score, then the overall score."""
+def report_figure(result: ExportResult) -> Figure:
+    """Per channel, signal vs forecast and its score, then the overall score; each panel with its time axis."""
     history, shipped, cal = result.history, result.shipped, result.calibration
     times = [datetime.fromtimestamp(t, tz=UTC) for t in history.timestamps[result.validation_rows]]
     channels = history.channels
-    figure, axes = plt.subplots(
-        2 * len(channels) + 1, 1, figsize=(12, 2.6 * (2 * len(channels) + 1)), sharex=True, squeeze=False
-    )
+    panels = 2 * len(channels) + 1
+    figure, axes = plt.subplots(panels, 1, figsize=(12, 2.9 * panels), sharex=True, squeeze=False, layout="constrained")
     axes = axes[:, 0]
     for c, name in enumerate(channels):
         signal, score = axes[2 * c], axes[2 * c + 1]
@@ -42,8 +43,14 @@ def write_report(result: ExportResult, path: Path) -> None:
     overall.set_ylim(0, 1.05)
     overall.set_ylabel("overall")
     overall.legend(loc="upper left", fontsize=8)
+    label_time_on_every_panel(axes)
     figure.suptitle(f"{history.path.name}: validation rows, {result.model.metadata.precision} model")
-    figure.tight_layout()
+    return figure
+
+
+def write_report(result: ExportResult, path: Path) -> None:
+    """Save :func:`report_figure` as a PNG."""
+    figure = report_figure(result)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=90)
     plt.close(figure)

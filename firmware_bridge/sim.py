@@ -6,15 +6,15 @@ opens a pty, points ``--link`` at it (as udev's /dev/serial/by-id links do), pri
 and streams HELLO and SAMPLE frames of a sine + noise signal (or ``--csv``). Faults:
 ``--corrupt-rate`` flips a random byte of a frame, ``--drop-rate`` loses whole frames,
 ``--nan-rate`` sends NaN for a channel, ``--unplug-every N --unplug-ms M`` closes the pty every
-N frames for M ms and opens a new one behind the same link (the device keeps sampling and
+N samples for M ms and opens a new one behind the same link (the device keeps sampling and
 counting meanwhile, as a microcontroller behind an unplugged USB adapter does). Anomalies:
-``--spike``, ``--shift``, ``--drift`` (``AT:CHANNEL:SIZE[:LENGTH]``, AT in samples, CHANNEL a name or index). On exit it
-prints one line ``stats {json}`` with what it generated, wrote, dropped and corrupted.
+``--spike``, ``--shift``, ``--drift`` (``AT:CHANNEL:SIZE[:LENGTH]``: from sample AT, CHANNEL a name or
+an index, SIZE in the channel's units, LENGTH in samples; ``--help`` says more). On exit it prints one
+line ``stats {json}`` with what it generated, wrote, dropped and corrupted.
 """
 
 from __future__ import annotations
 
-import argparse
 import errno
 import json
 import math
@@ -31,7 +31,8 @@ from pathlib import Path
 
 from edge.protocol.frames import Channel, FrameType, Hello, Sample, encode_frame
 from edge.protocol.stream import FrameDecoder
-from firmware_bridge.signals import Anomaly, csv_signal, sine_signal, with_anomalies
+from firmware_bridge.signals import csv_signal, sine_signal, with_anomalies
+from firmware_bridge.sim_options import build_parser, parse_anomalies
 
 
 @dataclass(frozen=True)
@@ -245,49 +246,14 @@ def build_hello(channels: Sequence[str], units: Sequence[str], period_ms: int, d
     return Hello((0, 9, 0), device_id, period_ms, tuple(Channel(c, u) for c, u in zip(channels, units)))
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m firmware_bridge.sim", description=__doc__.split("\n")[0])
-    parser.add_argument("--link", type=Path, help="symlink to the pty (default: print the pty's own path)")
-    parser.add_argument("--channels", default="temperature,vibration")
-    parser.add_argument("--units", default="degC,mm/s")
-    parser.add_argument("--period-ms", type=int, default=1000, help="the device's sample period (its clock)")
-    parser.add_argument("--rate", type=float, help="frames per second sent (default: real time, 1000/period)")
-    parser.add_argument("--count", type=int, help="stop after this many samples")
-    parser.add_argument("--csv", type=Path, help="replay these columns (named like --channels) instead of a sine")
-    parser.add_argument("--noise", type=float, default=0.2)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device-id", default="sim-1")
-    parser.add_argument(
-        "--start-on-request",
-        action="store_true",
-        help="stay quiet until the gateway's first HELLO_REQUEST (a bench set-up)",
-    )
-    for kind in ("spike", "shift", "drift"):
-        parser.add_argument(f"--{kind}", action="append", default=[], metavar="AT:CHANNEL:SIZE[:LENGTH]")
-    parser.add_argument("--corrupt-rate", type=float, default=0.0)
-    parser.add_argument("--drop-rate", type=float, default=0.0)
-    parser.add_argument("--nan-rate", type=float, default=0.0)
-    parser.add_argument("--unplug-every", type=int, default=0, metavar="FRAMES")
-    parser.add_argument("--unplug-ms", type=float, default=200.0)
-    parser.add_argument(
-        "--linger-s",
-        type=float,
-        default=1.0,
-        help="after --count, keep the port open this long so the last frames can be read",
-    )
-    return parser.parse_args(argv)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the simulator until SIGTERM/SIGINT or ``--count``."""
-    args = parse_args(argv)
+    args = build_parser().parse_args(argv)
     channels = args.channels.split(",")
     hello = build_hello(channels, args.units.split(","), args.period_ms, args.device_id)
     values = csv_signal(args.csv, channels) if args.csv else sine_signal(len(channels), args.seed, args.noise)
     try:
-        anomalies = [
-            Anomaly.parse(kind, text, channels) for kind in ("spike", "shift", "drift") for text in getattr(args, kind)
-        ]
+        anomalies = parse_anomalies(args, channels)
         if args.csv:
             args.csv.open().close()  # the signal reads it lazily; say now if it cannot
     except (ValueError, OSError) as exc:

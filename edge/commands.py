@@ -127,28 +127,11 @@ def print_network_policy(args: argparse.Namespace) -> int:
     return 0
 
 
-MINIMAL_SAMPLE = """\
-# A first edge-agent config: the model, one source, one sink. `edge-agent sample-config` shows every key.
-# Relative paths are relative to this file's folder. Try it: edge-agent check --config THIS_FILE
-
-[model]
-path = "model.onnx"             # the file edge-export wrote (its default --out)
-
-[[sources]]
-type = "replay"                 # readings from a CSV, to begin with; "serial" or "i2c" for a live sensor
-sensor = "pump-1"               # the name alerts and logs use
-path = "readings.csv"           # a timestamp column and one column per model channel, named as in the model
-
-[[sinks]]
-type = "log"                    # a line per alert and fault: on stderr, or to journald under systemd
-"""
-
-
 def print_sample_config(args: argparse.Namespace) -> int:
     """``sample-config``: print the commented sample of every section and plugin, or ``--minimal``'s."""
-    from edge.config import sample_config
+    from edge.config import minimal_config, sample_config
 
-    print(MINIMAL_SAMPLE if args.minimal else sample_config(), end="")
+    print(minimal_config() if args.minimal else sample_config(), end="")
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, replace
 from functools import partial
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "DetectorSection",
     "ModelSection",
     "load_config",
+    "minimal_config",
     "parse_config",
     "sample_config",
 ]
@@ -146,6 +148,11 @@ def load_config(path: str | Path, *, for_replay: bool = False) -> AgentConfig:
         return parse_config(data, path.resolve(), for_replay=for_replay)
     except ConfigError as exc:
         raise ConfigError(f"config {path}: {exc}") from None
+
+
+def minimal_config() -> str:
+    """The smallest first config that runs (``edge/minimal.toml``): the model, a replay source, the log sink."""
+    return resources.files("edge").joinpath("minimal.toml").read_text(encoding="utf-8")
 
 
 def sample_config() -> str:

@@ -27,7 +27,7 @@ from edge.errors import ConfigError
 from edge.hardware import I2cBus
 from edge.plugins import PluginContext, read_sample
 from edge.sources.base import Source, SourceConfig
-from edge.sources.i2c.presets import ReadSpec, parse_reads
+from edge.sources.i2c.reads import ReadSpec, parse_reads
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from edge.errors import ConfigError, EdgeError
+from edge.files import config_relative
 
 
 def inspect_model(args: argparse.Namespace) -> int:
@@ -154,7 +155,7 @@ def _runtime_dir_leniently(config: Path) -> Path:
     if not isinstance(value, str):
         return runtime_path_default()
     folder = Path(value)
-    return folder if folder.is_absolute() else config.resolve().parent / folder
+    return config_relative(folder, config.resolve().parent)
 
 
 def _read_status(args: argparse.Namespace) -> tuple[Path, dict]:

@@ -17,6 +17,7 @@ from typing import Any
 from edge.config_sections import AgentSection, DetectorSection, ModelSection
 from edge.config_types import Problems, build_section
 from edge.errors import ConfigError
+from edge.files import config_relative
 from edge.plugins import SINK_TYPES, SOURCE_TYPES, PluginSpec, load_spec, read_sample
 
 __all__ = [
@@ -106,14 +107,14 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None, *, for_r
     base = source_file.parent if source_file else Path.cwd()
     agent = problems.attempt(lambda: build_section(AgentSection, data.get("agent", {}), "[agent]"))
     if agent is not None:
+        state_dir, runtime_dir = agent.state_dir, agent.runtime_dir
         agent = replace(
             agent,
-            **{
-                name: base / getattr(agent, name)
-                for name in ("state_dir", "runtime_dir")
-                if getattr(agent, name) is not None and not getattr(agent, name).is_absolute()
-            },
+            state_dir=None if state_dir is None else config_relative(state_dir, base),
+            runtime_dir=None if runtime_dir is None else config_relative(runtime_dir, base),
         )
+    if model is not None:
+        model = replace(model, path=config_relative(model.path, base))
     detector = problems.attempt(lambda: build_section(DetectorSection, data.get("detector", {}), "[detector]"))
     sources = _plugins(data, "sources", SOURCE_TYPES, "source", problems)
     sinks = _plugins(data, "sinks", SINK_TYPES, "sink", problems)

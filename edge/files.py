@@ -10,6 +10,11 @@ from pathlib import Path
 from typing import Any
 
 
+def config_relative(path: Path, base: Path) -> Path:
+    """A path written in a config file: a relative one is relative to that file's folder, ``base`` (the one rule)."""
+    return path if path.is_absolute() else base / path
+
+
 def runtime_path_default() -> Path:
     """Where the status file is when the config does not say: systemd's $RUNTIME_DIRECTORY or /run."""
     return Path(os.environ.get("RUNTIME_DIRECTORY", "/run/edge-anomaly").split(":")[0])

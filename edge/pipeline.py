@@ -211,8 +211,8 @@ def check_channels(configured: list[str] | None, model: LoadedModel, sensor: str
 
 
 def model_path(config: AgentConfig) -> Path:
-    """``[model] path``, relative to the config file's folder."""
-    return config.model.path if config.model.path.is_absolute() else config.base_dir / config.model.path
+    """``[model] path`` (parse_config made it absolute, relative to the config file's folder)."""
+    return config.model.path
 
 
 def _where(config: AgentConfig) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from edge.config_types import build_section
 from edge.errors import ConfigError
+from edge.files import config_relative
 from edge.hardware import Hardware, RealHardware
 from edge.sinks.delivery import DELIVERY_KEYS, DeliverySettings
 
@@ -43,7 +44,7 @@ class PluginContext:
 
     def resolve(self, path: Path) -> Path:
         """A config path: relative ones are relative to the config file's folder."""
-        return path if path.is_absolute() else self.base_dir / path
+        return config_relative(path, self.base_dir)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def first_config(folder: Path, capsys) -> Path:
 def test_the_minimal_sample_is_the_model_one_source_and_the_log_sink(capsys) -> None:
     text = printed(capsys, "--minimal")
     config = parse_config(tomllib.loads(text))
-    assert config.model.path == Path("model.onnx")
+    assert config.model.path == Path.cwd() / "model.onnx"  # relative to the config (here: no file, the cwd)
     assert [s.type for s in config.sources] == ["replay"] and [s.type for s in config.sinks] == ["log"]
     settings = [line for line in text.splitlines() if line.strip() and not line.startswith(("#", "["))]
     assert all("  # " in line for line in settings)  # each setting says what it is

@@ -46,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="stop as on SIGTERM after this many readings (demos, tests; default: run until stopped)",
     )
+    run.add_argument(
+        "--fake-hardware",
+        action="store_true",
+        help="open devices in memory instead of the machine's (a laptop, a demo): a Raspberry Pi's gpiochip0 "
+        "(GPIO0-GPIO27, each change logged) and an empty /dev/i2c-1; no serial devices (default: the real ones)",
+    )
     run.set_defaults(run=commands.run_service)
 
     check = command("check", "validate config, model and plugins (each opened and probed), then exit")

@@ -93,7 +93,12 @@ def run_service(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     setup_logging(config.agent.log_target, "debug" if args.debug else config.agent.log_level)
-    service = Service(args.config, config=config, max_readings=args.max_readings)
+    hardware = None
+    if args.fake_hardware:
+        from edge.hardware.fake import FakeHardware
+
+        hardware = FakeHardware.raspberry_pi()
+    service = Service(args.config, config=config, max_readings=args.max_readings, hardware=hardware)
     service.install_signal_handlers()
     return service.run()
 

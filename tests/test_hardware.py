@@ -8,9 +8,12 @@ import pty
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
+from conftest import FIXTURE_MODEL
 
+from edge.cli import main
 from edge.hardware import RealHardware
 from edge.hardware.fake import FakeClock, FakeHardware
 from edge.hardware.fake.serial import FakeSerial
@@ -108,3 +111,21 @@ def test_the_fake_pi_and_its_clock() -> None:
     assert (hardware.clock.monotonic(), hardware.clock.time()) == (6.5, 106.5)
     with pytest.raises(ValueError):
         hardware.clock.sleep(-1)
+
+
+def test_run_with_fake_hardware_drives_a_fake_pi_s_lines(tmp_path: Path, capsys) -> None:
+    """``edge-agent run --fake-hardware`` on a laptop: a config with a gpio sink runs, and its lamp's changes are logged."""
+    case = Path(__file__).parent / "cases" / "gpio_alert_and_fault_lines"
+    text = (case / "config.toml").read_text()
+    text = text.replace('"../../fixtures/model.onnx"', repr(str(FIXTURE_MODEL))).replace(
+        '"input.csv"', repr(str(case / "input.csv"))
+    )
+    config = tmp_path / "agent.toml"
+    config.write_text(f'[agent]\nstate_dir = "{tmp_path}/state"\nruntime_dir = "{tmp_path}/run"\n\n' + text)
+    assert main(["run", "--config", str(config), "--fake-hardware"]) == 0
+    err = capsys.readouterr().err
+    assert "fake GPIO GPIO17 (line 17 of /dev/gpiochip0): active" in err
+    assert "fake GPIO GPIO27 (line 27 of /dev/gpiochip0): active" in err
+    assert main(["run", "--config", str(config)]) == 78  # without the flag: the machine's chips, none here
+    err = capsys.readouterr().err  # no chip here (or, on a sysroot without gpiod, no gpiod to open one)
+    assert "no GPIO line named 'GPIO17'" in err or "the gpio sink needs libgpiod" in err

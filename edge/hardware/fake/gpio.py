@@ -18,9 +18,12 @@ busy line ``OSError(EBUSY)``. As with the kernel, releasing a line keeps its las
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import threading
 import time
+
+log = logging.getLogger(__name__)
 
 
 def _error(code: int) -> OSError:
@@ -50,6 +53,13 @@ class FakeLine:
                 return
             self.history.append((time.monotonic(), active, active != self.active_low))
             self._changed.notify_all()
+        log.info(
+            "fake GPIO %s (line %d of %s): %s",
+            self.name or self.offset,
+            self.offset,
+            self.chip.path,
+            "active" if active else "inactive",
+        )
 
     def states(self) -> list[bool]:
         """The logical states, first the one it was requested with."""

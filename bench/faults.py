@@ -35,22 +35,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from machine import command_line, machine_line
+from mosquitto import MOSQUITTO, Broker, Subscriber
+from mqtt_outage import bench_alert
+
+from edge.config_types import build_section
+from edge.core.events import Event
+from edge.plugins import PluginContext
+from edge.service.agent import Service
+from edge.service.notify import Notifier
+from edge.sinks.mqtt import Config, MqttSink
+from edge.sinks.mqtt.holding import HOLD_LIMIT
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from machine import command_line, machine_line  # noqa: E402
-from mosquitto import MOSQUITTO, Broker, Subscriber  # noqa: E402
-from mqtt_outage import bench_alert  # noqa: E402
-
-from edge.config_types import build_section  # noqa: E402
-from edge.core.events import Event  # noqa: E402
-from edge.plugins import PluginContext  # noqa: E402
-from edge.service.agent import Service  # noqa: E402
-from edge.service.notify import Notifier  # noqa: E402
-from edge.sinks.mqtt import Config, MqttSink  # noqa: E402
-from edge.sinks.mqtt.holding import HOLD_LIMIT  # noqa: E402
-
 FIXTURE_MODEL = ROOT / "tests" / "fixtures" / "model.onnx"
 RECONNECT = {"reconnect_min_s": 0.1, "reconnect_max_s": 0.5}
 

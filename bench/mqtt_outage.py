@@ -1,6 +1,6 @@
 """Store and forward at scale: alerts through two broker outages and an agent killed with SIGKILL.
 
-A real Mosquitto broker on 127.0.0.1 (``tests/mosquitto.py``, persistence on so that the subscriber's
+A real Mosquitto broker on 127.0.0.1 (``bench/mosquitto.py``, persistence on so that the subscriber's
 session survives the broker's restarts), one persistent QoS 1 subscriber in this process, and the agent,
 an ``MqttSink`` in a child process of its own (``--agent``) that sends ``--alerts`` alerts at ``--rate``
 per second and reports each one after ``send`` returned. The scenario:
@@ -36,14 +36,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from mosquitto import MOSQUITTO, Broker, Subscriber
 
-from mosquitto import MOSQUITTO, Broker, Subscriber  # noqa: E402
-
-from edge.config_types import build_section  # noqa: E402
-from edge.core.events import Alert, Event  # noqa: E402
-from edge.plugins import PluginContext  # noqa: E402
-from edge.sinks.mqtt import Config, MqttSink  # noqa: E402
+from edge.config_types import build_section
+from edge.core.events import Alert, Event
+from edge.plugins import PluginContext
+from edge.sinks.mqtt import Config, MqttSink
 
 RECONNECT = {"reconnect_min_s": 0.1, "reconnect_max_s": 1.0}
 

@@ -35,10 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edge.config import AgentConfig, AgentSection, DetectorSection, ModelSection  # noqa: E402
-from edge.model.loader import load_model  # noqa: E402
-from edge.replay_file import replay  # noqa: E402
-from export.nab import (  # noqa: E402
+from nab_scoring import (  # noqa: E402
     PROFILES,
     STANDARD,
     FileScore,
@@ -50,6 +47,10 @@ from export.nab import (  # noqa: E402
     optimise_threshold,
     score_file,
 )
+
+from edge.config import AgentConfig, AgentSection, DetectorSection, ModelSection  # noqa: E402
+from edge.model.loader import load_model  # noqa: E402
+from edge.replay_file import replay  # noqa: E402
 from export.pipeline import ExportOptions, run_export  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "nab"

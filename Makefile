@@ -43,8 +43,12 @@ lint: $(VENV)/.installed
 test-aarch64: debian-deps
 	PYTHON=$(PYTHON) tools/aarch64/run-tests.sh -q
 
+# The dataset benches read data from outside the repository: make bench NAB_DATA=/path/to/nab SKAB_DATA=/path/to/skab
+NAB_DATA ?= ../shared/data/nab
+SKAB_DATA ?= ../shared/data/skab
+
 bench: $(VENV)/.installed
-	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/latency.py --data $(NAB_DATA)/realKnownCause/machine_temperature_system_failure.csv
 	$(BIN)/python bench/replay_speed.py
 	$(BIN)/python bench/quantization.py
 	$(BIN)/python bench/rss_floor.py
@@ -52,8 +56,8 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/soak.py
 	$(BIN)/python bench/mqtt_outage.py
 	$(BIN)/python bench/faults.py
-	$(BIN)/python bench/quality.py
-	$(BIN)/python bench/skab.py
+	$(BIN)/python bench/quality.py --data $(NAB_DATA)
+	$(BIN)/python bench/skab.py --data $(SKAB_DATA)
 
 # On demand, not in `test` (root, about a minute): boot Debian under systemd-nspawn, install the service
 # with systemd/install.sh and show READY, reload on SIGHUP, an alert in the journal and a watchdog restart.

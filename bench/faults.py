@@ -35,34 +35,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "bench"))
+from common import ROOT, bench_alert, bench_mqtt_sink, command_line, machine_line, wait_until
+from mosquitto import MOSQUITTO, Broker, Subscriber
 
-from machine import command_line, machine_line  # noqa: E402
-from mosquitto import MOSQUITTO, Broker, Subscriber  # noqa: E402
-from mqtt_outage import bench_alert  # noqa: E402
+from edge.core.events import Event
+from edge.service.agent import Service
+from edge.service.notify import Notifier
+from edge.sinks.mqtt.holding import HOLD_LIMIT
 
-from edge.config_types import build_section  # noqa: E402
-from edge.core.events import Event  # noqa: E402
-from edge.plugins import PluginContext  # noqa: E402
-from edge.service.agent import Service  # noqa: E402
-from edge.service.notify import Notifier  # noqa: E402
-from edge.sinks.mqtt import Config, MqttSink  # noqa: E402
-from edge.sinks.mqtt.holding import HOLD_LIMIT  # noqa: E402
-
-FIXTURE_MODEL = ROOT / "tests" / "fixtures" / "model.onnx"
-RECONNECT = {"reconnect_min_s": 0.1, "reconnect_max_s": 0.5}
-
-
-def wait(condition: Any, timeout: float) -> bool:
-    """Poll ``condition`` until it holds or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return bool(condition())
+FIXTURE_MODEL = ROOT / "tests" / "fixtures" / "model.onnx"  # the committed 2-channel int8 model of the tests
+RECONNECT_MAX_S = 0.5
 
 
 def fill(folder: Path) -> Path:
@@ -97,18 +79,7 @@ def disk_full(folder: Path, before: int, held: int, rate: float) -> dict[str, An
                 broker.port, "edge-anomaly/bench/alerts", persistent=True, client_id="faults-bench"
             ).start() as watcher,
         ):
-            context = PluginContext(
-                channels=("temperature",),
-                sample_period_s=1.0,
-                model_sha256="ab" * 32,
-                state_dir=mount,
-                base_dir=mount,
-                gateway_id="bench",
-            )
-            sink = MqttSink(
-                build_section(Config, {"host": "127.0.0.1", "port": broker.port, **RECONNECT}, "mqtt"), context
-            )
-            sink.open()
+            sink = bench_mqtt_sink(broker.port, mount, RECONNECT_MAX_S)
             peak_held, sent = 0, 0
 
             def send(count: int) -> None:
@@ -123,7 +94,7 @@ def disk_full(folder: Path, before: int, held: int, rate: float) -> dict[str, An
                     peak_held = max(peak_held, sink.counters()["held_in_memory"])
 
             send(before)
-            wait(lambda: sink.counters()["pending"] == 0, 10)
+            wait_until(lambda: sink.counters()["pending"] == 0, 10)
             filler = fill(mount)
             broker.stop()
             send(held)
@@ -133,7 +104,7 @@ def disk_full(folder: Path, before: int, held: int, rate: float) -> dict[str, An
             freed = time.monotonic()
             send(before)
             expected = sent - sink.counters()["lost"]
-            wait(lambda: len({m.json()["id"] for m in watcher.received()}) >= expected, 60)
+            wait_until(lambda: len({m.json()["id"] for m in watcher.received()}) >= expected, 60)
             delivered_after = time.monotonic() - freed
             counters = sink.counters()
             sink.close()
@@ -167,7 +138,7 @@ def agent_config(folder: Path, link: Path, port: int, interval: float) -> str:
         f'[[sources]]\ntype = "serial"\nsensor = "pump-1"\nport = "{link}"\n\n'
         f'[[sinks]]\ntype = "log"\n\n'
         f'[[sinks]]\ntype = "mqtt"\nhost = "127.0.0.1"\nport = {port}\n'
-        f"reconnect_min_s = 0.1\nreconnect_max_s = 0.5\n"
+        f"reconnect_min_s = 0.1\nreconnect_max_s = {RECONNECT_MAX_S}\n"
     )
 
 
@@ -212,7 +183,7 @@ def reload_under_load(folder: Path, frames_per_s: float, reloads: int, every_s: 
         service = Service(config, Notifier())
         thread = threading.Thread(target=service.run, daemon=True)
         thread.start()
-        assert wait(lambda: service.pipeline is not None, 30), "the agent did not start"
+        assert wait_until(lambda: service.pipeline is not None, 30), "the agent did not start"
         original = type(service.pipeline).dispatch
 
         def counting(pipeline: Any, events: list[Event]) -> None:
@@ -232,7 +203,7 @@ def reload_under_load(folder: Path, frames_per_s: float, reloads: int, every_s: 
                 count = (service.last_reload or {}).get("count", 0)
                 started = time.monotonic()
                 service.request_reload()
-                wait(lambda count=count: (service.last_reload or {}).get("count", 0) > count, 30)
+                wait_until(lambda count=count: (service.last_reload or {}).get("count", 0) > count, 30)
                 durations.append(time.monotonic() - started)
             sim.wait(timeout=frames / frames_per_s + 30)
             time.sleep(1.0)
@@ -250,7 +221,7 @@ def reload_under_load(folder: Path, frames_per_s: float, reloads: int, every_s: 
             sim.terminate()
         last = (sim.stdout.read().strip().splitlines() or [""])[-1]
         sim_stats = json.loads(last.removeprefix("stats ")) if last.startswith("stats ") else {}
-        wait(lambda: len(watcher.received("/alerts")) >= produced["alert"] + produced["clear"], 10)
+        wait_until(lambda: len(watcher.received("/alerts")) >= produced["alert"] + produced["clear"], 10)
         alerts_seen = [m.json() for m in watcher.received("/alerts")]
         faults_seen = [m.json() for m in watcher.received("/faults")]
     kinds = Counter(m["event"] for m in alerts_seen)

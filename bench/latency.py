@@ -5,25 +5,22 @@ next to it, then times, for each inference path, a whole window from a zero stat
 stateful streaming step (state fed back), on normalised validation rows of the data. Prints a
 markdown table and a few context lines.
 
-Run: ``.venv/bin/python bench/latency.py [--data CSV] [--train-fraction F] [--iterations N] [--window W]``
+The README's figures are on NAB's ``realKnownCause/machine_temperature_system_failure.csv``.
+
+Run: ``.venv/bin/python bench/latency.py --data CSV [--train-fraction F] [--iterations N] [--window W]``
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import resource
-import shlex
-import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import onnxruntime
 import torch
+from common import command_line, machine_line, peak_rss_mib, summary, time_each
 
 from edge.model.runtime import open_session
 from export.forecaster import Forecaster
@@ -31,9 +28,6 @@ from export.onnx_io import export_fp32
 from export.pipeline import ExportOptions, ExportResult, run_export
 from export.quantize import quantize_weights_int8
 
-DEFAULT_DATA = (
-    Path(__file__).resolve().parents[1].parent / "shared/data/nab/realKnownCause/machine_temperature_system_failure.csv"
-)
 WARMUP = 200
 PATHS = ("torch eager fp32", "onnxruntime fp32", "onnxruntime int8")
 Call = Callable[[int], object]
@@ -42,11 +36,20 @@ Stats = tuple[float, float, float, float]  # per-window median, p99, per-sample 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="history CSV (default: NAB machine temp)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        metavar="CSV",
+        help="history CSV to train on, e.g. NAB's realKnownCause/machine_temperature_system_failure.csv",
+    )
     parser.add_argument("--train-fraction", type=float, default=0.15, help="share of the file to read (0.15)")
     parser.add_argument("--iterations", type=int, default=3000, help="timed calls per measurement (3000)")
     parser.add_argument("--window", type=int, default=64, help="per-window length W (64)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.data.is_file():
+        parser.error(f"--data {args.data}: no such file; give a history CSV (timestamp and value columns)")
+    return args
 
 
 def validation_series(result: ExportResult) -> np.ndarray:
@@ -71,12 +74,7 @@ def time_calls(call: Call, iterations: int) -> np.ndarray:
     """Warm up, then the duration of each of ``iterations`` calls in microseconds."""
     for i in range(WARMUP):
         call(i)
-    durations = np.empty(iterations, dtype=np.float64)
-    for i in range(iterations):
-        began = time.perf_counter_ns()
-        call(i)
-        durations[i] = time.perf_counter_ns() - began
-    return durations / 1000.0
+    return time_each(call, range(iterations))
 
 
 def torch_calls(model: Forecaster, windows: list[np.ndarray], samples: list[np.ndarray]) -> tuple[Call, Call]:
@@ -126,18 +124,13 @@ def measure(calls: dict[str, tuple[Call, Call]], iterations: int) -> dict[str, S
     """Per path: per-window median, p99, per-sample median, p99 (µs)."""
     stats: dict[str, Stats] = {}
     for name, (window_call, sample_call) in calls.items():
-        w = time_calls(window_call, iterations)
-        s = time_calls(sample_call, iterations)
-        stats[name] = (
-            float(np.median(w)),
-            float(np.percentile(w, 99)),
-            float(np.median(s)),
-            float(np.percentile(s, 99)),
-        )
+        w = summary(time_calls(window_call, iterations))
+        s = summary(time_calls(sample_call, iterations))
+        stats[name] = (w["median"], w["p99"], s["median"], s["p99"])
     return stats
 
 
-def report(stats: dict[str, Stats], sizes: dict[str, int], result: ExportResult, argv: Sequence[str]) -> None:
+def report(stats: dict[str, Stats], sizes: dict[str, int], result: ExportResult, argv: Sequence[str] | None) -> None:
     torch_sample = stats[PATHS[0]][2]
     print(
         "| path | per-window median µs | per-window p99 µs | per-sample median µs | per-sample p99 µs "
@@ -159,13 +152,10 @@ def report(stats: dict[str, Stats], sizes: dict[str, int], result: ExportResult,
         f"int8 / fp32 ONNX size: {sizes[PATHS[2]] / sizes[PATHS[1]]:.2f} "
         f"({sizes[PATHS[1]] / sizes[PATHS[2]]:.1f}x smaller)"
     )
-    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB")
+    print(f"peak RSS: {peak_rss_mib():.1f} MiB")
     print(f"int8 per-sample streaming throughput: {1e6 / stats[PATHS[2]][2]:,.0f} samples/s (1 thread)")
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs; torch {torch.__version__}, "
-        f"onnxruntime {onnxruntime.__version__}"
-    )
-    print(f"command: {shlex.join(argv)}")
+    print(machine_line(torch=torch.__version__, onnxruntime=onnxruntime.__version__))
+    print(command_line(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -191,8 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         sizes = {PATHS[0]: state_dict_bytes(model), PATHS[1]: fp32.stat().st_size, PATHS[2]: int8.stat().st_size}
         stats = measure(calls, args.iterations)
-    command = [sys.executable, *sys.argv] if argv is None else [sys.executable, sys.argv[0], *argv]
-    report(stats, sizes, result, command)
+    report(stats, sizes, result, argv)
     return 0
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import json
 import os
 import subprocess
@@ -41,15 +40,22 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
-from machine import command_line, machine_line
+from common import (
+    HISTORY,
+    ROOT,
+    command_line,
+    export_default_model,
+    machine_line,
+    note,
+    peak_rss_mib,
+    summary,
+    write_pump_rows,
+)
 
 from edge.pipeline import Pipeline
 from edge.service.agent import Service
 from edge.service.notify import Notifier
 
-ROOT = Path(__file__).resolve().parents[1]
-HISTORY = ROOT / "examples" / "pump_history.csv"
-BIN = Path(sys.executable).parent
 GOAL_CPU_1KHZ = 1.0  # % of one core
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -78,27 +84,6 @@ def cpu_seconds() -> float:
     """This process's user + system CPU time, all threads, from /proc."""
     fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def peak_rss_mib() -> float:
-    """``VmHWM`` of this process, MiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def write_rows(out: Path, rows: int) -> None:
-    """``rows`` new rows of the pump process (examples/make_pump_history.py, seed 8)."""
-    spec = importlib.util.spec_from_file_location("make_pump_history", ROOT / "examples" / "make_pump_history.py")
-    assert spec is not None and spec.loader is not None
-    generator = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generator)
-    start = generator.START + generator.PERIOD * generator.ROWS
-    with out.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(generator.HEADER)
-        writer.writerows(generator.generate_rows(rows, 8, start))
 
 
 class LatencyProbe:
@@ -237,7 +222,7 @@ def run_scenario(
             sim.terminate()
         for sim in sims:
             sim.wait(timeout=10)
-    latencies = np.asarray(probe.latencies) * 1e3
+    latency = summary(np.asarray(probe.latencies) * 1e3)
     elapsed = wall1 - wall0
     return {
         "scenario": scenario.name,
@@ -245,9 +230,9 @@ def run_scenario(
         "cpu_pct": 100.0 * (cpu1 - cpu0) / elapsed,
         "rate": readings / elapsed,
         "expected_rate": scenario.sensors * 1000.0 / scenario.period_ms,
-        "p50_ms": float(np.percentile(latencies, 50)),
-        "p99_ms": float(np.percentile(latencies, 99)),
-        "max_ms": float(latencies.max()),
+        "p50_ms": latency["median"],
+        "p99_ms": latency["p99"],
+        "max_ms": latency["max"],
         "per_call": readings / calls if calls else 0.0,
         "faults": faults,
     }
@@ -255,11 +240,8 @@ def run_scenario(
 
 def train(tmp: Path) -> tuple[Path, Path, str]:
     """The model (edge-export, a subprocess), the rows to stream and their channel names."""
-    model, rows = tmp / "model.onnx", tmp / "live.csv"
-    subprocess.run(
-        [BIN / "edge-export", "--data", HISTORY, "--out", model, "--quiet"], check=True, stdout=subprocess.DEVNULL
-    )
-    write_rows(rows, 100_000)
+    model, rows = export_default_model(tmp / "model.onnx"), tmp / "live.csv"
+    write_pump_rows(rows, 100_000)
     with HISTORY.open() as handle:
         channels = ",".join(next(csv.reader(handle))[1:])
     return model, rows, channels
@@ -271,15 +253,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="edge-bench-live-") as name:
         tmp = Path(name)
-        print("[bench/live] training the default model with edge-export", file=sys.stderr, flush=True)
+        note("live", "training the default model with edge-export")
         model, rows, channels = train(tmp)
         for scenario in SCENARIOS:
             for delay in delays:
-                print(
-                    f"[bench/live] {scenario.name}, max_block_delay_ms = {delay:g}, {args.seconds:g} s",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                note("live", f"{scenario.name}, max_block_delay_ms = {delay:g}, {args.seconds:g} s")
                 results.append(run_scenario(tmp, model, rows, channels, scenario, delay, args.seconds, args.settle))
     print(
         "| scenario | max_block_delay_ms | readings/s decided (sent) | CPU, % of one core | latency p50 / p99 / "

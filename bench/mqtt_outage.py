@@ -1,6 +1,6 @@
 """Store and forward at scale: alerts through two broker outages and an agent killed with SIGKILL.
 
-A real Mosquitto broker on 127.0.0.1 (``tests/mosquitto.py``, persistence on so that the subscriber's
+A real Mosquitto broker on 127.0.0.1 (``bench/mosquitto.py``, persistence on so that the subscriber's
 session survives the broker's restarts), one persistent QoS 1 subscriber in this process, and the agent,
 an ``MqttSink`` in a child process of its own (``--agent``) that sends ``--alerts`` alerts at ``--rate``
 per second and reports each one after ``send`` returned. The scenario:
@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import platform
-import shlex
 import signal
 import subprocess
 import sys
@@ -36,46 +34,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from common import bench_alert, bench_mqtt_sink, command_line, machine_line, wait_until
+from mosquitto import MOSQUITTO, Broker, Subscriber
 
-from mosquitto import MOSQUITTO, Broker, Subscriber  # noqa: E402
+from edge.sinks.mqtt import Config
 
-from edge.config_types import build_section  # noqa: E402
-from edge.core.events import Alert, Event  # noqa: E402
-from edge.plugins import PluginContext  # noqa: E402
-from edge.sinks.mqtt import Config, MqttSink  # noqa: E402
-
-RECONNECT = {"reconnect_min_s": 0.1, "reconnect_max_s": 1.0}
-
-
-def bench_alert(alert_id: str, n: int) -> Event:
-    """The ``n``-th alert a bench sends (the same shape in every MQTT bench)."""
-    alert = Alert(
-        id=alert_id,
-        sensor="pump-1",
-        channels=("temperature",),
-        start=float(n),
-        score=0.97,
-        threshold=0.9,
-        observed=(81.25,),
-        expected=(74.5,),
-    )
-    return Event("alert", alert)
+RECONNECT_MAX_S = 1.0
 
 
 def agent_main(port: int, state_dir: Path, first: int, count: int, rate: float) -> int:
     """The child: send alerts ``first``.. at ``rate``, print ``sent N`` after each, then wait for ``close``."""
     logging.basicConfig(level=logging.WARNING, format="agent: %(message)s")
-    context = PluginContext(
-        channels=("temperature",),
-        sample_period_s=1.0,
-        model_sha256="ab" * 32,
-        state_dir=state_dir,
-        base_dir=state_dir,
-        gateway_id="bench",
-    )
-    sink = MqttSink(build_section(Config, {"host": "127.0.0.1", "port": port, **RECONNECT}, "mqtt"), context)
-    sink.open()
+    sink = bench_mqtt_sink(port, state_dir, RECONNECT_MAX_S)
     out = sys.stdout
     stop = threading.Event()
 
@@ -143,11 +113,9 @@ class Agent:
 
 
 def wait(condition: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"mqtt_outage: gave up waiting for {what} after {timeout} s")
-        time.sleep(0.01)
+    """Wait for ``condition``; give the bench up if it does not come."""
+    if not wait_until(condition, timeout, poll=0.01):
+        raise SystemExit(f"mqtt_outage: gave up waiting for {what} after {timeout} s")
 
 
 def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
@@ -212,7 +180,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     }
 
 
-def report(figures: dict[str, Any], args: argparse.Namespace, command: list[str]) -> None:
+def report(figures: dict[str, Any], args: argparse.Namespace, argv: Sequence[str] | None) -> None:
     version = subprocess.run([str(MOSQUITTO), "-h"], capture_output=True, text=True).stdout.splitlines()[0]
     print(
         f"mqtt store-and-forward under outages: {args.alerts} alerts at {args.rate:g}/s, two broker outages of "
@@ -220,9 +188,8 @@ def report(figures: dict[str, Any], args: argparse.Namespace, command: list[str]
         "during the second"
     )
     print(
-        f"{version}; paho-mqtt {__import__('paho.mqtt').mqtt.__version__}; Python {platform.python_version()}; "
-        f"{platform.machine()}; QoS 1, max_inflight 20, reconnect {RECONNECT['reconnect_min_s']:g}-"
-        f"{RECONNECT['reconnect_max_s']:g} s"
+        f"{version}; paho-mqtt {__import__('paho.mqtt').mqtt.__version__}; QoS 1, max_inflight 20, "
+        f"reconnect 0.1-{RECONNECT_MAX_S:g} s"
     )
     print()
     for label, at in figures["events"]:
@@ -259,7 +226,8 @@ def report(figures: dict[str, Any], args: argparse.Namespace, command: list[str]
     for label, value, note in rows:
         print(f"| {label:<{width}} | {value} | {note} |")
     print()
-    print(f"command: {shlex.join(command)}")
+    print(machine_line())
+    print(command_line(argv))
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -287,8 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="edge-bench-mqtt-") as name:
         figures = run(args, Path(name))
-    command = [sys.executable, *sys.argv] if argv is None else [sys.executable, sys.argv[0], *argv]
-    report(figures, args, command)
+    report(figures, args, argv)
     return 0 if figures["lost"] == 0 else 1
 
 

@@ -1,44 +1,36 @@
 """Detection quality on NAB through the product path, computed as NAB's own scorer does, with baselines.
 
-For every file of the corpus (``../shared/data/nab``: 18 of NAB's 58): ``edge-export`` trains and calibrates
-an int8 model on the probationary prefix only (the first 15 % of rows, at most 750); ``edge-agent replay``
-streams the whole file with the default configuration (row i's score depends on rows 0..i). The
-``anomaly_score`` column is then scored as NAB's ``run.py --optimize --score --normalize`` does: every row at
-or above one threshold is a detection, that threshold is optimised over every distinct score for the whole
-corpus given (per profile), rewards by NAB's scaled sigmoid, the normalisation 100 (raw - null) / (perfect -
-null). Baselines from the same run: the calibrated scorer on the same model, a rolling z-score (the
-previous 100 rows), and the seed's way (the raw forecast error); and Numenta HTM's published scores for the
-same files through the same scorer, as an anchor. The product is also shown at its own default threshold,
-without the corpus optimisation.
+For every file of the corpus (the folder ``--data`` names, such as ``../shared/data/nab``: 18 of NAB's 58):
+``edge-export`` trains and calibrates an int8 model on the probationary prefix only (the first 15 % of rows,
+at most 750); ``edge-agent replay`` streams the whole file with the default configuration (row i's score
+depends on rows 0..i). The ``anomaly_score`` column is then scored as NAB's ``run.py --optimize --score
+--normalize`` does: every row at or above one threshold is a detection, that threshold is optimised over every
+distinct score for the whole corpus given (per profile), rewards by NAB's scaled sigmoid, the normalisation
+100 (raw - null) / (perfect - null). Baselines from the same run: the calibrated scorer on the same model, a
+rolling z-score (the previous 100 rows), and the seed's way (the raw forecast error); and Numenta HTM's
+published scores for the same files through the same scorer, as an anchor. The product is also shown at its
+own default threshold, without the corpus optimisation.
 
-Run: ``.venv/bin/python bench/quality.py [--data DIR] [--only NAME ...] [--plot DIR] [--jobs 2]``
+Run: ``.venv/bin/python bench/quality.py --data DIR [--only NAME ...] [--plot DIR] [--jobs 2]``
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import logging
 import math
-import os
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from edge.config import AgentConfig, AgentSection, DetectorSection, ModelSection  # noqa: E402
-from edge.model.loader import load_model  # noqa: E402
-from edge.replay_file import replay  # noqa: E402
-from export.nab import (  # noqa: E402
+from common import CALIBRATED, PRODUCT, command_line, dataset_parser, map_files, replay_both
+from nab_scoring import (
     PROFILES,
     STANDARD,
     FileScore,
@@ -50,14 +42,12 @@ from export.nab import (  # noqa: E402
     optimise_threshold,
     score_file,
 )
-from export.pipeline import ExportOptions, run_export  # noqa: E402
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "nab"
-REFERENCE = DEFAULT_DATA / "reference"
+from edge.model.loader import load_model
+from export.pipeline import ExportOptions, run_export
+
 Z_WINDOW = 100
-PRODUCT = "product (default config)"
 HTM = "Numenta HTM (its published scores)"
-CALIBRATED = "calibrated scorer"
 DETECTORS = (PRODUCT, CALIBRATED, "rolling z-score", "seed: raw forecast error")
 
 
@@ -115,10 +105,6 @@ def rolling_z(values: Sequence[float], window: int = Z_WINDOW) -> list[float]:
     return out.tolist()
 
 
-def config_for(model: Path, detector: DetectorSection) -> AgentConfig:
-    return AgentConfig(None, AgentSection(), ModelSection(path=model), detector, (), ())
-
-
 def run_file(task: tuple[Path, str, list, Path]) -> FileRun:
     """Export int8 on the prefix, replay the file through it (default and calibrated), the baselines."""
     path, name, labels, work = task
@@ -134,10 +120,7 @@ def run_file(task: tuple[Path, str, list, Path]) -> FileRun:
         ExportOptions(data=path, out=model, train_rows=run.probation, quiet=True, allow_repeated_times=True),
         say=lambda _text: None,
     )
-    for detector, section in ((PRODUCT, DetectorSection()), (CALIBRATED, DetectorSection(scoring="calibrated"))):
-        summary = replay(
-            model, path, folder / "replay.csv", config=config_for(model, section), keep_trace=True, log_events=False
-        )
+    for detector, summary in replay_both(model, path, folder / "replay.csv").items():
         trace = summary.trace
         assert trace is not None and len(trace.scores) == run.rows
         run.scores[detector] = [s or 0.0 for s in trace.scores]
@@ -162,11 +145,11 @@ def row(label: str, threshold: str, files_by_profile: dict[str, list[FileScore]]
     )
 
 
-def htm_files(runs: Sequence[FileRun]) -> list[ScoredFile]:
+def htm_files(runs: Sequence[FileRun], reference: Path) -> list[ScoredFile]:
     """Numenta HTM's published scores for the same files (NAB's results folder), when all are there."""
     files = []
     for r in runs:
-        path = REFERENCE / "numenta_scores" / r.name
+        path = reference / "numenta_scores" / r.name
         if not path.is_file():
             return []
         with path.open(newline="") as handle:
@@ -175,7 +158,7 @@ def htm_files(runs: Sequence[FileRun]) -> list[ScoredFile]:
     return files
 
 
-def report(runs: Sequence[FileRun], plot: Path | None = None) -> None:
+def report(runs: Sequence[FileRun], reference: Path, plot: Path | None = None) -> None:
     print(
         "| detector | corpus threshold (standard) | NAB standard | low FP | low FN | event precision | "
         "event recall | event F1 | mean delay (rows) |"
@@ -191,11 +174,11 @@ def report(runs: Sequence[FileRun], plot: Path | None = None) -> None:
             if profile is STANDARD:
                 standard[detector] = (threshold, by_profile[profile.name])
         print(row(detector, f"{standard[detector][0]:.4g}", by_profile))
-    htm = htm_files(runs)
+    htm = htm_files(runs, reference)
     if htm:
         by_profile = {p.name: corpus_scores(htm, optimise_threshold(htm, p)[0], p) for p in PROFILES}
         print(row(f"{HTM}, threshold optimised on these files", f"{optimise_threshold(htm)[0]:.4g}", by_profile))
-        published = json.loads((REFERENCE / "numenta_expected.json").read_text())["profiles"]
+        published = json.loads((reference / "numenta_expected.json").read_text())["profiles"]
         by_profile = {p.name: corpus_scores(htm, published[p.name]["threshold"], p) for p in PROFILES}
         print(row(f"{HTM}, NAB's threshold for all 58 files", f"{published['standard']['threshold']:.4g}", by_profile))
     shipped = {
@@ -233,27 +216,29 @@ def report(runs: Sequence[FileRun], plot: Path | None = None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser = dataset_parser(
+        __doc__.splitlines()[0],
+        "NAB's data folder: labels.json, the CSVs it names, reference/ (HTM's scores); e.g. ../shared/data/nab",
+    )
     parser.add_argument("--only", nargs="*", help="file names (or parts of them) to run")
-    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
-    parser.add_argument("--work", type=Path, help="keep models and replays here (default: a temporary folder)")
     parser.add_argument("--plot", type=Path, help=f"write a PNG per file of {PRODUCT} here")
     args = parser.parse_args(argv)
+    if not (args.data / "labels.json").is_file():
+        problem = "no labels.json in it" if args.data.is_dir() else "no such folder"
+        parser.error(f"--data {args.data}: {problem}; give NAB's data folder, e.g. ../shared/data/nab")
     labels = json.loads((args.data / "labels.json").read_text())
     names = [n for n in sorted(labels) if not args.only or any(part in n for part in args.only)]
+    missing = [n for n in names if not (args.data / n).is_file()]
+    if missing:
+        parser.error(f"--data {args.data}: labels.json names {len(missing)} file(s) not there, first {missing[0]}")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
         work = args.work or Path(scratch)
-        tasks = [(args.data / n, n, labels[n], work) for n in names]
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
-        with Pool(args.jobs) as pool:
-            runs = pool.map(run_file, tasks)
-        report(runs, args.plot)
-    print(
-        f"\n{len(runs)} files, {sum(r.rows for r in runs):,} rows, {time.perf_counter() - started:.0f} s "
-        f"({args.jobs} jobs); command: .venv/bin/python bench/quality.py"
-    )
+        runs = map_files(run_file, [(args.data / n, n, labels[n], work) for n in names], args.jobs)
+        report(runs, args.data / "reference", args.plot)
+    rows = sum(r.rows for r in runs)
+    print(f"\n{len(runs)} files, {rows:,} rows, {time.perf_counter() - started:.0f} s ({args.jobs} jobs)")
+    print(command_line(argv))
     return 0
 
 

@@ -17,7 +17,6 @@ Run: ``.venv/bin/python bench/quantization.py [--repeats 3]``
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import tempfile
 import time
@@ -25,23 +24,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from machine import command_line, machine_line
+from common import HISTORY, command_line, machine_line, pump_generator
 
 from edge.core.forecaster import StreamingForecaster
 from edge.model.runtime import open_session
 
-ROOT = Path(__file__).resolve().parents[1]
-HISTORY = ROOT / "examples" / "pump_history.csv"
 BLOCKS = (2, 7, 64, 256)
 READINGS = 4096
 
 
 def new_rows(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     """``READINGS`` new rows of the pump process (seed 8), normalised as the model was."""
-    spec = importlib.util.spec_from_file_location("make_pump_history", ROOT / "examples" / "make_pump_history.py")
-    assert spec is not None and spec.loader is not None
-    generator = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(generator)
+    generator = pump_generator()
     rows = generator.generate_rows(READINGS, 8, generator.START + generator.PERIOD * generator.ROWS)
     values = np.array([[float(v) for v in row[1:]] for row in rows])
     return ((values - mean) / std).astype(np.float32)

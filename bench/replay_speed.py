@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import itertools
 import json
 import os
-import platform
 import shlex
 import signal
 import socket
@@ -35,25 +33,36 @@ import sys
 import tempfile
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
-from machine import cpu_model
+from common import (
+    BIN,
+    GNU_TIME,
+    HISTORY,
+    Stats,
+    command_line,
+    judge_and_decide,
+    machine_line,
+    note,
+    peak_rss_mib,
+    summary,
+    time_each,
+    verdict,
+    write_pump_rows,
+)
 
 from edge.replay_file import DEFAULT_BLOCK as BLOCK
 
-ROOT = Path(__file__).resolve().parents[1]
-HISTORY = ROOT / "examples" / "pump_history.csv"
-BIN = Path(sys.executable).parent
-TIME = Path("/usr/bin/time")  # GNU time: %M is the peak RSS of its own child, forked from a small process
 GOAL_RATIO, FLOOR_RATIO, GOAL_SCORE_US, GOAL_RSS_MIB, GOAL_READY_S = 50.0, 20.0, 10.0, 60.0, 0.5
 
-Stats = dict[str, float]  # median, p99, mean (µs)
+
+def progress(text: str) -> None:
+    """Progress on stderr; the report is stdout."""
+    note("replay", text)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -66,22 +75,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--child", choices=("latency", "seed"), help=argparse.SUPPRESS)
     parser.add_argument("child_args", nargs="*", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
-
-
-def stats(us: np.ndarray) -> Stats:
-    """Median, p99 and mean of per-sample durations (µs)."""
-    return {"median": float(np.median(us)), "p99": float(np.percentile(us, 99)), "mean": float(np.mean(us))}
-
-
-def time_each(call: Callable[[Any], object], items: Sequence[Any]) -> np.ndarray:
-    """The duration of ``call(item)`` for each item, in order, in µs."""
-    clock = time.perf_counter_ns
-    durations = np.empty(len(items), dtype=np.float64)
-    for i, item in enumerate(items):
-        began = clock()
-        call(item)
-        durations[i] = clock() - began
-    return durations / 1000.0
 
 
 # --- child: the gateway in process (no torch) -------------------------------------------------------------
@@ -124,27 +117,17 @@ def child_latency(model: Path, data: Path, samples: int) -> dict[str, Any]:
     assert not heavy, f"the gateway child imported {heavy}"
     return {
         "samples": len(readings),
-        "handle": stats(handle),
-        "step": stats(step),
-        "decide": stats(decide),
+        "handle": summary(handle),
+        "step": summary(step),
+        "decide": summary(decide),
         "handle_block_mean": float(handle_block.sum() / len(readings)),
         "step_block_mean": float(step_block.sum() / len(readings)),
         "decided": len(scored),
-        "overhead": stats(overhead),
+        "overhead": summary(overhead),
         "scored": detector.counters.scored,
         "alerts": detector.counters.alerts,
         "torch_imported": "torch" in sys.modules,
     }
-
-
-def judge_and_decide(detector: Any, time: float, residual: list[float], x: list[float]) -> None:
-    """What the detector does per reading besides the LSTM step: score, hold, decide, learn (as Detector)."""
-    judgement = detector.scorer.score_one(residual, x)
-    policy, condition = detector.policy, detector.condition
-    was_open = policy.active
-    decision = policy.update(time, judgement.level, was_open and condition.holding(x))
-    detector._protected.learn_one(residual, x, judgement, was_open or decision.alerting)
-    condition.learn_one(x, not (was_open or decision.alerting))
 
 
 # --- child: the seed's way (torch eager, a whole window per sample) --------------------------------------
@@ -192,7 +175,7 @@ def child_seed(bundle: Path, data: Path, samples: int) -> dict[str, Any]:
     return {
         "samples": len(durations),
         "window": window,
-        "per_sample": stats(durations),
+        "per_sample": summary(durations),
         "seconds": float(durations.sum() / 1e6),
         "mse": float(np.mean(errors[window - 1 :])),
     }
@@ -232,7 +215,7 @@ def reap(proc: subprocess.Popen[Any], timeout: float) -> tuple[int, float]:
 def run_child(command: Sequence[str | Path], log: Path, timeout: float = 600.0) -> ChildRun:
     """Run ``command`` to the end under GNU time (for its peak RSS); stderr goes to ``log``; raise if it fails."""
     rss_file = log.with_suffix(".rss")
-    wrapped = [TIME, "-f", "%M", "-o", rss_file, *command] if TIME.exists() else list(command)
+    wrapped = [GNU_TIME, "-f", "%M", "-o", rss_file, *command] if GNU_TIME.exists() else list(command)
     with log.open("w") as errors:
         began = time.perf_counter()
         proc = subprocess.Popen([str(c) for c in wrapped], stdout=subprocess.PIPE, stderr=errors, text=True)
@@ -242,17 +225,9 @@ def run_child(command: Sequence[str | Path], log: Path, timeout: float = 600.0) 
         seconds = time.perf_counter() - began
     if code != 0:
         raise RuntimeError(f"{shlex.join(map(str, command))} exited {code}:\n{log.read_text()[-3000:]}")
-    if TIME.exists():
+    if GNU_TIME.exists():
         rss = int(rss_file.read_text().split()[-1]) / 1024
     return ChildRun(code, seconds, rss, out)
-
-
-def peak_rss_mib(pid: int) -> float:
-    """``VmHWM`` of a running process (its peak RSS since exec), MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
 
 
 def agent_config(tmp: Path, run: int, model: Path, data: Path) -> Path:
@@ -294,31 +269,6 @@ def time_ready(tmp: Path, run: int, model: Path, data: Path) -> dict[str, float]
     return {"ready": ready, "exit": time.perf_counter() - stopping, "code": code, "rss": rss}
 
 
-def load_generator() -> ModuleType:
-    """``examples/make_pump_history.py`` as a module (``examples`` is not a package)."""
-    spec = importlib.util.spec_from_file_location("make_pump_history", ROOT / "examples" / "make_pump_history.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def write_long_csv(out: Path, rows: int, seed: int) -> datetime:
-    """``rows`` rows of the pump process from right after the bundled history; returns the start."""
-    generator = load_generator()
-    start: datetime = generator.START + generator.PERIOD * generator.ROWS
-    with out.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(generator.HEADER)
-        writer.writerows(generator.generate_rows(rows, seed, start))
-    return start
-
-
-def note(text: str) -> None:
-    """Progress on stderr; the report is stdout."""
-    print(f"[bench/replay] {text}", file=sys.stderr, flush=True)
-
-
 def train(tmp: Path) -> tuple[Path, int, str]:
     """The product path on the bundled history; the torch model is saved for the seed child.
 
@@ -328,7 +278,7 @@ def train(tmp: Path) -> tuple[Path, int, str]:
 
     from export.pipeline import ExportOptions, run_export
 
-    result = run_export(ExportOptions(data=HISTORY, out=tmp / "model.onnx", quiet=True), say=note)
+    result = run_export(ExportOptions(data=HISTORY, out=tmp / "model.onnx", quiet=True), say=progress)
     meta, model = result.model.metadata, result.training.model
     torch.save(model.state_dict(), tmp / "seed.pt")
     (tmp / "seed.json").write_text(
@@ -355,11 +305,6 @@ def output_counts(path: Path) -> Counter[str]:
             counts[row["state"]] += 1
             counts["alert"] += row["alert"] == "1"
     return counts
-
-
-def verdict(ok: bool) -> str:
-    """The goal column's word."""
-    return "met" if ok else "**not met**"
 
 
 def triple(s: Stats) -> str:
@@ -510,7 +455,7 @@ def table(r: Results) -> list[tuple[str, str, str, str, str]]:
     ]
 
 
-def report(r: Results, versions: dict[str, str], command: Sequence[str]) -> None:
+def report(r: Results, versions: dict[str, str], argv: Sequence[str] | None) -> None:
     print("| measure | gateway runtime | seed's way | goal | goal met? |")
     print("|---|---:|---:|---|---|")
     for row in table(r):
@@ -543,18 +488,15 @@ def report(r: Results, versions: dict[str, str], command: Sequence[str]) -> None
     )
     how = (
         "GNU time's %M (maximum resident set size)"
-        if TIME.exists()
+        if GNU_TIME.exists()
         else "`ru_maxrss` from `os.wait4`, an upper bound: it includes this process's RSS at the fork"
     )
     print(
         f"- peak RSS: replay and seed loop: {how} of that child alone; `edge-agent run`: its `VmHWM` from "
         "/proc just before SIGTERM (the benchmark process, which trains with torch, is not counted)"
     )
-    print(
-        f"- machine: {platform.platform()}, {cpu_model()}, {os.cpu_count()} CPUs; "
-        + ", ".join(f"{k} {v}" for k, v in versions.items())
-    )
-    print(f"- command: {shlex.join(command)}")
+    print(machine_line(**versions))
+    print(command_line(argv))
 
 
 def child_main(args: argparse.Namespace) -> int:
@@ -566,16 +508,16 @@ def child_main(args: argparse.Namespace) -> int:
 
 
 def measure(args: argparse.Namespace, tmp: Path) -> tuple[Results, str]:
-    note(f"training on {HISTORY.name} with the product path (run_export, int8)")
+    progress(f"training on {HISTORY.name} with the product path (run_export, int8)")
     model, weights, torch_version = train(tmp)
     long_csv, out = tmp / "long.csv", tmp / "replayed.csv"
-    note(f"writing {args.rows:,} rows (seed {args.seed}) to {long_csv}")
-    start = write_long_csv(long_csv, args.rows, args.seed)
+    progress(f"writing {args.rows:,} rows (seed {args.seed}) to {long_csv}")
+    start = write_pump_rows(long_csv, args.rows, args.seed)
     what = (
         f"the pump process (examples/make_pump_history.py, seed {args.seed}, from {start:%Y-%m-%d %H:%M} UTC, "
         "right after the bundled history)"
     )
-    note("edge-agent replay, default blocks and --block 1")
+    progress("edge-agent replay, default blocks and --block 1")
     replay = run_child(
         [BIN / "edge-agent", "replay", "--model", model, "--input", long_csv, "--output", out, "--quiet"],
         tmp / "replay.log",
@@ -598,14 +540,14 @@ def measure(args: argparse.Namespace, tmp: Path) -> tuple[Results, str]:
         tmp / "replay-1.log",
     )
     identical = out.read_bytes() == out_one.read_bytes()
-    note("in-process latency child")
+    progress("in-process latency child")
     me = Path(__file__).resolve()
     latency = run_child(
         [sys.executable, me, "--child", "latency", model, long_csv, str(args.latency_samples)], tmp / "latency.log"
     )
-    note("seed's way child")
+    progress("seed's way child")
     seed = run_child([sys.executable, me, "--child", "seed", tmp, long_csv, str(args.seed_samples)], tmp / "seed.log")
-    note(f"edge-agent run x {args.ready_runs}")
+    progress(f"edge-agent run x {args.ready_runs}")
     ready = [time_ready(tmp, i, model, long_csv) for i in range(args.ready_runs)]
     results = Results(
         args.rows,
@@ -634,14 +576,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         results, torch_version = measure(args, Path(name))
     import onnxruntime
 
-    versions = {
-        "Python": platform.python_version(),
-        "numpy": np.__version__,
-        "onnxruntime": onnxruntime.__version__,
-        "torch": torch_version,
-    }
-    command = [sys.executable, *sys.argv] if argv is None else [sys.executable, sys.argv[0], *argv]
-    report(results, versions, command)
+    versions = {"numpy": np.__version__, "onnxruntime": onnxruntime.__version__, "torch": torch_version}
+    report(results, versions, argv)
     return 0
 
 

@@ -9,33 +9,26 @@ calibrated scorer's alert column on the same model, a plain z-score of each sens
 training rows (alert while any sensor's mean over the last 10 rows is beyond 3 sd), and the seed's way (alert
 while any channel's raw forecast error is beyond 3 of its residual sd).
 
-Run: ``.venv/bin/python bench/skab.py [--data ../shared/data/skab] [--jobs 2]``
+Run: ``.venv/bin/python bench/skab.py --data DIR [--jobs 2]`` (DIR: SKAB's data folder, as ``../shared/data/skab``)
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import logging
-import os
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
+from common import CALIBRATED, PRODUCT, command_line, dataset_parser, map_files, replay_both
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from edge.model.loader import load_model
+from export.pipeline import ExportOptions, run_export
 
-from edge.config import AgentConfig, AgentSection, DetectorSection, ModelSection  # noqa: E402
-from edge.model.loader import load_model  # noqa: E402
-from edge.replay_file import replay  # noqa: E402
-from export.pipeline import ExportOptions, run_export  # noqa: E402
-
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "skab"
 TRAIN_ROWS = 400
 SENSORS = (
     "Accelerometer1RMS",
@@ -47,8 +40,6 @@ SENSORS = (
     "Voltage",
     "Volume Flow RateRMS",
 )
-PRODUCT = "product (default config)"
-CALIBRATED = "calibrated scorer"
 ZSCORE = "z-score vs training rows"
 SEED = "seed: raw forecast error"
 DETECTORS = (PRODUCT, CALIBRATED, ZSCORE, SEED)
@@ -98,6 +89,13 @@ def read_values(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return values, np.array([float(r["anomaly"]) for r in rows])
 
 
+def is_experiment(path: Path) -> bool:
+    """Whether the CSV's header has SKAB's columns (``;``-separated: the sensors and ``anomaly``)."""
+    with path.open(newline="") as handle:
+        header = handle.readline().strip().split(";")
+    return {*SENSORS, "anomaly"} <= set(header)
+
+
 def zscore_alerts(values: np.ndarray, window: int = 10, limit: float = 3.0) -> np.ndarray:
     train = values[:TRAIN_ROWS]
     mean, sd = train.mean(axis=0), np.maximum(train.std(axis=0), 1e-12)
@@ -120,9 +118,7 @@ def run_file(task: tuple[Path, str, Path]) -> FileRun:
     run_export(
         ExportOptions(data=path, out=model, columns=SENSORS, train_rows=TRAIN_ROWS, quiet=True), say=lambda _text: None
     )
-    for detector, section in ((PRODUCT, DetectorSection()), (CALIBRATED, DetectorSection(scoring="calibrated"))):
-        config = AgentConfig(None, AgentSection(), ModelSection(path=model), section, (), ())
-        summary = replay(model, path, folder / "replay.csv", config=config, keep_trace=True, log_events=False)
+    for detector, summary in replay_both(model, path, folder / "replay.csv").items():
         assert summary.trace is not None and len(summary.trace.alerts) == len(labels)
         run.alerts[detector] = np.asarray(summary.trace.alerts, dtype=bool)
         if detector == PRODUCT:  # the seed's way: any channel's raw forecast error beyond 3 of its residual sd
@@ -164,23 +160,30 @@ def report(runs: Sequence[FileRun]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
-    parser.add_argument("--work", type=Path, help="keep models and replays here (default: a temporary folder)")
+    parser = dataset_parser(
+        __doc__.splitlines()[0],
+        "SKAB's data folder (a folder per experiment series of ;-separated CSVs), e.g. ../shared/data/skab",
+    )
     args = parser.parse_args(argv)
     files = sorted(p for p in args.data.glob("*/*.csv") if p.parent.name != "anomaly-free")
+    odd = next((p for p in files if not is_experiment(p)), None)
+    if not files or odd:
+        problem = (
+            f"{odd} is not a SKAB experiment"
+            if odd
+            else "no CSVs in its subfolders"
+            if args.data.is_dir()
+            else "no such folder"
+        )
+        parser.error(f"--data {args.data}: {problem}; give SKAB's data folder, e.g. ../shared/data/skab")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
         work = args.work or Path(scratch)
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
-        with Pool(args.jobs) as pool:
-            runs = pool.map(run_file, [(p, f"{p.parent.name}/{p.name}", work) for p in files])
+        runs = map_files(run_file, [(p, f"{p.parent.name}/{p.name}", work) for p in files], args.jobs)
     report(runs)
-    print(
-        f"\n{len(runs)} files, {sum(len(r.labels) for r in runs):,} rows, {time.perf_counter() - started:.0f} s "
-        f"({args.jobs} jobs); command: .venv/bin/python bench/skab.py"
-    )
+    rows = sum(len(r.labels) for r in runs)
+    print(f"\n{len(runs)} files, {rows:,} rows, {time.perf_counter() - started:.0f} s ({args.jobs} jobs)")
+    print(command_line(argv))
     return 0
 
 

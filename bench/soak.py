@@ -26,10 +26,7 @@ import bisect
 import json
 import logging
 import math
-import os
-import platform
 import random
-import shlex
 import statistics
 import subprocess
 import sys
@@ -42,7 +39,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from machine import cpu_model
+from common import command_line, machine_line, note, peak_rss_mib, verdict
 
 from edge.core.events import Reading, SourceFault
 from edge.plugins import PluginContext
@@ -283,14 +280,6 @@ def reset_peak_rss() -> bool:
         return False
 
 
-def peak_rss_mib() -> float:
-    """This process's ``VmHWM``, MiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 @dataclass
 class Result:
     """One phase, measured."""
@@ -365,7 +354,7 @@ def run_phase(phase: Phase, args: argparse.Namespace, tmp: Path) -> Result:
     spec = tmp / f"{phase.name}.json"
     spec.write_text(json.dumps(asdict(phase)))
     log = tmp / f"{phase.name}.log"
-    note(f"{phase.name} phase: {phase.count:,} frames at {phase.rate or 'max'} frames/s")
+    note("soak", f"{phase.name} phase: {phase.count:,} frames at {phase.rate or 'max'} frames/s")
     rss_reset = reset_peak_rss()
     config = Config(
         sensor="soak", port=str(link), reconnect_initial_s=args.reconnect_initial, reconnect_max_s=args.reconnect_max
@@ -435,16 +424,6 @@ def run_phase(phase: Phase, args: argparse.Namespace, tmp: Path) -> Result:
 
 
 # --- report -----------------------------------------------------------------------------------------------
-
-
-def note(text: str) -> None:
-    """Progress on stderr; the report is stdout."""
-    print(f"[bench/soak] {text}", file=sys.stderr, flush=True)
-
-
-def verdict(ok: bool) -> str:
-    """The goal column's word."""
-    return "met" if ok else "**not met**"
 
 
 def n(value: float) -> str:
@@ -601,7 +580,7 @@ def rows(results: list[Result]) -> list[tuple[str, list[str], str, bool | None]]
     return out
 
 
-def report(results: list[Result], args: argparse.Namespace, command: Sequence[str]) -> None:
+def report(results: list[Result], args: argparse.Namespace, argv: Sequence[str] | None) -> None:
     names = [f"{r.phase.name} phase" for r in results]
     print("| measure | " + " | ".join(names) + " | goal | goal met? |")
     print("|---|" + "---:|" * len(results) + "---|---|")
@@ -653,11 +632,8 @@ def report(results: list[Result], args: argparse.Namespace, command: Sequence[st
     print(f"- peak RSS: VmHWM of this process, {rss}; it includes the bench's bookkeeping (one byte per frame)")
     import serial
 
-    print(
-        f"- machine: {platform.platform()}, {cpu_model()}, {os.cpu_count()} CPUs; Python "
-        f"{platform.python_version()}, pyserial {serial.__version__}"
-    )
-    print(f"- command: {shlex.join(command)}")
+    print(machine_line(pyserial=serial.__version__))
+    print(command_line(argv))
 
 
 def ladder(args: argparse.Namespace, until: float = 1.0) -> list[float]:
@@ -695,8 +671,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("edge").setLevel(logging.ERROR)  # a warning per unplug; the report counts them
     with tempfile.TemporaryDirectory(prefix="edge-bench-soak-") as name:
         results = [run_phase(phase, args, Path(name)) for phase in phases(args)]
-    command = [sys.executable, *sys.argv] if argv is None else [sys.executable, sys.argv[0], *argv]
-    report(results, args, command)
+    report(results, args, argv)
     return 0
 
 

@@ -7,8 +7,7 @@ import math
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from export.nab import LOW_FN, LOW_FP, STANDARD, event_counts, normalised, scaled_sigmoid, score_file
+from nab_scoring import LOW_FN, LOW_FP, STANDARD, event_counts, normalised, scaled_sigmoid, score_file
 
 WINDOWS = [(100, 149), (300, 319)]
 ROWS = 500

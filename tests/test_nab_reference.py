@@ -1,4 +1,4 @@
-"""NAB's scorer as written in export/nab.py gives NAB's own per-file scores for the published HTM results.
+"""NAB's scorer as written in bench/nab_scoring.py gives NAB's own per-file scores for the published HTM results.
 
 The fixture (tools/make_nab_reference_fixture.py) holds the 18 development files' HTM scores at or above
 the published thresholds, their windows and NAB's expected raw score per file and profile.
@@ -10,8 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from export.nab import PROFILES, ScoredFile, corpus_scores, normalised, optimise_threshold
+from nab_scoring import PROFILES, ScoredFile, corpus_scores, normalised, optimise_threshold
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "nab_reference.json").read_text())
 

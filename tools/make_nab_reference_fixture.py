@@ -4,7 +4,7 @@ The fixture keeps, per file, what NAB's scorer needs at the published thresholds
 probationary rows, the labelled windows as row indices, and every row whose HTM score reaches the lowest of
 the three profiles' thresholds (the rest never detect there); with NAB's expected per-file scores.
 
-Run: ``python tools/make_nab_reference_fixture.py [--data ../shared/data/nab]``
+Run: ``python tools/make_nab_reference_fixture.py --data ../shared/data/nab``
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "nab")
+    parser.add_argument("--data", type=Path, required=True, help="NAB's data folder, e.g. ../shared/data/nab")
     args = parser.parse_args()
     expected = json.loads((args.data / "reference" / "numenta_expected.json").read_text())
     labels = json.loads((args.data / "labels.json").read_text())

@@ -77,7 +77,7 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
         ('[[sources]]\nsensor = "x"\n', "[[sources]] #1 needs a type"),
         (
             REPLAY + 'colour = "red"\n',
-            "[[sources]] #1 (replay): unknown key 'colour'; allowed keys: sensor, channels, path",
+            "[[sources]] #1 (replay): unknown key 'colour'; allowed keys: sensor, channels, units, path",
         ),
         (REPLAY + '[[sinks]]\ntype = "pager"\n', "unknown sink type 'pager'; allowed types: gpio, log, mqtt"),
         (

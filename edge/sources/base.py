@@ -12,10 +12,12 @@ from edge.core.events import Reading, SourceFault
 
 @dataclass(frozen=True, kw_only=True)
 class SourceConfig:
-    """Keys every source has: the sensor's name and, optionally, the channels it must deliver."""
+    """Keys every source has: the sensor's name and, optionally, the channels it must deliver and their units."""
 
     sensor: str
     channels: list[str] | None = None
+    #: each channel's unit as alert lines show it ("degC", "mm/s"; "" for none); overrides what the device says
+    units: list[str] | None = None
 
 
 class Source(ABC):
@@ -47,6 +49,13 @@ class Source(ABC):
 
     def close(self) -> None:
         """Release the device; safe to call twice."""
+
+    def units(self) -> tuple[str, ...] | None:
+        """Each channel's unit as the device or the source's register/topic map states it; None when unknown.
+
+        May change while running (a firmware's HELLO states them); the config's ``units`` key overrides it.
+        """
+        return None
 
     def counters(self) -> dict[str, int]:
         """What was read, dropped and retried, for status and logs (counts, but for the keys in ``LEVELS``)."""

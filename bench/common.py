@@ -211,7 +211,7 @@ def replay_both(model: Path, data: Path, out: Path) -> dict[str, ReplaySummary]:
             model,
             data,
             out,
-            config=AgentConfig(None, AgentSection(), ModelSection(path=model), section, (), ()),
+            config=AgentConfig(None, AgentSection(), (ModelSection(path=model),), section, (), ()),
             keep_trace=True,
             log_events=False,
         )

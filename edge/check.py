@@ -16,7 +16,7 @@ from typing import Any
 
 from edge.config import AgentConfig, load_config
 from edge.errors import EdgeError
-from edge.pipeline import build_detector, check_detector_section, model_path, plugin_context
+from edge.pipeline import build_detector, check_detector_section, plugin_context
 from edge.service.network_policy import UNIT, allowances, config_peers, unit_policy
 
 PROBE_TIMEOUT_S = 3.0
@@ -47,41 +47,49 @@ def _fail(say: Say, problems: list[str], text: str) -> None:
 
 
 def _check_model_and_plugins(config: AgentConfig, say: Say, problems: list[str], timeout_s: float) -> None:
-    from edge.model.loader import load_model
+    from edge.model.loader import LoadedModel, load_model
 
-    try:
-        model = load_model(model_path(config))
-    except EdgeError as exc:
-        _fail(say, problems, str(exc))
-        say("skip  sources and sinks: they are built for the model's channels, so they wait for a model that loads")
-        return
-    meta = model.metadata
-    say(
-        f"ok    model {model.path}: verified ({meta.precision}, weights {model.weights_sha256[:12]}), "
-        f"channels {', '.join(meta.channels)}, sample period {meta.sample_period_s:g} s"
-    )
-    try:
-        check_detector_section(config, model)
-    except EdgeError as exc:
-        _fail(say, problems, str(exc))
+    models: dict[str, LoadedModel] = {}
+    for section in config.models:
+        named = f" ({section.name})" if len(config.models) > 1 else ""
+        try:
+            model = models[section.name] = load_model(section.path)
+        except EdgeError as exc:
+            _fail(say, problems, str(exc))
+            continue
+        meta = model.metadata
+        say(
+            f"ok    model{named} {model.path}: verified ({meta.precision}, weights {model.weights_sha256[:12]}), "
+            f"channels {', '.join(meta.channels)}, sample period {meta.sample_period_s:g} s"
+        )
+    if len(models) == len(config.models):
+        try:
+            check_detector_section(config, models)
+        except EdgeError as exc:
+            _fail(say, problems, str(exc))
     # a temporary state folder: check never touches the service's outbox (nor leaves root's files in it)
     scratch = tempfile.TemporaryDirectory(prefix="edge-agent-check-")
-    context = replace(plugin_context(config, model), state_dir=Path(scratch.name), checking=True)
     try:
         for spec in config.sources:
-            sensor = spec.config.sensor
+            sensor, section = spec.config.sensor, config.model_of(spec)
+            if section.name not in models:
+                say(f"skip  sensor {sensor}: it is built for the channels of model {section.name}, which did not load")
+                continue
+            model = models[section.name]
             try:
-                detector = build_detector(config, model, sensor, spec.config.channels)
+                detector = build_detector(config, model, spec)
             except EdgeError as exc:
                 _fail(say, problems, str(exc))
             else:
                 d = detector.settings.decision
                 say(
-                    f"ok    sensor {sensor}: threshold {d.threshold:.3f}, clear below {d.clear_at:.3f} after "
-                    f"{d.clear_samples}, debounce {d.k} of {d.n}, cooldown {d.cooldown_s:g} s, "
-                    f"warm-up {detector.settings.warmup}"
+                    f"ok    sensor {sensor}: model {section.name}, threshold {d.threshold:.3f}, clear below "
+                    f"{d.clear_at:.3f} after {d.clear_samples}, debounce {d.k} of {d.n}, cooldown {d.cooldown_s:g} s,"
+                    f" warm-up {detector.settings.warmup}"
                 )
+            context = replace(plugin_context(config, model), state_dir=Path(scratch.name), checking=True)
             _probe(partial(spec.build, context), say, problems, timeout_s)
+        context = replace(plugin_context(config, None), state_dir=Path(scratch.name), checking=True)
         for spec in config.sinks:
             _probe(partial(spec.build, context), say, problems, timeout_s)
     finally:

@@ -53,9 +53,9 @@ def replay_csv(args: argparse.Namespace) -> int:
         from edge.config import AgentConfig, AgentSection, DetectorSection, ModelSection
 
         if config is None:
-            config = AgentConfig(None, AgentSection(), ModelSection(path=args.model), DetectorSection(), (), ())
-        if args.threshold is not None:
-            config = replaced(config, model=replaced(config.model, threshold=args.threshold))
+            config = AgentConfig(None, AgentSection(), (ModelSection(path=args.model),), DetectorSection(), (), ())
+        if args.threshold is not None:  # the threshold of every model: replay scores with one
+            config = replaced(config, models=tuple(replaced(m, threshold=args.threshold) for m in config.models))
         if args.scoring is not None:
             config = replaced(config, detector=replaced(config.detector, scoring=args.scoring))
     summary = replay(

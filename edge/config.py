@@ -1,8 +1,9 @@
 """The agent's TOML config, read with tomllib into typed, validated dataclasses.
 
-Sections: ``[agent]`` (directories, intervals, logging), ``[model]``, ``[detector]``
-(decisions, faults, adaptation), and arrays of ``[[sources]]`` and ``[[sinks]]`` whose
-``type`` picks the plugin. Every unknown key or type is an error listing what is allowed.
+Sections: ``[agent]`` (directories, intervals, logging), ``[model]`` (or several ``[[models]]``, each
+named, which sources pick with ``model = "NAME"``), ``[detector]`` (decisions, faults, adaptation), and
+arrays of ``[[sources]]`` and ``[[sinks]]`` whose ``type`` picks the plugin. Every unknown key or type is
+an error listing what is allowed.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ __all__ = [
     "sample_config",
 ]
 
-SECTIONS = ("agent", "model", "detector", "sources", "sinks")
+SECTIONS = ("agent", "model", "models", "detector", "sources", "sinks")
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class AgentConfig:
 
     source_file: Path | None
     agent: AgentSection
-    model: ModelSection
+    models: tuple[ModelSection, ...]
     detector: DetectorSection
     sources: tuple[PluginSpec, ...]
     sinks: tuple[PluginSpec, ...]
@@ -49,6 +50,34 @@ class AgentConfig:
     def base_dir(self) -> Path:
         """Relative paths in the config are relative to the config file's folder."""
         return self.source_file.parent if self.source_file else Path.cwd()
+
+    @property
+    def model(self) -> ModelSection:
+        """The one model of a config that has one (``[model]``, or a single ``[[models]]`` table)."""
+        if len(self.models) != 1:
+            raise ConfigError(f"the config has {len(self.models)} models ({self.model_names()}); name one")
+        return self.models[0]
+
+    def model_names(self) -> str:
+        """The models' names, for messages."""
+        return ", ".join(m.name for m in self.models)
+
+    def model_of(self, source: PluginSpec) -> ModelSection:
+        """The model a source's sensor is scored with: its ``model`` key, or the only model."""
+        wanted = source.config.model
+        if wanted is None:
+            return self.model
+        for section in self.models:
+            if section.name == wanted:
+                return section
+        raise ConfigError(f"no model named {wanted!r}; models: {self.model_names()}")
+
+    def model_for_sensor(self, sensor: str) -> ModelSection | None:
+        """The model of the source with this sensor name, if the config has that source."""
+        for spec in self.sources:
+            if spec.config.sensor == sensor:
+                return self.model_of(spec)
+        return self.models[0] if len(self.models) == 1 else None
 
 
 def _plugins(
@@ -62,6 +91,47 @@ def _plugins(
         problems.attempt(partial(load_spec, registry, kind, t, f"[[{key}]] #{i + 1}")) for i, t in enumerate(tables)
     ]
     return tuple(spec for spec in specs if spec is not None)
+
+
+def _models(data: dict[str, Any], base: Path, problems: Problems) -> tuple[ModelSection, ...]:
+    """``[model]`` or ``[[models]]``, paths made absolute (relative to the config's folder), names unique."""
+    if "model" in data and "models" in data:
+        problems.add("the config has both [model] and [[models]]; use [model] for one model, [[models]] for several")
+        return ()
+    if "models" in data:
+        tables = data["models"]
+        if not isinstance(tables, list) or not tables:
+            problems.add('models must be an array of tables, written [[models]], each with name = "..." and path')
+            return ()
+        wheres = [f"[[models]] #{i + 1}" for i in range(len(tables))]
+        for table, where in zip(tables, wheres):
+            if isinstance(table, dict) and "name" not in table:
+                problems.add(f"{where}: missing 'name'; give each model a name its sources refer to (model = \"NAME\")")
+    elif "model" in data:
+        tables, wheres = [data["model"]], ["[model]"]
+    else:
+        problems.add('missing [model] section; it needs path = "/path/to/model.onnx"')
+        return ()
+    built = [problems.attempt(partial(build_section, ModelSection, t, w)) for t, w in zip(tables, wheres)]
+    models = tuple(replace(m, path=config_relative(m.path, base)) for m in built if m is not None)
+    names = [m.name for m in models]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        problems.add(f"model name {repeated[0]!r} is used by more than one [[models]] table; give each a unique name")
+    return models if len(models) == len(tables) else ()
+
+
+def _check_models(config: AgentConfig, problems: Problems) -> None:
+    """Each source names a model the config has (it must when there are several)."""
+    for number, spec in enumerate(config.sources, 1):
+        where = f"[[sources]] #{number} ({spec.type}, sensor {spec.config.sensor!r})"
+        if spec.config.model is None and len(config.models) > 1:
+            problems.add(f'{where}: which model scores it? add model = "NAME"; models: {config.model_names()}')
+        elif spec.config.model is not None:
+            try:
+                config.model_of(spec)
+            except ConfigError as exc:
+                problems.add(f"{where}: {exc}")
 
 
 def _check_sensors(config: AgentConfig, problems: Problems) -> None:
@@ -97,14 +167,10 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None, *, for_r
     problems = Problems()
     for unknown in (k for k in data if k not in SECTIONS):
         problems.add(f"unknown section {unknown!r}; allowed sections: {', '.join(SECTIONS)}")
-    if for_replay:
+    if for_replay and "models" not in data:
         data = {**data, "model": {"path": "replay.onnx", **data.get("model", {})}}
-    model = None
-    if "model" not in data:
-        problems.add('missing [model] section; it needs path = "/path/to/model.onnx"')
-    else:
-        model = problems.attempt(lambda: build_section(ModelSection, data["model"], "[model]"))
     base = source_file.parent if source_file else Path.cwd()
+    models = _models(data, base, problems)
     agent = problems.attempt(lambda: build_section(AgentSection, data.get("agent", {}), "[agent]"))
     if agent is not None:
         state_dir, runtime_dir = agent.state_dir, agent.runtime_dir
@@ -113,24 +179,23 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None, *, for_r
             state_dir=None if state_dir is None else config_relative(state_dir, base),
             runtime_dir=None if runtime_dir is None else config_relative(runtime_dir, base),
         )
-    if model is not None:
-        model = replace(model, path=config_relative(model.path, base))
     detector = problems.attempt(lambda: build_section(DetectorSection, data.get("detector", {}), "[detector]"))
     sources = _plugins(data, "sources", SOURCE_TYPES, "source", problems)
     sinks = _plugins(data, "sinks", SINK_TYPES, "sink", problems)
     if not data.get("sources") and not for_replay:
         problems.add(f'no [[sources]]; add one, for example type = "replay" (types: {", ".join(SOURCE_TYPES)})')
-    if agent is None or model is None or detector is None:
+    if agent is None or not models or detector is None:
         problems.raise_any()  # each section that did not build recorded its problem
         raise ConfigError("the config is incomplete")
     config = AgentConfig(
         source_file=source_file,
         agent=agent,
-        model=model,
+        models=models,
         detector=detector,
         sources=sources,
         sinks=sinks,
     )
+    _check_models(config, problems)
     _check_sensors(config, problems)
     problems.raise_any()
     return config

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -52,16 +53,31 @@ class AgentSection:
         return self.runtime_dir or runtime_path_default()
 
 
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
 @dataclass(frozen=True)
 class ModelSection:
-    """``[model]``: the file and an optional threshold override."""
+    """``[model]`` or one of ``[[models]]``: a name, the file and an optional threshold override.
+
+    The name is what sources give as ``model = "NAME"`` and what status, logs and MQTT messages show; a
+    lone ``[model]`` may leave it out (it is then the file's stem).
+    """
 
     path: Path
     threshold: float | None = None
+    name: str = ""
 
     def __post_init__(self) -> None:
         if self.threshold is not None and not 0.0 < self.threshold <= 1.0:
             raise ValueError(f"threshold {self.threshold} must be in (0, 1]")
+        if not self.name:
+            object.__setattr__(self, "name", self.path.stem or "model")
+        if not MODEL_NAME.fullmatch(self.name):
+            raise ValueError(
+                f"name {self.name!r} must be 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or "
+                "digit (it appears in log lines and MQTT messages)"
+            )
 
 
 @dataclass(frozen=True)

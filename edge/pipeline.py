@@ -1,8 +1,8 @@
-"""The running pipeline: sources → detectors → sinks, built from a config and a model.
+"""The running pipeline: sources → detectors → sinks, built from a config and its models.
 
-Building does everything that can fail before anything is opened (config, model file,
+Building does everything that can fail before anything is opened (config, model files,
 channels, plugin construction), so a reload can build a new pipeline and swap to it only
-if it is sound.
+if it is sound. Sensors of one model share its onnxruntime session.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import socket
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,10 +21,10 @@ from edge.core.counters import carried
 from edge.core.detector import Detector, Scored
 from edge.core.events import Alert, Event, Reading, SourceFault
 from edge.core.forecaster import step_together
-from edge.errors import ConfigError
+from edge.errors import ConfigError, EdgeError
 from edge.hardware import Hardware, RealHardware
 from edge.model.loader import LoadedModel, load_model
-from edge.plugins import PluginContext
+from edge.plugins import PluginContext, PluginSpec
 from edge.running import RunningSink
 from edge.sources.base import Source
 
@@ -34,10 +33,11 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Pipeline:
-    """One model, a detector per sensor, its sources and its sinks."""
+    """The models by name, a detector per sensor (scored with its source's model), the sources and the sinks."""
 
     config: AgentConfig
-    model: LoadedModel
+    models: dict[str, LoadedModel]
+    model_of: dict[str, str]  # sensor -> the name of the model that scores it
     detectors: dict[str, Detector]
     sources: list[Source]
     sinks: list[RunningSink]
@@ -46,17 +46,45 @@ class Pipeline:
     counted_before: dict[str, dict[str, int]] = field(default_factory=dict)  # per sensor, by replaced sources
     adopted: set[int] = field(default_factory=set)  # sources taken over open from the pipeline before (ids)
     handed_over: set[int] = field(default_factory=set)  # sources the next pipeline took over: not closed here
+    fixed_units: frozenset[str] = frozenset()  # sensors whose config sets ``units``: what a device says is ignored
+
+    @property
+    def model(self) -> LoadedModel:
+        """The only model (a pipeline with several has no single one)."""
+        if len(self.models) != 1:
+            raise EdgeError(f"the pipeline has {len(self.models)} models: {', '.join(self.models)}")
+        return next(iter(self.models.values()))
+
+    def model_for(self, sensor: str) -> LoadedModel:
+        """The model that scores ``sensor``."""
+        return self.models[self.model_of[sensor]]
+
+    def describe_models(self) -> str:
+        """``model pump /etc/edge-anomaly/pump.onnx (int8, weights 568371f76d6a), sensors pump-1, pump-2``, one
+        entry per model, joined by ``; ``."""
+        parts = []
+        for name, model in self.models.items():
+            sensors = [s for s, n in self.model_of.items() if n == name]
+            named = f"{name} " if len(self.models) > 1 else ""
+            parts.append(
+                f"model {named}{model.path} ({model.metadata.precision}, weights {model.weights_sha256[:12]}), "
+                f"sensors {', '.join(sensors) or 'none'}"
+            )
+        return "; ".join(parts)
 
     def adopt_sources(self, old: Pipeline) -> list[str]:
         """Take over ``old``'s open sources whose settings did not change (a reload), so a port or file is not
-        closed and reopened: nothing that arrives meanwhile is lost. Returns the sensors taken over."""
-        meta, old_meta = self.model.metadata, old.model.metadata
-        if (meta.channels, meta.sample_period_s) != (old_meta.channels, old_meta.sample_period_s):
-            return []  # the sources were built for the old model's channels
+        closed and reopened: nothing that arrives meanwhile is lost. Returns the sensors taken over.
+
+        A source is built for its model's channels and sample period: one whose model changed those is new."""
         taken = []
         for i, spec in enumerate(self.config.sources):
+            meta = self.model_for(spec.config.sensor).metadata
             for j, old_spec in enumerate(old.config.sources):
                 source = old.sources[j]
+                old_meta = old.model_for(old_spec.config.sensor).metadata
+                if (meta.channels, meta.sample_period_s) != (old_meta.channels, old_meta.sample_period_s):
+                    continue
                 if (old_spec.type, old_spec.config) == (spec.type, spec.config) and id(source) not in old.handed_over:
                     self.sources[i] = source
                     self.adopted.add(id(source))
@@ -64,6 +92,15 @@ class Pipeline:
                     taken.append(source.sensor)
                     break
         return taken
+
+    def learn_units(self) -> None:
+        """Give each detector its source's units (a firmware's HELLO states them once it comes), unless the
+        config's ``units`` key fixed them."""
+        for source in self.sources:
+            if source.sensor not in self.fixed_units:
+                units = source.units()
+                if units:
+                    self.detectors[source.sensor].units = tuple(units)
 
     def source_counters(self, source: Source) -> dict[str, int]:
         """A source's counters since the agent started, across reloads that kept its sensor and type."""
@@ -103,6 +140,7 @@ class Pipeline:
 
     def handle(self, item: Reading | SourceFault, received: float | None = None) -> Scored | None:
         """Score a reading (or take a source's fault report) and send the events it causes."""
+        self.learn_units()
         detector = self.detectors[item.sensor]
         if isinstance(item, SourceFault):
             self.dispatch(detector.source_fault(item))
@@ -118,6 +156,7 @@ class Pipeline:
 
         Exactly what :meth:`handle` on each in turn does: the same outcomes, the same events in the same order.
         """
+        self.learn_units()
         outcomes: list[Scored] = []
         start = 0
         while start < len(readings):
@@ -143,6 +182,7 @@ class Pipeline:
         Each sensor's outcomes are exactly :meth:`handle_block`'s on its block (and so one at a time's); the
         events go out sensor by sensor, in ``blocks``' order.
         """
+        self.learn_units()
         planned = {}
         for sensor, (readings, received) in blocks.items():
             if readings:
@@ -200,71 +240,96 @@ class Pipeline:
             sink.close()
 
 
-def check_channels(configured: list[str] | None, model: LoadedModel, sensor: str) -> None:
+def check_channels(configured: list[str] | None, model: LoadedModel, sensor: str, name: str = "") -> None:
     """A source's ``channels`` must be the model's, in order."""
     wanted = list(model.metadata.channels)
     if configured is not None and list(configured) != wanted:
         raise ConfigError(
-            f"source {sensor!r} has channels {configured} ({len(configured)}) but model {model.path} has "
-            f"{wanted} ({len(wanted)}); list the model's channels in order or export a model for these"
+            f"source {sensor!r} has channels {configured} ({len(configured)}) but model "
+            f"{f'{name!r} ' if name else ''}{model.path} has {wanted} ({len(wanted)}); list the model's channels "
+            "in order, point the source at the model exported for these, or export one"
         )
 
 
-def model_path(config: AgentConfig) -> Path:
-    """``[model] path`` (parse_config made it absolute, relative to the config file's folder)."""
-    return config.model.path
+def check_units(configured: list[str] | None, model: LoadedModel, sensor: str) -> None:
+    """A source's ``units`` give one unit per model channel."""
+    channels = model.metadata.channels
+    if configured is not None and len(configured) != len(channels):
+        raise ConfigError(
+            f"source {sensor!r} has units {configured} ({len(configured)}) for the model's {len(channels)} "
+            f'channels {list(channels)}; give one unit per channel, in order ("" for none)'
+        )
 
 
 def _where(config: AgentConfig) -> str:
     return f"config {config.source_file}: " if config.source_file else ""
 
 
-def check_detector_section(config: AgentConfig, model: LoadedModel) -> None:
-    """``[detector]`` resolved against the model (a ``ConfigError`` naming the file otherwise)."""
-    try:
-        config.detector.resolve(model.metadata, config.model.threshold)
-    except ValueError as exc:
-        raise ConfigError(
-            f"{_where(config)}[detector]: {exc} (the model's threshold is {model.metadata.threshold:.3f})"
-        ) from exc
+def load_models(config: AgentConfig) -> dict[str, LoadedModel]:
+    """Every model of ``config``, each file verified (a ``ModelError`` names the first that is not sound)."""
+    return {section.name: load_model(section.path) for section in config.models}
 
 
-def plugin_context(config: AgentConfig, model: LoadedModel, hardware: Hardware | None = None) -> PluginContext:
-    """What the plugins of ``config`` are built with (on the machine's own hardware unless given another)."""
-    meta = model.metadata
+def check_detector_section(config: AgentConfig, models: Mapping[str, LoadedModel]) -> None:
+    """``[detector]`` resolved against each model (a ``ConfigError`` naming the file otherwise)."""
+    for section in config.models:
+        model = models[section.name]
+        try:
+            config.detector.resolve(model.metadata, section.threshold)
+        except ValueError as exc:
+            named = f" (model {section.name!r})" if len(config.models) > 1 else ""
+            raise ConfigError(
+                f"{_where(config)}[detector]{named}: {exc} (the model's threshold is {model.metadata.threshold:.3f})"
+            ) from exc
+
+
+def plugin_context(config: AgentConfig, model: LoadedModel | None, hardware: Hardware | None = None) -> PluginContext:
+    """What the plugins of ``config`` are built with: a source with its sensor's model, a sink with None (a sink
+    serves every model; its context has no channels). On the machine's own hardware unless given another."""
     return PluginContext(
         hardware=hardware or RealHardware(),
-        channels=meta.channels,
-        sample_period_s=meta.sample_period_s,
-        model_sha256=model.weights_sha256,
+        channels=model.metadata.channels if model else (),
+        sample_period_s=model.metadata.sample_period_s if model else 0.0,
+        model_sha256=model.weights_sha256 if model else "",
         state_dir=config.agent.state_path(),
         base_dir=config.base_dir,
         gateway_id=config.agent.gateway_id or socket.gethostname(),
     )
 
 
-def build_detector(config: AgentConfig, model: LoadedModel, sensor: str, channels: list[str] | None) -> Detector:
-    """The detector of one source's sensor, with its per-sensor settings."""
-    check_channels(channels, model, sensor)
-    section, threshold = config.detector.for_sensor(sensor)
+def build_detector(config: AgentConfig, model: LoadedModel, spec: PluginSpec) -> Detector:
+    """The detector of one source's sensor, with its per-sensor settings, scored with ``model``."""
+    sensor, section = spec.config.sensor, config.model_of(spec)
+    check_channels(spec.config.channels, model, sensor, section.name if len(config.models) > 1 else "")
+    check_units(spec.config.units, model, sensor)
+    detector_section, threshold = config.detector.for_sensor(sensor)
     try:
-        settings = section.resolve(model.metadata, config.model.threshold if threshold is None else threshold)
+        settings = detector_section.resolve(model.metadata, section.threshold if threshold is None else threshold)
     except ValueError as exc:
         raise ConfigError(f"{_where(config)}[detector.sensors.{sensor}]: {exc}") from exc
-    return Detector(sensor, model, settings)
+    detector = Detector(sensor, model, settings, section.name)
+    if spec.config.units is not None:
+        detector.units = tuple(spec.config.units)
+    return detector
 
 
-def build_pipeline(config: AgentConfig, model: LoadedModel | None = None, hardware: Hardware | None = None) -> Pipeline:
-    """Load the model and build every stage; nothing is opened yet."""
-    model = model or load_model(model_path(config))
-    check_detector_section(config, model)
-    context = plugin_context(config, model, hardware)
+def build_pipeline(
+    config: AgentConfig, models: Mapping[str, LoadedModel] | None = None, hardware: Hardware | None = None
+) -> Pipeline:
+    """Load the models (unless given) and build every stage; nothing is opened yet."""
+    loaded = dict(models) if models is not None else load_models(config)
+    check_detector_section(config, loaded)
+    hardware = hardware or RealHardware()
     detectors: dict[str, Detector] = {}
+    model_of: dict[str, str] = {}
     sources: list[Source] = []
     for spec in config.sources:
-        sensor = spec.config.sensor
-        detector = build_detector(config, model, sensor, spec.config.channels)
-        sources.append(spec.build(context))
-        detectors[sensor] = detector
+        name = config.model_of(spec).name
+        model = loaded[name]
+        detectors[spec.config.sensor] = build_detector(config, model, spec)
+        model_of[spec.config.sensor] = name
+        sources.append(spec.build(plugin_context(config, model, hardware)))
+    context = plugin_context(config, None, hardware)
     sinks = [RunningSink(spec.build(context), spec.delivery) for spec in config.sinks]
-    return Pipeline(config, model, detectors, sources, sinks)
+    fixed = frozenset(spec.config.sensor for spec in config.sources if spec.config.units is not None)
+    return Pipeline(config, loaded, model_of, detectors, sources, sinks, fixed_units=fixed)

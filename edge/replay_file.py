@@ -55,21 +55,25 @@ class ReplaySummary:
 def replay_config(
     model: Path, input_csv: Path, base: AgentConfig | None = None, sensor: str | None = None, log_events: bool = True
 ) -> AgentConfig:
-    """The config of a replay: ``base``'s model threshold and detector settings, a replay source, a log sink."""
-    source = load_spec(
-        SOURCE_TYPES,
-        "source",
-        {"type": "replay", "sensor": sensor or input_csv.stem, "path": str(input_csv.resolve())},
-        "replay input",
-    )
+    """The config of a replay: a replay source, a log sink, and ``base``'s detector settings and, when ``base``
+    has a source for this sensor, its model's threshold and the source's ``units``."""
+    sensor = sensor or input_csv.stem
+    table: dict[str, Any] = {"type": "replay", "sensor": sensor, "path": str(input_csv.resolve())}
+    section = ModelSection(path=model.resolve())
+    if base is not None:
+        known = base.model_for_sensor(sensor)
+        if known is not None:
+            section = replace(known, path=section.path)
+        units = next((s.config.units for s in base.sources if s.config.sensor == sensor), None)
+        if units is not None:
+            table["units"] = units
+    source = load_spec(SOURCE_TYPES, "source", table, "replay input")
     sinks: tuple[PluginSpec, ...] = ()
     if log_events:
         sinks = (load_spec(SINK_TYPES, "sink", {"type": "log"}, "replay log"),)
     if base is None:
-        return AgentConfig(
-            None, AgentSection(), ModelSection(path=model.resolve()), DetectorSection(), (source,), sinks
-        )
-    return replace(base, model=replace(base.model, path=model.resolve()), sources=(source,), sinks=sinks)
+        return AgentConfig(None, AgentSection(), (section,), DetectorSection(), (source,), sinks)
+    return replace(base, models=(section,), sources=(source,), sinks=sinks)
 
 
 DEFAULT_BLOCK = 256  # rows per call: as fast as larger blocks here, and onnxruntime's buffers stay small
@@ -92,7 +96,8 @@ def replay(
     """
     if block < 1:
         raise ConfigError(f"--block {block}: give 1 (one reading per call) or more")
-    pipeline = build_pipeline(replay_config(model, input_csv, config, sensor, log_events), load_model(model))
+    replayed = replay_config(model, input_csv, config, sensor, log_events)
+    pipeline = build_pipeline(replayed, {replayed.model.name: load_model(model)})
     source = pipeline.sources[0]
     if not isinstance(source, ReplaySource):
         raise EdgeError(f"replay needs a replay source, not {source.describe()}")

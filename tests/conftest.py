@@ -42,6 +42,27 @@ def synthetic_rows(n: int, seed: int = 0) -> list[tuple[str, float, float]]:
     return rows
 
 
+COMPRESSOR_HEADER = "timestamp,pressure_bar,flow_lpm,current_a"
+COMPRESSOR_PERIOD = 60.0
+
+
+def compressor_rows(n: int, seed: int = 0, start_row: int = 0) -> list[tuple[str, float, float, float]]:
+    """Three channels of a compressor, one row a minute: the second fixture model's kind of data."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(start_row + n):
+        phase = 2 * math.pi * i / 240
+        row = (
+            f"{START + i * COMPRESSOR_PERIOD:.0f}",
+            6 + 0.8 * math.sin(phase) + rng.normal(0, 0.05),
+            120 + 15 * math.sin(phase + 0.5) + rng.normal(0, 1.0),
+            14 + 2 * math.sin(phase + 0.5) + rng.normal(0, 0.15),
+        )
+        if i >= start_row:
+            rows.append(row)
+    return rows
+
+
 def write_history(path: Path, rows: list[tuple], header: str = "timestamp,temperature,vibration") -> Path:
     """Write rows as CSV (values written as given, so tests can plant bad ones)."""
     with path.open("w") as handle:
@@ -70,6 +91,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
 
 
 FIXTURE_MODEL = Path(__file__).parent / "fixtures" / "model.onnx"
+#: a second committed model, for agents with several: three compressor channels at one row a minute
+COMPRESSOR_MODEL = Path(__file__).parent / "fixtures" / "compressor.onnx"
 
 
 @pytest.fixture(scope="session")

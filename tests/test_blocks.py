@@ -192,7 +192,7 @@ def test_a_pipeline_scoring_several_sensors_per_tick_gives_each_one_at_a_times_r
         d.sensor = s
     for d in alone.values():
         d.sensor = "pump-1"  # alert ids and lines name the sensor: compare like with like
-    pipeline = Pipeline(None, fixture_model, detectors, [], [])  # type: ignore[arg-type]
+    pipeline = Pipeline(None, {"m": fixture_model}, dict.fromkeys(SENSORS, "m"), detectors, [], [])  # type: ignore[arg-type]
     got: dict[str, list[Scored]] = {s: [] for s in SENSORS}
     bounds = [0, *sorted(ticks), len(ROWS) + 1]
     for start, end in zip(bounds, bounds[1:]):
@@ -216,7 +216,7 @@ def test_sensors_that_tick_together_share_one_lstm_call(fixture_model, monkeypat
     real = pipelines.step_together
     monkeypatch.setattr(pipelines, "step_together", lambda fs, bs: calls.append(len(fs)) or real(fs, bs))
     detectors = {s: _detector(fixture_model, "likelihood") for s in SENSORS}
-    pipeline = pipelines.Pipeline(None, fixture_model, detectors, [], [])  # type: ignore[arg-type]
+    pipeline = pipelines.Pipeline(None, {"m": fixture_model}, dict.fromkeys(SENSORS, "m"), detectors, [], [])  # type: ignore[arg-type]
     for i, (stamp, a, b) in enumerate(ROWS[:50]):
         ticks = {s: ([Reading(s, float(stamp), (a + k, b), row=i)], None) for k, s in enumerate(SENSORS)}
         pipeline.handle_sensors(ticks)

@@ -77,12 +77,12 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
         ('[[sources]]\nsensor = "x"\n', "[[sources]] #1 needs a type"),
         (
             REPLAY + 'colour = "red"\n',
-            "[[sources]] #1 (replay): unknown key 'colour'; allowed keys: sensor, channels, units, path",
+            "[[sources]] #1 (replay): unknown key 'colour'; allowed keys: sensor, channels, units, model, path",
         ),
         (REPLAY + '[[sinks]]\ntype = "pager"\n', "unknown sink type 'pager'; allowed types: gpio, log, mqtt"),
         (
             "[alerts]\nx = 1\n" + REPLAY,
-            "unknown section 'alerts'; allowed sections: agent, model, detector, sources, sinks",
+            "unknown section 'alerts'; allowed sections: agent, model, models, detector, sources, sinks",
         ),
         (REPLAY + REPLAY, "sensor name 'pump-1' is used by more than one source"),
         ("", "no [[sources]]"),

@@ -103,7 +103,9 @@ def test_a_failing_sink_is_counted_and_never_blocks_the_others(tmp_path: Path, c
     caplog.set_level(logging.INFO, logger="edge")
     fast = DeliverySettings(retries=2, retry_initial_s=0.01, retry_max_s=0.02)
     broken, log = RunningSink(BrokenSink(), fast), RunningSink(LogSink(Config(), context(tmp_path)))
-    pipeline = Pipeline(config=None, model=fixture_model, detectors={}, sources=[], sinks=[broken, log])  # type: ignore[arg-type]
+    pipeline = Pipeline(
+        config=None, models={"m": fixture_model}, model_of={}, detectors={}, sources=[], sinks=[broken, log]
+    )  # type: ignore[arg-type]
     for _ in range(3):
         pipeline.dispatch([Event("alert", ALERT, START)])
     assert log.flush(2.0) and broken.flush(2.0)

@@ -93,6 +93,8 @@ def test_payloads_follow_the_documented_schema() -> None:
         "expected": [74.5],
         "start": "2023-11-14T22:13:23.000Z",
         "end": "2023-11-14T22:14:23.000Z",
+        "units": None,
+        "model": None,
         "model_sha256": "ab" * 32,
         "severity": "minor",
         "ended_by": "back to normal",
@@ -275,7 +277,15 @@ def test_events_reach_their_topics_with_qos1_and_status_is_retained(broker: Brok
         sink.open()
         for event in (alert(1), alert(1, "clear"), Event("fault", fault), Event("fault_cleared", fault)):
             sink.send(event)
-        sink.status({"state": "running", "uptime_s": 12.5, "sensors": {"pump-1": {"state": "scoring"}}})
+        pump = {"state": "scoring", "model": "pump", "weights_sha256": "ab" * 32, "units": {"temperature": "degC"}}
+        sink.status(
+            {
+                "state": "running",
+                "uptime_s": 12.5,
+                "sensors": {"pump-1": {**pump, "counters": {"readings": 3}}},
+                "models": {"pump": {"weights_sha256": "ab" * 32, "path": "/etc/edge-anomaly/pump.onnx"}},
+            }
+        )
         got = sub.wait_for(
             lambda m: (
                 len([x for x in m if not x.topic.endswith("status")]) == 4
@@ -294,7 +304,8 @@ def test_events_reach_their_topics_with_qos1_and_status_is_retained(broker: Brok
     with Subscriber(broker.port, "edge-anomaly/gw1/status") as late:  # a newcomer gets the retained status
         status = late.wait_for(lambda m: len(m) == 1)[0]
         assert status.retain and status.json()["state"] == "online"
-        assert status.json()["sensors"] == {"pump-1": "scoring"}
+        assert status.json()["sensors"] == {"pump-1": pump}  # per sensor: its state, model, weights and units
+        assert status.json()["models"] == {"pump": "ab" * 32}
         assert set(status.json()["mqtt"]) >= {"published", "acked", "pending", "dropped", "reconnects"}
         sink.close()
         sink.close()

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import live_rows, write_config, write_history
+from conftest import FIXTURE_MODEL, live_rows, write_config, write_history
 from sockets import datagram_listener
 
 from edge.cli import main
@@ -202,7 +202,6 @@ def _reload_swaps_or_keeps(service: Service, config: Path, caplog) -> None:
 
 
 def test_reload_keeps_running_when_the_new_model_is_tampered(tmp_path: Path, caplog) -> None:
-    from conftest import FIXTURE_MODEL
 
     csv = write_history(tmp_path / "live.csv", live_rows(3000), HEADER)
     model = tmp_path / "model.onnx"
@@ -231,7 +230,8 @@ def test_status_command_reads_the_status_file(tmp_path: Path, capsys) -> None:
     assert main(["status", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "edge-agent not running" in out and "state stopped" in out
-    assert "sensor pump-1: scoring; last " in out and "readings=60" in out
+    assert "sensor pump-1: scoring (model model, threshold " in out and "; last " in out and "readings=60" in out
+    assert f"model model: {FIXTURE_MODEL} (int8, weights " in out
     assert main(["status", "--runtime-dir", str(tmp_path / "nowhere")]) == 2
     assert "no status file in" in capsys.readouterr().err
 

@@ -44,13 +44,16 @@ __all__ = ["Block", "Counters", "Detector", "ModelMismatch", "SampleState", "Sco
 class Detector:
     """Streams one sensor's readings through its model and decides."""
 
-    def __init__(self, sensor: str, model: LoadedModel, settings: DetectorSettings) -> None:
+    def __init__(self, sensor: str, model: LoadedModel, settings: DetectorSettings, model_name: str = "") -> None:
         meta = model.metadata
         if settings.scoring not in SCORERS:
             raise ValueError(f"scoring {settings.scoring!r} is not one of {', '.join(SCORERS)}")
         self.sensor = sensor
         self.channels = meta.channels
         self.model_sha256 = model.weights_sha256
+        self.model_name = model_name
+        #: each channel's unit, "" when not known (empty: none known); the pipeline sets it from the source
+        self.units: tuple[str, ...] = ()
         self.settings = settings
         self.counters = Counters()
         self.forecaster = StreamingForecaster.from_model(model)
@@ -273,8 +276,11 @@ class Detector:
         if state == "active" and self.alert is not None and level <= self.alert.score:
             return []
         channels, observed, forecast = alerting_channels(reading, judgement, expected, self.settings, self.channels)
+        units = self._units_of(channels)
         if state == "active" and self.alert is not None:
-            self.alert = replace(self.alert, channels=channels, score=level, observed=observed, expected=forecast)
+            self.alert = replace(
+                self.alert, channels=channels, score=level, observed=observed, expected=forecast, units=units
+            )
             return []
         self.counters.alerts += 1
         start = reading.timestamp
@@ -284,12 +290,19 @@ class Detector:
             start=start,
             threshold=self.settings.decision.threshold,
             model_sha256=self.model_sha256,
+            model=self.model_name,
             channels=channels,
             score=level,
             observed=observed,
             expected=forecast,
+            units=units,
         )
         return [Event("alert", self.alert, start)]
+
+    def _units_of(self, channels: tuple[str, ...]) -> tuple[str, ...]:
+        if not any(self.units):
+            return ()
+        return tuple(self.units[self.channels.index(c)] for c in channels)
 
     def source_fault(self, fault: SourceFault) -> list[Event]:
         """The source lost (or regained) the sensor."""

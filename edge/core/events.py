@@ -42,7 +42,9 @@ class Alert:
 
     ``channels`` are the channels whose own scores crossed the threshold (the highest one if
     only the overall score did); ``score``, ``observed`` and ``expected`` are taken at the
-    highest overall score seen so far, ``observed``/``expected`` per entry of ``channels``.
+    highest overall score seen so far, ``observed``/``expected`` per entry of ``channels``, and
+    ``units`` too ("" for a channel whose unit is not known; empty when none is). ``model`` is
+    the name of the model that scores the sensor.
     """
 
     id: str
@@ -55,7 +57,13 @@ class Alert:
     expected: tuple[float, ...]
     end: float | None = None
     model_sha256: str = ""
-    ended_by: str = ""  # when ended: "back to normal", "accepted as the new normal" or "interrupted"
+    ended_by: str = ""
+    units: tuple[str, ...] = ()
+    model: str = ""  # when ended: "back to normal", "accepted as the new normal" or "interrupted"
+
+    def unit(self, index: int) -> str:
+        """The unit of ``channels[index]``, "" when not known."""
+        return self.units[index] if index < len(self.units) else ""
 
     @property
     def severity(self) -> str:

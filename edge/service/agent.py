@@ -27,7 +27,7 @@ from edge.pipeline import Pipeline, build_pipeline
 from edge.running import POLL_S, Finished, RunningSource
 from edge.service.checkpoint import FILE_NAME as CHECKPOINT_FILE
 from edge.service.checkpoint import read_checkpoint, restore_detectors, save_checkpoint
-from edge.service.handover import hand_over
+from edge.service.handover import hand_over, reload_models
 from edge.service.intake import collect, score_per_sensor
 from edge.service.notify import Notifier
 from edge.service.status import status_summary, summary_line, write_status
@@ -194,11 +194,8 @@ class Service:
                     log.info("edge-agent stopped while waiting to start")
                     return 0
         log.info(
-            "edge-agent started: model %s (%s, weights %s), sensors %s%s",
-            pipeline.model.path,
-            pipeline.model.metadata.precision,
-            pipeline.model.weights_sha256[:12],
-            ", ".join(pipeline.detectors),
+            "edge-agent started: %s%s",
+            pipeline.describe_models(),
             f"; state restored for {', '.join(restored)}" if restored else "",
         )
         self.write_status("running")  # before READY: `edge-agent status` and `reload` work once systemd says active
@@ -278,7 +275,11 @@ class Service:
             return False  # not started yet: the start reads the config anyway
         self.notifier.reloading()
         try:
-            new = build_pipeline(load_config(self.config_path), hardware=self.hardware)
+            config = load_config(self.config_path)
+            models, refused = reload_models(config, old.models)
+            if refused and config == old.config and all(m is old.models.get(n) for n, m in models.items()):
+                raise EdgeError("; ".join(refused.values()))  # nothing else would change
+            new = build_pipeline(config, models, hardware=self.hardware)
         except EdgeError as exc:
             log.error("reload failed, keeping the running configuration: %s", exc)
             self.notifier.ready(f"reload failed: {exc}")
@@ -291,19 +292,20 @@ class Service:
             self._start(new)
         except (EdgeError, OSError) as exc:
             log.error("reload failed, keeping the running configuration: cannot open the new one: %s", exc)
-            previous = build_pipeline(old.config, old.model, self.hardware)
+            previous = build_pipeline(old.config, old.models, self.hardware)
             previous.adopt_sources(new)  # what the new one had taken over open
             hand_over(old, previous, states)  # the same settings: open alerts go on, nothing closes
             self._start(previous)
             self.notifier.ready(f"reload failed: {exc}")
             return self._reloaded(False, f"cannot open the new configuration: {exc}")
         new.dispatch(closed)  # alerts the new settings judge afresh get their CLEAR
-        detail = (
-            f"model {new.model.path} (weights {new.model.weights_sha256[:12]}), sensors "
-            f"{', '.join(new.detectors)}" + (f"; sources kept open: {', '.join(kept)}" if kept else "")
-        )
-        log.info("reloaded: %s", detail)
+        detail = new.describe_models() + (f"; sources kept open: {', '.join(kept)}" if kept else "")
         self.notifier.ready(summary_line(self.pipeline))
+        if refused:
+            reasons = "; ".join(refused.values())
+            log.error("reloaded all but %s: %s; now running %s", ", ".join(refused), reasons, detail)
+            return self._reloaded(False, f"{reasons}; the rest reloaded: {detail}")
+        log.info("reloaded: %s", detail)
         return self._reloaded(True, detail)
 
     def _reloaded(self, ok: bool, detail: str) -> bool:

@@ -39,13 +39,16 @@ def status_summary(
     pipeline: Pipeline, started: float, config_path: Path | None, state: str, last_reload: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Everything ``edge-agent status`` shows, as JSON-ready data."""
-    model = pipeline.model
     sensors: dict[str, Any] = {}
     for source in pipeline.sources:
         detector = pipeline.detectors[source.sensor]
         reading = pipeline.last_readings.get(source.sensor)
         active = ", ".join(sorted(detector.faults.active))
         sensors[source.sensor] = {
+            "model": detector.model_name,
+            "weights_sha256": detector.model_sha256,
+            "threshold": detector.settings.decision.threshold,
+            "units": dict(zip(detector.channels, detector.units)) if any(detector.units) else None,
             "state": "alert"
             if detector.alert
             else f"fault ({active})"
@@ -91,14 +94,16 @@ def status_summary(
         "updated": iso_time(time.time()),
         "uptime_s": round(time.time() - started, 1),
         "config": None if config_path is None else str(config_path),
-        "model": {
-            "path": str(model.path),
-            "weights_sha256": model.weights_sha256,
-            "precision": model.metadata.precision,
-            "channels": list(model.metadata.channels),
-            "threshold": pipeline.detectors[pipeline.sources[0].sensor].settings.decision.threshold
-            if pipeline.sources
-            else model.metadata.threshold,
+        "models": {
+            name: {
+                "path": str(model.path),
+                "weights_sha256": model.weights_sha256,
+                "precision": model.metadata.precision,
+                "channels": list(model.metadata.channels),
+                "threshold": model.metadata.threshold,
+                "sensors": [sensor for sensor, of in pipeline.model_of.items() if of == name],
+            }
+            for name, model in pipeline.models.items()
         },
         "sensors": sensors,
         "sinks": {guard.sink.describe(): guard.totals() for guard in pipeline.sinks},
@@ -125,6 +130,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def with_unit(value: float, unit: str) -> str:
+    """A value as the technician reads it: ``74.84 degC`` (4 significant digits), ``0.31`` without a unit.
+
+    >>> with_unit(74.8412, "degC"), with_unit(0.3125, "")
+    ('74.84 degC', '0.3125')
+    """
+    return f"{value:.4g} {unit}" if unit else f"{value:.4g}"
+
+
 def format_status(summary: dict[str, Any]) -> str:
     """The human form of a status file."""
     pid = summary.get("pid", 0)
@@ -133,22 +147,25 @@ def format_status(summary: dict[str, Any]) -> str:
         f"edge-agent {'running' if running else 'not running'} (pid {pid}, state {summary.get('state')}), "
         f"up {summary.get('uptime_s', 0):.0f} s since {summary.get('started')}, updated {summary.get('updated')}"
     ]
-    model = summary.get("model", {})
-    weights = str(model.get("weights_sha256"))[:12]
-    lines.append(
-        f"model {model.get('path')} ({model.get('precision')}, weights {weights}, "
-        f"threshold {float(model.get('threshold') or 0):.3f})"
-    )
+    for name, model in summary.get("models", {}).items():
+        weights = str(model.get("weights_sha256"))[:12]
+        lines.append(
+            f"model {name}: {model.get('path')} ({model.get('precision')}, weights {weights}), channels "
+            f"{', '.join(model.get('channels', []))}; sensors {', '.join(model.get('sensors', [])) or 'none'}"
+        )
     for name, sensor in summary.get("sensors", {}).items():
         reading = sensor.get("last_reading")
+        units = sensor.get("units") or {}
         last = (
             "no reading yet"
             if reading is None
-            else f"last {reading['time']}: " + ", ".join(f"{k}={v:.4g}" for k, v in reading["values"].items())
+            else f"last {reading['time']}: "
+            + ", ".join(f"{k}={with_unit(v, units.get(k, ''))}" for k, v in reading["values"].items())
         )
         counters = " ".join(f"{k}={v}" for k, v in sensor.get("counters", {}).items())
         source = " ".join(f"{k}={v}" for k, v in sensor.get("source", {}).items())
-        lines.append(f"sensor {name}: {sensor.get('state')}; {last}")
+        scored_by = f"model {sensor.get('model')}, threshold {float(sensor.get('threshold') or 0):.3f}"
+        lines.append(f"sensor {name}: {sensor.get('state')} ({scored_by}); {last}")
         lines.append(f"  counters {counters}")
         if source:
             lines.append(f"  source   {source}")

@@ -18,6 +18,8 @@ class SourceConfig:
     channels: list[str] | None = None
     #: each channel's unit as alert lines show it ("degC", "mm/s"; "" for none); overrides what the device says
     units: list[str] | None = None
+    #: the ``[[models]]`` name this sensor is scored with (needed when the agent has more than one model)
+    model: str | None = None
 
 
 class Source(ABC):

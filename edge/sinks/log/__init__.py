@@ -1,9 +1,10 @@
 """``log``: one line per event for the technician, with journald fields when logging goes there.
 
-An alert reads ``ALERT pump-1/bearing_temp_c score=0.998 (threshold 0.990) observed=81.2
-expected=74.9 since 12:03:10 [id 5c0e…]``. Each line also carries structured fields
-(ALERT_ID, SENSOR, CHANNEL, SCORE, THRESHOLD, OBSERVED, EXPECTED, MODEL_SHA, EVENT) that the
-journald handler sends natively: ``journalctl -u edge-anomaly SENSOR=pump-1``.
+An alert reads ``ALERT pump-1/bearing_temp_c score=0.998 minor (threshold 0.990) observed=81.2 degC
+expected=74.9 degC since 12:03:10 [id 5c0e…, model pump 568371f76d6a]`` (units when the source knows
+them; the model when it has a name). Each line also carries structured fields (ALERT_ID, SENSOR,
+CHANNEL, SCORE, THRESHOLD, OBSERVED, EXPECTED, UNIT, MODEL, MODEL_SHA, EVENT) that the journald
+handler sends natively: ``journalctl -u edge-anomaly SENSOR=pump-1``.
 """
 
 from __future__ import annotations
@@ -44,25 +45,36 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
+def _values(alert: Alert, values: tuple[float, ...]) -> str:
+    """``81.2 degC,0.31 mm/s``: each channel's value with its unit when known."""
+    return ",".join(_number(v) + (f" {alert.unit(i)}" if alert.unit(i) else "") for i, v in enumerate(values))
+
+
+def _tag(alert: Alert) -> str:
+    """``[id 5c0e…, model pump 568371f76d6a]``; the id alone for an unnamed model."""
+    model = f", model {alert.model} {alert.model_sha256[:12]}" if alert.model else ""
+    return f"[id {alert.id}{model}]"
+
+
 def alert_line(event: Event) -> str:
     """The technician's line for an alert or its clearing."""
     alert = event.subject
     if not isinstance(alert, Alert):
         raise TypeError(f"alert_line needs an alert or clear event, not {event.kind}")
     where = f"{alert.sensor}/{'+'.join(alert.channels)}"
-    observed = ",".join(_number(v) for v in alert.observed)
-    expected = ",".join(_number(v) for v in alert.expected)
+    observed = _values(alert, alert.observed)
+    expected = _values(alert, alert.expected)
     if event.kind == "alert":
         return (
             f"ALERT {where} score={alert.score:.3f} {alert.severity} (threshold {alert.threshold:.3f}) "
             f"observed={observed} "
-            f"expected={expected} since {format_time(alert.start)} [id {alert.id}]"
+            f"expected={expected} since {format_time(alert.start)} {_tag(alert)}"
         )
     lasted = _duration((alert.end or alert.start) - alert.start)
     ended = f" ({alert.ended_by})" if alert.ended_by else ""
     return (
         f"CLEAR {where} after {lasted}{ended}, peak score={alert.score:.3f} {alert.severity} "
-        f"(threshold {alert.threshold:.3f}) observed={observed} expected={expected} [id {alert.id}]"
+        f"(threshold {alert.threshold:.3f}) observed={observed} expected={expected} {_tag(alert)}"
     )
 
 
@@ -96,6 +108,10 @@ def journal_fields(event: Event) -> dict[str, Any]:
             MODEL_SHA=subject.model_sha256,
             START=iso_time(subject.start),
         )
+        if subject.model:
+            fields["MODEL"] = subject.model
+        if subject.units:
+            fields["UNIT"] = ",".join(subject.units)
         if subject.end is not None:
             fields["END"] = iso_time(subject.end)
     else:

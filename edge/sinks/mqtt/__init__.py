@@ -85,7 +85,6 @@ class MqttSink(Sink):
             )
             if path is not None
         }
-        self.model_sha256 = context.model_sha256
         self.outbox: Outbox | None = None
         self._client: Any = None
         self._thread: threading.Thread | None = None
@@ -361,9 +360,14 @@ class MqttSink(Sink):
         }
 
     def status_payload(self, summary: dict[str, Any] | None) -> dict[str, Any]:
-        """The retained ``online`` message: the gateway, its model, its sensors' states and these counters."""
+        """The retained ``online`` message: the gateway, its models, its sensors (state, model, weights hash and
+        units) and these counters."""
         summary = summary or {}
-        sensors = {name: s.get("state") for name, s in summary.get("sensors", {}).items()}
+        sensors = {
+            name: {key: s.get(key) for key in ("state", "model", "weights_sha256", "units")}
+            for name, s in summary.get("sensors", {}).items()
+        }
+        models = {name: m.get("weights_sha256") for name, m in summary.get("models", {}).items()}
         return {
             "state": "online",
             "gateway": self.gateway,
@@ -371,7 +375,7 @@ class MqttSink(Sink):
             "time": iso_time(time.time()),
             "agent": summary.get("state", "running"),
             "uptime_s": summary.get("uptime_s", round(time.time() - self._started, 1)),
-            "model_sha256": self.model_sha256,
+            "models": models,
             "sensors": sensors,
             "mqtt": self.counters(),
         }

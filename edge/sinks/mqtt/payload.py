@@ -4,8 +4,11 @@ Alert payload (``alert`` or ``clear``; the clear carries the alert's id, its ``e
 
     {"id": "5c0e9f3a1b2d4e6f", "event": "alert", "gateway": "gw-17", "sensor": "pump-1",
      "channels": ["bearing_temp_c"], "score": 0.998, "threshold": 0.99, "observed": [81.2],
-     "expected": [74.9], "start": "2026-03-17T12:03:10.000Z", "end": null, "model_sha256": "ab12…",
-     "severity": "minor", "ended_by": null}
+     "expected": [74.9], "units": ["degC"], "start": "2026-03-17T12:03:10.000Z", "end": null,
+     "model": "pump", "model_sha256": "ab12…", "severity": "minor", "ended_by": null}
+
+``units`` has one entry per channel ("" when not known; null when the source knows none); ``model`` is the
+name of the model that scores the sensor.
 
 ``severity`` grades the peak against the threshold (minor, major, critical); ``ended_by`` says how a clear
 ended: "back to normal", "accepted as the new normal", "interrupted" or "closed by a reload with new settings"
@@ -49,8 +52,10 @@ def event_payload(event: Event, gateway: str) -> dict[str, Any]:
             "threshold": number(subject.threshold),
             "observed": [number(v) for v in subject.observed],
             "expected": [number(v) for v in subject.expected],
+            "units": list(subject.units) if subject.units else None,
             "start": iso_time(subject.start),
             "end": iso_time(subject.end),
+            "model": subject.model or None,
             "model_sha256": subject.model_sha256,
             "severity": subject.severity,
             "ended_by": subject.ended_by or None,

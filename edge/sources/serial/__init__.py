@@ -217,6 +217,11 @@ class SerialSource(Source):
             f"{timeout:g} s; check baudrate {self.config.baudrate} and the firmware"
         )
 
+    def units(self) -> tuple[str, ...] | None:
+        """The units the firmware's HELLO announced (framed mode), once it came."""
+        hello = self.session.hello
+        return tuple(c.unit for c in hello.channels) if hello is not None else None
+
     def counters(self) -> dict[str, int]:
         """Bytes, frames, CRC failures, resyncs, frames lost, reconnects and more."""
         merged = Counter(self.counts)

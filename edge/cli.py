@@ -82,8 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--config",
         type=Path,
         metavar="TOML",
-        help="take [model] threshold and [detector] settings from this agent config "
-        "(its [[sources]] and [model] path are not needed; default: the built-in [detector] defaults)",
+        help="take [model] threshold and [detector] settings from this agent config, and with --sensor the "
+        "threshold of that source's model and its units (its [[sources]] and [model] path are not needed; "
+        "default: the built-in [detector] defaults)",
     )
     replay.add_argument(
         "--threshold",
@@ -97,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the scorer (default: the --config's [detector] scoring, else likelihood)",
     )
     replay.add_argument("--sensor", help="the sensor's name in event lines (default: the input file's stem)")
+    replay.add_argument(
+        "--units",
+        metavar="UNITS",
+        help="each channel's unit, comma-separated in the model's channel order (\"degC,mm/s\"), for event lines "
+        "and the plot (default: the --config source's units, else none)",
+    )
     replay.add_argument("--quiet", action="store_true", help="print no event lines and no summary")
     replay.add_argument(
         "--block",

@@ -66,6 +66,7 @@ def replay_csv(args: argparse.Namespace) -> int:
         keep_trace=args.plot is not None,
         log_events=not args.quiet,
         sensor=args.sensor,
+        units=None if args.units is None else [u.strip() for u in args.units.split(",")],
         block=DEFAULT_BLOCK if args.block is None else args.block,
     )
     if args.plot:

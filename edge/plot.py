@@ -66,7 +66,8 @@ def replay_figure(summary: ReplaySummary, title: str) -> Figure:
     for i, (name, axis) in enumerate(zip(channels, axes)):
         axis.plot(times, [v[i] for v in trace.values], lw=0.8, label="observed")
         axis.plot(times, [e[i] if e else float("nan") for e in trace.expected], lw=0.8, alpha=0.8, label="expected")
-        axis.set_ylabel(name)
+        unit = summary.units[i] if i < len(summary.units) else ""
+        axis.set_ylabel(f"{name} [{unit}]" if unit else name)
         axis.legend(loc="upper left", fontsize=7)
     score_axis = axes[-1]
     score_axis.plot(

@@ -46,6 +46,7 @@ class ReplaySummary:
     counters: Counters
     threshold: float
     channels: tuple[str, ...]
+    units: tuple[str, ...] = ()  # per channel, "" when not known; empty when none is
     rows: int = 0
     dropped: int = 0
     seconds: float = 0.0
@@ -53,10 +54,15 @@ class ReplaySummary:
 
 
 def replay_config(
-    model: Path, input_csv: Path, base: AgentConfig | None = None, sensor: str | None = None, log_events: bool = True
+    model: Path,
+    input_csv: Path,
+    base: AgentConfig | None = None,
+    sensor: str | None = None,
+    log_events: bool = True,
+    units: list[str] | None = None,
 ) -> AgentConfig:
     """The config of a replay: a replay source, a log sink, and ``base``'s detector settings and, when ``base``
-    has a source for this sensor, its model's threshold and the source's ``units``."""
+    has a source for this sensor, its model's threshold and the source's ``units`` (unless ``units`` given)."""
     sensor = sensor or input_csv.stem
     table: dict[str, Any] = {"type": "replay", "sensor": sensor, "path": str(input_csv.resolve())}
     section = ModelSection(path=model.resolve())
@@ -64,9 +70,9 @@ def replay_config(
         known = base.model_for_sensor(sensor)
         if known is not None:
             section = replace(known, path=section.path)
-        units = next((s.config.units for s in base.sources if s.config.sensor == sensor), None)
-        if units is not None:
-            table["units"] = units
+        units = units or next((s.config.units for s in base.sources if s.config.sensor == sensor), None)
+    if units is not None:
+        table["units"] = units
     source = load_spec(SOURCE_TYPES, "source", table, "replay input")
     sinks: tuple[PluginSpec, ...] = ()
     if log_events:
@@ -88,6 +94,7 @@ def replay(
     keep_trace: bool = False,
     log_events: bool = True,
     sensor: str | None = None,
+    units: list[str] | None = None,
     block: int = DEFAULT_BLOCK,
 ) -> ReplaySummary:
     """Replay ``input_csv`` through ``model`` and write ``output``, scoring ``block`` rows per call.
@@ -96,7 +103,7 @@ def replay(
     """
     if block < 1:
         raise ConfigError(f"--block {block}: give 1 (one reading per call) or more")
-    replayed = replay_config(model, input_csv, config, sensor, log_events)
+    replayed = replay_config(model, input_csv, config, sensor, log_events, units)
     pipeline = build_pipeline(replayed, {replayed.model.name: load_model(model)})
     source = pipeline.sources[0]
     if not isinstance(source, ReplaySource):
@@ -106,6 +113,7 @@ def replay(
         detector.counters,
         detector.settings.decision.threshold,
         detector.channels,
+        detector.units,
         trace=ReplayTrace() if keep_trace else None,
     )
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -41,7 +41,9 @@ class Recorder(Sink):
 def describe(event: Event) -> dict:
     subject = event.subject
     line = {"kind": event.kind, "sensor": subject.sensor, "channels": list(subject.channels), "time": event.time}
-    if not isinstance(subject, Alert):
+    if isinstance(subject, Alert):
+        line["units"] = list(subject.units)
+    else:
         line["fault"] = subject.kind
     return line
 

@@ -38,9 +38,10 @@ def test_the_replay_plot_is_readable(tmp_path: Path) -> None:
     t, temp, vib = rows[120]
     rows[120] = (t, temp + 30.0, vib)
     csv = write_history(tmp_path / "live.csv", rows, "timestamp,temperature,vibration")
-    summary = replay(FIXTURE_MODEL, csv, tmp_path / "out.csv", keep_trace=True, log_events=False)
+    summary = replay(FIXTURE_MODEL, csv, tmp_path / "out.csv", keep_trace=True, log_events=False, units=["degC", ""])
     figure = replay_figure(summary, "live.csv")
     assert_readable(figure, figure.axes[0].title, of_figure=False)
+    assert [a.get_ylabel() for a in figure.axes] == ["temperature [degC]", "vibration", "score"]
     matplotlib.pyplot.close(figure)
 
 

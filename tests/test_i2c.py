@@ -136,6 +136,7 @@ def test_presets_give_engineering_values_one_block_read_per_device(fake_i2c: Smb
         before = bus.transfers
         reading = only_reading(source.read(1.0))
         assert bus.transfers - before == 3  # tmp102, adxl345 (x and z from one read), bme280
+        assert source.units() == ("degC", "g", "g", "degC", "hPa", "%RH")  # what alert lines show
     temperature, accel_x, accel_z, air_temp, pressure, humidity = reading.values
     assert temperature == -10.0625
     assert accel_x == pytest.approx(0.9984) and accel_z == pytest.approx(-1.9968)
@@ -144,6 +145,18 @@ def test_presets_give_engineering_values_one_block_read_per_device(fake_i2c: Smb
     assert humidity == pytest.approx(humidity_int32(30000, 128422, HUMIDITY_CAL), abs=0.01)
     assert 50 < humidity < 60
     assert reading.sensor == "pump-1" and fake_i2c.open_buses() == 0
+
+
+def test_a_rescaled_or_raw_read_has_the_unit_its_entry_gives(fake_i2c: Smbus2Kernel) -> None:
+    bus = fake_i2c.adapter(1)
+    bus.attach(0x48, tmp102(20.0))
+    reads = [
+        {"channel": "temperature", "preset": "tmp102", "scale": 1.8, "offset": 32.0},  # °F: not the preset's unit
+        {"channel": "vibration", "preset": "tmp102", "address": 0x48, "unit": "degC"},
+    ]
+    with build(fake_i2c, reads, ("temperature", "vibration")) as source:
+        assert source.units() == ("", "degC")
+        assert only_reading(source.read(1.0)).values == (68.0, 20.0)
 
 
 def test_bme280_calibration_decodes_signed_12_bit_humidity_words() -> None:

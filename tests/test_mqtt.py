@@ -79,6 +79,16 @@ def broker(tmp_path: Path):
 # -- payloads and config --------------------------------------------------------------------------------
 
 
+def test_an_alert_payload_names_its_model_and_units() -> None:
+    from dataclasses import replace
+
+    event = alert(4)
+    named = Event("alert", replace(event.subject, model="pump", units=("degC",)), event.time)
+    payload = event_payload(named, "gw1")
+    assert payload["model"] == "pump" and payload["units"] == ["degC"]
+    assert payload["model_sha256"] == "ab" * 32
+
+
 def test_payloads_follow_the_documented_schema() -> None:
     clear = alert(3, "clear")
     assert event_payload(clear, "gw1") == {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -133,6 +134,16 @@ def test_log_lines_name_sensor_channel_score_and_values(tmp_path: Path, capsys) 
     assert "FAULT pump-7 time_gap: no data for 3300 s (expected every 300 s)" in err
     assert "line 272: dropped, timestamp 'yesterday' cannot be read" in err
     assert "replayed 310 rows" in err and "1 dropped" in err
+
+
+def test_units_given_to_replay_appear_in_its_alert_lines(tmp_path: Path, capsys) -> None:
+    source = write_history(tmp_path / "pump-7.csv", eventful_rows(), HEADER)
+    argv = ["replay", "--model", str(FIXTURE_MODEL), "--input", str(source), "--output", str(tmp_path / "o.csv")]
+    assert main([*argv, "--units", "degC, mm/s"]) == 0
+    alert = next(line for line in capsys.readouterr().err.splitlines() if " ALERT pump-7/temperature " in line)
+    assert re.search(r"observed=[-\d.]+ degC expected=[-\d.]+ degC since", alert)
+    assert main([*argv, "--units", "degC"]) == 2
+    assert "units ['degC'] (1) for the model's 2 channels" in capsys.readouterr().err
 
 
 def test_plot_is_a_png(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import threading
 import time
 import tty
@@ -155,6 +156,7 @@ def test_framed_stream_reaches_the_detector_and_one_anomaly_raises_one_alert(tmp
     assert detector.counters.alerts == 1
     alert = next(line for line in caplog.messages if line.startswith("ALERT"))
     assert alert.startswith("ALERT pump-1/temperature score=")
+    assert re.search(r" observed=[-\d.]+ degC expected=[-\d.]+ degC since ", alert)  # the units of the HELLO
 
 
 def test_unplug_and_replug_is_a_fault_and_a_clear_and_every_frame_is_accounted_for(tmp_path: Path) -> None:

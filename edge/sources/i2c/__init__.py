@@ -259,6 +259,11 @@ class I2cSource(Source):
                 raise ConfigError(item.message)
         raise ConfigError(f"the sensors on {self.path} still do not answer; see the log")
 
+    def units(self) -> tuple[str, ...] | None:
+        """Each channel's unit: the preset's (°C as ``degC``, hPa, %RH, g) or the read's ``unit`` key."""
+        units = tuple(spec.unit_name for spec in self.specs)
+        return units if any(units) else None
+
     def counters(self) -> dict[str, int]:
         """Readings made, samples that failed, transactions retried, faults reported, bus reopens."""
         return dict(self._counts)

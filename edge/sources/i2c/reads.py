@@ -43,6 +43,7 @@ class ReadSpec:
     shift: int = 0
     scale: float = 1.0
     offset: float = 0.0
+    unit: str | None = None  # the value's unit after scale and offset (a preset's own when left out)
 
     def __post_init__(self) -> None:
         preset = PRESETS[self.preset] if self.preset else None
@@ -62,6 +63,16 @@ class ReadSpec:
             raise ValueError(f"register {self.register} must be 0x00..0xff")
         if not 1 <= self.length <= 4 or not 0 <= self.shift < 8 * self.length:
             raise ValueError(f"length {self.length} must be 1..4 bytes and shift {self.shift} under its bits")
+
+    @property
+    def unit_name(self) -> str:
+        """``unit``, else the preset field's unit when the value is not rescaled, else "" (not known)."""
+        if self.unit is not None:
+            return self.unit
+        preset = PRESETS[self.preset] if self.preset else None
+        if preset is None or not preset.units or (self.scale, self.offset) != (1.0, 0.0):
+            return ""
+        return preset.units[preset.fields.index(self.field or preset.fields[0])]
 
     @property
     def key(self) -> tuple[Any, ...]:

@@ -218,9 +218,9 @@ class SerialSource(Source):
         )
 
     def units(self) -> tuple[str, ...] | None:
-        """The units the firmware's HELLO announced (framed mode), once it came."""
+        """The units the firmware's HELLO announced (framed mode), once it came; "1" (dimensionless) is none."""
         hello = self.session.hello
-        return tuple(c.unit for c in hello.channels) if hello is not None else None
+        return tuple("" if c.unit == "1" else c.unit for c in hello.channels) if hello is not None else None
 
     def counters(self) -> dict[str, int]:
         """Bytes, frames, CRC failures, resyncs, frames lost, reconnects and more."""

@@ -24,4 +24,6 @@ def setup(read: ReadFn, write: WriteFn) -> None:
     write(0x2D, 0x08)  # POWER_CTL: measure
 
 
-PRESET = Preset("adxl345", 0x53, ("x", "y", "z"), 0x32, 6, lambda data, _: adxl345_g(data), setup, 0.02)
+PRESET = Preset(
+    "adxl345", 0x53, ("x", "y", "z"), 0x32, 6, lambda data, _: adxl345_g(data), setup, 0.02, ("g", "g", "g")
+)

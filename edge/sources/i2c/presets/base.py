@@ -27,3 +27,4 @@ class Preset:
     decode: Callable[[bytes, Any], dict[str, float]]
     setup: Callable[[ReadFn, WriteFn], Any] | None = None
     settle_s: float = 0.0  # after setup, before the first sample is ready
+    units: tuple[str, ...] = ()  # one per field, as decoded

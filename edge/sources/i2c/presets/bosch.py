@@ -139,6 +139,16 @@ def _bosch_setup(humidity: bool) -> Callable[[ReadFn, WriteFn], Bme280Calibratio
 
 
 BME280 = Preset(
-    "bme280", 0x76, ("temperature", "pressure", "humidity"), 0xF7, 8, bme280_values, _bosch_setup(True), 0.02
+    "bme280",
+    0x76,
+    ("temperature", "pressure", "humidity"),
+    0xF7,
+    8,
+    bme280_values,
+    _bosch_setup(True),
+    0.02,
+    ("degC", "hPa", "%RH"),
 )
-BMP280 = Preset("bmp280", 0x76, ("temperature", "pressure"), 0xF7, 6, bme280_values, _bosch_setup(False), 0.02)
+BMP280 = Preset(
+    "bmp280", 0x76, ("temperature", "pressure"), 0xF7, 6, bme280_values, _bosch_setup(False), 0.02, ("degC", "hPa")
+)

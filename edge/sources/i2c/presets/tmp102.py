@@ -20,4 +20,6 @@ def tmp102_celsius(data: bytes) -> float:
     return (raw >> (3 if data[1] & 0x01 else 4)) * 0.0625
 
 
-PRESET = Preset("tmp102", 0x48, ("temperature",), 0x00, 2, lambda data, _: {"temperature": tmp102_celsius(data)})
+PRESET = Preset(
+    "tmp102", 0x48, ("temperature",), 0x00, 2, lambda data, _: {"temperature": tmp102_celsius(data)}, units=("degC",)
+)

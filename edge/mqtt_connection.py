@@ -149,10 +149,10 @@ def refusal_hint(reason: Any) -> str:
     text = str(reason).lower()
     if "user name or password" in text:
         return "check username and password (or password_file) against the broker's password file"
-    if "not authori" in text:
+    if "not authori" in text:  # mosquitto's answer to a wrong password too
         return (
-            "the broker does not let this client in or read this topic: check username, the client "
-            "certificate and the broker's ACL (or allow_anonymous)"
+            "check username and password (or password_file), the client certificate, and that the broker "
+            "lets this user in (its password file, allow_anonymous)"
         )
     if "identifier" in text:
         return "the broker refuses the client id: set client_id to a shorter name of letters and digits"

@@ -85,7 +85,7 @@ class MqttSource(Source):
         self._subscribed = threading.Event()
         self._trouble: tuple[str, str] | None = None  # the standing fault's kind and message
         self._down_since: float | None = None
-        self.intake = Intake(self.map, lambda level, text: log.log(level, "mqtt source %r: %s", self.sensor, text))
+        self.intake = Intake(self.map, self._say)
         self.counts = dict.fromkeys(("messages", "dropped", "connects", "reconnects"), 0)  # paho's thread's
 
     # -- lifecycle and paho's callbacks (paho's thread) -------------------------------------------------
@@ -102,13 +102,16 @@ class MqttSource(Source):
         client.connect_async(self.config.host, self.port, keepalive=self.config.keepalive_s)
         client.loop_start()
 
+    def _say(self, level: int, text: str) -> None:
+        log.log(level, "mqtt source %r: %s", self.sensor, text)
+
     def _fault(self, kind: str, message: str) -> None:
         """Report a fault once per streak (a lost connection that still cannot reconnect is the same one)."""
         with self._lock:
             if self._trouble is not None and self._trouble[0] == kind:
                 return
             self._trouble = (kind, message)
-        log.debug("mqtt source %r: %s", self.sensor, message)  # the log sink prints the fault
+        self._say(logging.DEBUG, message)  # the log sink prints the fault
         self._faults.put(SourceFault(self.sensor, self._clock.time(), message))
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
@@ -125,7 +128,8 @@ class MqttSource(Source):
         session = "clean" if self.checking else "resumed" if flags.session_present else "new"
         if session == "new" and self.counts["reconnects"]:  # the broker forgot the session: a restart without it
             session = "new: the broker kept nothing, messages published meanwhile are lost; set persistence true"
-        log.info("mqtt source %r: connected to %s as %s (session %s)", self.sensor, self.where, self.client_id, session)
+        level = logging.WARNING if session.startswith("new:") else logging.INFO
+        self._say(level, f"connected to {self.where} as {self.client_id} (session {session})")
         if trouble is not None:
             outage = self._clock.monotonic() - (since or self._clock.monotonic())
             message = f"MQTT broker {self.where} connected again after {outage:.1f} s (session {session})"
@@ -165,11 +169,7 @@ class MqttSource(Source):
         except queue.Full:
             self.counts["dropped"] += 1
             if not self._dropping:
-                log.warning(
-                    "mqtt source %r: %d messages wait to be read; dropping new ones until there is room",
-                    self.sensor,
-                    self.config.queue_max,
-                )
+                self._say(logging.WARNING, f"{self.config.queue_max} messages wait to be read; dropping new ones")
             self._dropping = True
 
     def close(self) -> None:

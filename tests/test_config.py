@@ -72,7 +72,7 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
         ("[detector]\ndebounce_k = 3\ndebounce_n = 2\n" + REPLAY, "debounce needs 1 <= k <= n"),
         (
             '[[sources]]\ntype = "modbus"\nsensor = "x"\n',
-            "unknown source type 'modbus'; allowed types: i2c, replay, serial",
+            "unknown source type 'modbus'; allowed types: i2c, mqtt, replay, serial",
         ),
         ('[[sources]]\nsensor = "x"\n', "[[sources]] #1 needs a type"),
         (

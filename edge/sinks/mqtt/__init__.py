@@ -14,7 +14,8 @@ for it arrives. Delivery is at least once: an event sent but not acknowledged be
 again, with the same ``id`` and ``event``, which together identify a message for a consumer that drops
 duplicates. (Across a reconnect paho itself resends the messages in flight, with the DUP flag.)
 
-The payloads are described in :mod:`edge.sinks.mqtt.payload`, the paho client in :mod:`edge.sinks.mqtt.client`.
+The payloads are described in :mod:`edge.sinks.mqtt.payload`; the connection keys and the paho client
+(shared with the ``mqtt`` source) in :mod:`edge.mqtt_connection`.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from typing import Any
 
 from edge.core.events import Alert, Event, iso_time
 from edge.errors import ConfigError, EdgeError
+from edge.mqtt_connection import config_files, make_client, peers
 from edge.plugins import PluginContext, read_sample
 from edge.service.reachability import why_unreachable
 from edge.sinks.base import Sink
-from edge.sinks.mqtt.client import make_client
 from edge.sinks.mqtt.holding import MemoryHold
 from edge.sinks.mqtt.outbox import Outbox
 from edge.sinks.mqtt.payload import encode, event_payload
@@ -43,11 +44,6 @@ log = logging.getLogger(__name__)
 SAMPLE = read_sample(__name__)  # sample.toml beside this file: sample-config and the docs print it
 
 CLOSE_WAIT_S = 2.0
-
-
-def peers(config: Config) -> list[tuple[str, int]]:
-    """The one host this sink connects to (for the service's network policy)."""
-    return [(config.host, default_port(config))]
 
 
 class MqttSink(Sink):
@@ -75,16 +71,7 @@ class MqttSink(Sink):
         self.outbox_path = context.state_dir / (
             f"mqtt-outbox-{config.name}.sqlite" if config.name else "mqtt-outbox.sqlite"
         )
-        self.files = {
-            key: context.resolve(path)
-            for key, path in (
-                ("ca_file", config.ca_file),
-                ("cert_file", config.cert_file),
-                ("key_file", config.key_file),
-                ("password_file", config.password_file),
-            )
-            if path is not None
-        }
+        self.files = config_files(config, context)
         self.outbox: Outbox | None = None
         self._client: Any = None
         self._thread: threading.Thread | None = None
@@ -108,7 +95,8 @@ class MqttSink(Sink):
     def _make_client(self) -> Any:
         # a check must not mark the gateway offline when it ends: no last will
         will = None if self.checking else (self.topics["status"], self._offline(reason="connection lost"))
-        client = make_client(self.config, self.client_id, self.files, will)
+        client = make_client(self.config, self.client_id, self.files, will)  # a clean session: the outbox is the truth
+        client.max_inflight_messages_set(self.config.max_inflight + 2)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect

@@ -33,8 +33,8 @@ def reload_models(
                 raise
             models[section.name] = current
             refused[section.name] = (
-                f"model {section.name}: {exc}; its sensors go on with the model loaded before "
-                f"({current.path}, weights {current.weights_sha256[:12]})"
+                f"{exc}; model {section.name}'s sensors go on with the model loaded before "
+                f"(weights {current.weights_sha256[:12]})"
             )
             continue
         same = current is not None and (current.path, current.weights_sha256, current.metadata) == (

@@ -184,7 +184,10 @@ def test_a_reload_with_one_damaged_model_swaps_the_rest_and_keeps_that_one(site:
         assert swapped.models["pump"] is pump_model  # the same file: the same session, not a second one
         assert swapped.models["compressor"] is original.models["compressor"]  # the damaged copy was refused
         wait_for(lambda: "reloaded all but compressor" in caplog.text)
-        assert "was modified" in caplog.text and "model compressor's sensors go on with the model loaded before" in caplog.text
+        assert (
+            "was modified" in caplog.text
+            and "model compressor's sensors go on with the model loaded before" in caplog.text
+        )
         assert service.last_reload is not None and service.last_reload["ok"] is False
         readings = swapped.detectors["comp-1"].counters.readings
         wait_for(lambda: swapped.detectors["comp-1"].counters.readings > readings + 5)  # still scoring

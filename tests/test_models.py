@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import tomllib
 from pathlib import Path
 
@@ -204,3 +205,23 @@ def test_a_reload_whose_only_change_is_a_damaged_model_keeps_everything(site: Pa
         service.request_reload()
         wait_for(lambda: "reload failed" in caplog.text)
         assert service.pipeline is original and "pump.onnx is truncated" in caplog.text
+
+
+def test_replay_with_a_two_model_config_takes_the_sensors_model_threshold_and_units(site: Path, capsys) -> None:
+    from edge.cli import main
+
+    config = config_file(site)
+    argv = ["replay", "--config", str(config), "--output", str(site / "out.csv")]
+    assert (
+        main([*argv, "--model", str(site / "compressor.onnx"), "--input", str(site / "comp.csv"), "--sensor", "comp-1"])
+        == 0
+    )
+    assert "threshold 0.500" in capsys.readouterr().err  # the compressor's [[models]] threshold
+    pump = ["--model", str(site / "pump.onnx"), "--input", str(site / "pump.csv"), "--sensor", "pump-1"]
+    spiked = live_rows(300)
+    t, temperature, vibration = spiked[200]
+    spiked[200] = (t, temperature + 30.0, vibration)
+    write_history(site / "pump.csv", spiked, PUMP_HEADER)
+    assert main([*argv, *pump]) == 0
+    alert = next(line for line in capsys.readouterr().err.splitlines() if "ALERT pump-1/temperature" in line)
+    assert " degC expected=" in alert and re.search(r", model pump [0-9a-f]{12}\]$", alert)

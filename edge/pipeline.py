@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,10 @@ from edge.sources.base import Source
 
 log = logging.getLogger(__name__)
 
+#: told every sensor's outcomes (each carries its reading) after they were decided and their events sent:
+#: the field recorder and the metrics; called on the scoring thread, so it must only hand them on, never wait
+Observer = Callable[[str, Sequence[Scored]], None]
+
 
 @dataclass
 class Pipeline:
@@ -47,6 +51,8 @@ class Pipeline:
     adopted: set[int] = field(default_factory=set)  # sources taken over open from the pipeline before (ids)
     handed_over: set[int] = field(default_factory=set)  # sources the next pipeline took over: not closed here
     fixed_units: frozenset[str] = frozenset()  # sensors whose config sets ``units``: what a device says is ignored
+    observers: list[Observer] = field(default_factory=list)
+    failing_observers: set[str] = field(default_factory=set)
 
     @property
     def model(self) -> LoadedModel:
@@ -149,6 +155,7 @@ class Pipeline:
         scored = detector.score_one(item, received)
         if scored.events:
             self.dispatch(scored.events)
+        self._observe(item.sensor, [scored])
         return scored
 
     def handle_block(self, readings: Sequence[Reading], received: Sequence[float | None] | None = None) -> list[Scored]:
@@ -170,6 +177,7 @@ class Pipeline:
             for outcome in scored:
                 if outcome.events:
                     self.dispatch(outcome.events)
+            self._observe(sensor, scored)
             outcomes.extend(scored)
             start = end
         return outcomes
@@ -205,7 +213,22 @@ class Pipeline:
             for outcome in outcomes[sensor]:
                 if outcome.events:
                     self.dispatch(outcome.events)
+            self._observe(sensor, outcomes[sensor])
         return outcomes
+
+    def _observe(self, sensor: str, outcomes: Sequence[Scored]) -> None:
+        for observer in self.observers:
+            name = getattr(observer, "__qualname__", repr(observer))
+            try:
+                observer(sensor, outcomes)
+            except Exception as exc:  # an observer's failure must never stop scoring; said once per streak
+                if name not in self.failing_observers:
+                    log.error("observer %s failed on %s's readings: %s (scoring goes on)", name, sensor, exc)
+                self.failing_observers.add(name)
+            else:
+                if name in self.failing_observers:
+                    log.info("observer %s works again", name)
+                    self.failing_observers.discard(name)
 
     def tick(self, now: float) -> None:
         """Stale checks on the service's clock."""

@@ -520,3 +520,22 @@ def test_a_reload_keeps_an_unchanged_source_open_and_rebuilds_a_changed_one(tmp_
         again.request_reload()
         wait_for(lambda: again.pipeline is not before)
         assert again.pipeline.sources[0] is not before.sources[0] and kept is not before
+
+
+def test_observers_see_every_outcome_once_and_a_failing_one_never_stops_scoring(tmp_path: Path, caplog) -> None:
+    from edge.config import load_config
+    from edge.pipeline import build_pipeline
+
+    csv = write_history(tmp_path / "a.csv", live_rows(100), HEADER)
+    pipeline = build_pipeline(load_config(write_config(tmp_path, replay_body(csv, 0.0))))
+    seen: list[tuple[str, float]] = []
+
+    def broken(sensor: str, outcomes) -> None:
+        raise RuntimeError("disk full")
+
+    pipeline.observers = [broken, lambda sensor, outcomes: seen.extend((sensor, o.score) for o in outcomes)]
+    readings = [r for _, r in pipeline.sources[0].records() if r is not None]
+    outcomes = pipeline.handle_block(readings[:60]) + [pipeline.handle(r) for r in readings[60:]]
+    assert seen == [("pump-1", o.score) for o in outcomes] and len(seen) == 100
+    failures = [r.getMessage() for r in caplog.records if "disk full" in r.getMessage()]
+    assert len(failures) == 1 and "scoring goes on" in failures[0]  # once per streak, not once per block

@@ -23,7 +23,7 @@ from edge.config import AgentConfig, load_config
 from edge.core.events import Reading, SourceFault, iso_time
 from edge.errors import EdgeError, WaitError
 from edge.hardware import Hardware
-from edge.pipeline import Pipeline, build_pipeline
+from edge.pipeline import Observer, Pipeline, build_pipeline
 from edge.running import POLL_S, Finished, RunningSource
 from edge.service.checkpoint import FILE_NAME as CHECKPOINT_FILE
 from edge.service.checkpoint import read_checkpoint, restore_detectors, save_checkpoint
@@ -65,6 +65,7 @@ class Service:
         self.started = time.time()
         self.handled_since_ping = 0
         self.last_reload: dict[str, Any] | None = None  # for `edge-agent reload`, through the status file
+        self.observers: list[Observer] = []  # told every sensor's outcomes, by every pipeline this service runs
 
     def request_stop(self, *_: Any) -> None:
         """Stop at the next turn of the loop."""
@@ -89,6 +90,7 @@ class Service:
 
     def _start(self, pipeline: Pipeline) -> None:
         pipeline.open()
+        pipeline.observers = list(self.observers)
         self.pipeline = pipeline
         self._pumps_stop = threading.Event()
         self._queue = queue.Queue(QUEUE_LIMIT)

@@ -22,7 +22,12 @@ from edge.files import config_relative
 from edge.hardware import Hardware, RealHardware
 from edge.sinks.delivery import DELIVERY_KEYS, DeliverySettings
 
-SOURCE_TYPES = {"i2c": "edge.sources.i2c", "replay": "edge.sources.replay", "serial": "edge.sources.serial"}
+SOURCE_TYPES = {
+    "i2c": "edge.sources.i2c",
+    "modbus": "edge.sources.modbus",
+    "replay": "edge.sources.replay",
+    "serial": "edge.sources.serial",
+}
 SINK_TYPES = {"gpio": "edge.sinks.gpio", "log": "edge.sinks.log", "mqtt": "edge.sinks.mqtt"}
 
 

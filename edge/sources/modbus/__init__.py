@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -92,6 +93,7 @@ class ModbusSource(Source):
         self._fault_kind: str | None = None
         self._last_error, self._errno = "", None
         self._pending: list[Reading | SourceFault] = []
+        self.problem: str | None = None  # what went wrong in the last poll
         self.counts: Counter[str] = Counter(dict.fromkeys(COUNTS, 0))
 
     def open(self) -> None:
@@ -117,7 +119,8 @@ class ModbusSource(Source):
                 config.port, config.baudrate, parity=config.parity, stopbits=config.stopbits
             )
         except (OSError, ValueError) as exc:  # pyserial's SerialException is an OSError
-            self._errno, self._last_error = getattr(exc, "errno", None), getattr(exc, "strerror", None) or str(exc)
+            self._errno = getattr(exc, "errno", None)  # pyserial's own text repeats the path: the errno's says it
+            self._last_error = os.strerror(self._errno) if self._errno else short_error(exc)
             self._retry_at = now + self._backoff.next()
             self.counts["open_failures"] += 1
             return False
@@ -174,9 +177,9 @@ class ModbusSource(Source):
             for spec in block.specs:
                 values[index[spec.channel]] = spec.value(block.words(spec, registers))
         self.counts["stale_bytes"] = self._link.stale_bytes
+        self.problem = f"{self.where}: {failures[0].detail}; {failures[0].hint}" if failures else None
         if failures:
-            first = failures[0]
-            out = self._fault(stamp, first.kind, f"{self.where}: {first.detail}; {first.hint}")
+            out = self._fault(stamp, failures[0].kind, self.problem or "")
             if len(failures) == len(self.blocks):
                 return out
         else:
@@ -204,7 +207,8 @@ class ModbusSource(Source):
         self._lost_at, self._retry_at = now, now + self._backoff.next()
         self.counts["disconnects"] += 1
         self.close()
-        return self._fault(stamp, "port", f"modbus port {self.config.port} lost ({short_error(error)}); reopening")
+        self.problem = f"modbus port {self.config.port} lost ({short_error(error)}); reopening"
+        return self._fault(stamp, "port", self.problem)
 
     def probe(self, timeout: float) -> str:
         """For ``edge-agent check``: poll once, now, and show the values with their units."""
@@ -213,9 +217,8 @@ class ModbusSource(Source):
         if self._port is None:
             raise ConfigError(self._cannot_open())
         items = self._poll(self._clock.time())
-        faults = [item for item in items if isinstance(item, SourceFault) and not item.cleared]
-        if faults or self._fault_kind is not None:
-            raise ConfigError(faults[0].message if faults else f"{self.where}: no answer; see the log")
+        if self.problem:
+            raise ConfigError(self.problem)
         (reading,) = [item for item in items if isinstance(item, Reading)]
         shown = ", ".join(
             f"{s.channel}={v:.4g}{' ' + s.unit if s.unit else ''}" for s, v in zip(self.specs, reading.values)

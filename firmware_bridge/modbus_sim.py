@@ -8,7 +8,8 @@ plugged again while the server keeps running. Each channel is one value in the r
 from ``--address`` on, in channel order); the values are the simulated (or ``--csv``) samples with the anomaly
 flags applied, one sample every 1/``--rate`` s. Faults: ``--silent-every N --silent-ms M`` stops answering for M
 ms after every N answers; ``--bad-crc-rate P`` sends an answer with a wrong CRC; ``--unplug-every``/
-``--unplug-ms`` close the gateway's pty as the framed simulator does. ``--print-config`` prints the matching
+``--unplug-ms`` close the gateway's pty as the framed simulator does; ``--wire-time`` paces the bytes
+at ``--baudrate``. ``--print-config`` prints the matching
 ``[[sources]]`` table and exits. pymodbus is imported only in this mode.
 """
 
@@ -110,9 +111,11 @@ class ModbusSim:
         seed: int = 0,
         count: int | None = None,
         linger_s: float = 0.0,
+        wire_time: bool = False,
     ) -> None:
         self.layout, self.values, self.slave, self.rate, self.link = layout, values, slave, rate, link
         self.baudrate, self.faults, self.count, self.linger_s = baudrate, faults, count, linger_s
+        self.byte_s = 10.0 / baudrate if wire_time else 0.0  # 8N1: start, 8 data and stop bit
         self.rng = random.Random(seed)
         self.stats = ModbusStats()
         self.stop, self.ready = threading.Event(), threading.Event()
@@ -168,6 +171,8 @@ class ModbusSim:
                 for fd in readable:
                     try:
                         data = os.read(fd, 4096)
+                        if self.byte_s:  # as long as the bytes take on a wire at the baud rate, half duplex
+                            time.sleep(len(data) * self.byte_s)
                         if fd != server:
                             os.write(server, data)
                         elif client is not None:  # else the answer is lost, as on an unplugged line
@@ -234,6 +239,11 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--modbus", action="store_true", help="serve the samples as Modbus RTU registers")
     group.add_argument("--slave", type=int, default=1, metavar="ID", help="the slave id (default: %(default)s)")
     group.add_argument("--baudrate", type=int, default=19200, help="the server's baud rate (default: %(default)s)")
+    group.add_argument(
+        "--wire-time",
+        action="store_true",
+        help="deliver each byte as late as --baudrate would on a wire (8N1; a pty is instant otherwise)",
+    )
     group.add_argument(
         "--register-type",
         choices=sorted(FORMATS),
@@ -307,6 +317,7 @@ def main(args: argparse.Namespace, values: Iterator[list[float]], channels: Sequ
         seed=args.seed,
         count=args.count,
         linger_s=args.linger_s,
+        wire_time=args.wire_time,
     )
     signal.signal(signal.SIGTERM, lambda *_: sim.stop.set())
     signal.signal(signal.SIGINT, lambda *_: sim.stop.set())

@@ -24,6 +24,7 @@ from edge.sinks.delivery import DELIVERY_KEYS, DeliverySettings
 
 SOURCE_TYPES = {
     "i2c": "edge.sources.i2c",
+    "modbus": "edge.sources.modbus",
     "mqtt": "edge.sources.mqtt",
     "replay": "edge.sources.replay",
     "serial": "edge.sources.serial",

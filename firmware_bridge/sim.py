@@ -10,7 +10,8 @@ N samples for M ms and opens a new one behind the same link (the device keeps sa
 counting meanwhile, as a microcontroller behind an unplugged USB adapter does). Anomalies:
 ``--spike``, ``--shift``, ``--drift`` (``AT:CHANNEL:SIZE[:LENGTH]``: from sample AT, CHANNEL a name or
 an index, SIZE in the channel's units, LENGTH in samples; ``--help`` says more). On exit it prints one
-line ``stats {json}`` with what it generated, wrote, dropped and corrupted.
+line ``stats {json}`` with what it generated, wrote, dropped and corrupted. ``--modbus`` serves the same samples as
+a Modbus RTU slave instead (``firmware_bridge/modbus_sim.py``).
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ import signal
 import sys
 import threading
 import time
-import tty
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from edge.protocol.frames import Channel, FrameType, Hello, Sample, encode_frame
 from edge.protocol.stream import FrameDecoder
+from firmware_bridge.ptys import close_pty, open_pty
 from firmware_bridge.signals import csv_signal, sine_signal, with_anomalies
 from firmware_bridge.sim_options import build_parser, parse_anomalies
 
@@ -101,16 +102,7 @@ class Simulator:
 
     def plug(self) -> None:
         """Open a new pty (raw, non-blocking master) and point the link at it."""
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        os.set_blocking(master, False)
-        self._master, self._slave, self.slave_name = master, slave, os.ttyname(slave)
-        if self.link:
-            self.link.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.link.with_name(self.link.name + ".new")
-            temporary.unlink(missing_ok=True)
-            temporary.symlink_to(self.slave_name)
-            temporary.replace(self.link)
+        self._master, self._slave, self.slave_name = open_pty(self.link)
         self._pending = b""
         self.plugged.set()
         if not self.waiting:
@@ -119,11 +111,7 @@ class Simulator:
     def unplug(self) -> None:
         """Close the pty: a reader gets EIO at once, and the link points nowhere."""
         self.plugged.clear()
-        if self.link:
-            self.link.unlink(missing_ok=True)
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                os.close(fd)
+        close_pty(self.link, self._master, self._slave)
         self._master = self._slave = None
 
     def _next_sequence(self) -> int:
@@ -259,6 +247,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         print(f"firmware_bridge.sim: error: {exc}", file=sys.stderr)
         return 2
+    if args.modbus:
+        from firmware_bridge import modbus_sim
+
+        return modbus_sim.main(args, with_anomalies(values, anomalies), channels)
     faults = FaultPlan(args.corrupt_rate, args.drop_rate, args.nan_rate, args.unplug_every, args.unplug_ms)
     sim = Simulator(
         hello,

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from firmware_bridge.modbus_sim import add_options as add_modbus_options
 from firmware_bridge.signals import Anomaly
 
 DESCRIPTION = "A simulated firmware on a pseudo-terminal: real frames, injectable anomalies and faults."
@@ -153,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="after --count, keep the port open this long so the last frames can be read (default: %(default)s)",
     )
+    add_modbus_options(parser)
     return parser
 
 

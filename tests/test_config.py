@@ -71,8 +71,8 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
         ('[detector]\ndebounce_k = "three"\n' + REPLAY, "[detector]: debounce_k is 'three'; it must be an integer"),
         ("[detector]\ndebounce_k = 3\ndebounce_n = 2\n" + REPLAY, "debounce needs 1 <= k <= n"),
         (
-            '[[sources]]\ntype = "modbus"\nsensor = "x"\n',
-            "unknown source type 'modbus'; allowed types: i2c, mqtt, replay, serial",
+            '[[sources]]\ntype = "canbus"\nsensor = "x"\n',
+            "unknown source type 'canbus'; allowed types: i2c, modbus, mqtt, replay, serial",
         ),
         ('[[sources]]\nsensor = "x"\n', "[[sources]] #1 needs a type"),
         (

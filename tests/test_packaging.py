@@ -60,5 +60,5 @@ def test_the_wheel_carries_every_package_and_every_plugins_sample(tmp_path: Path
         if p.parts[len(root.parts)] in ("edge", "export", "firmware_bridge")
     }
     samples = {str(p.relative_to(root)) for p in root.glob("edge/*/*/sample.toml")}
-    assert len(samples) == 7 and wanted | samples <= carried, sorted((wanted | samples) - carried)
+    assert len(samples) == 8 and wanted | samples <= carried, sorted((wanted | samples) - carried)
     assert not [name for name in carried if name.startswith(("tests/", "bench/"))]

@@ -29,7 +29,7 @@ class Hardware(Protocol):
     @property
     def gpio(self) -> GpioChips: ...
 
-    def open_serial(self, port: str, baudrate: int) -> SerialPort: ...
+    def open_serial(self, port: str, baudrate: int, *, parity: str = "N", stopbits: int = 1) -> SerialPort: ...
 
     def open_i2c(self, bus: int) -> I2cBus: ...
 
@@ -41,9 +41,9 @@ class RealHardware:
         self.clock: Clock = SystemClock()
         self.gpio: GpioChips = LibgpiodChips(dev)
 
-    def open_serial(self, port: str, baudrate: int) -> SerialPort:
-        """``serial.Serial`` on ``port`` (exclusive, 0.1 s read timeout)."""
-        return open_pyserial(port, baudrate)
+    def open_serial(self, port: str, baudrate: int, *, parity: str = "N", stopbits: int = 1) -> SerialPort:
+        """``serial.Serial`` on ``port`` (8 data bits, exclusive, 0.1 s read timeout)."""
+        return open_pyserial(port, baudrate, parity=parity, stopbits=stopbits)
 
     def open_i2c(self, bus: int) -> I2cBus:
         """``smbus2.SMBus(bus)``: ``/dev/i2c-<bus>``."""

@@ -18,8 +18,10 @@ class SerialPort(Protocol):
     def close(self) -> None: ...
 
 
-def open_pyserial(port: str, baudrate: int) -> SerialPort:
-    """The real port, held exclusively, with reads that wait at most 0.1 s."""
+def open_pyserial(port: str, baudrate: int, *, parity: str = "N", stopbits: int = 1) -> SerialPort:
+    """The real port (8 data bits, ``parity`` "N"/"E"/"O"), held exclusively, with reads that wait at most 0.1 s."""
     import serial
 
-    return serial.Serial(port=port, baudrate=baudrate, timeout=0.1, exclusive=True)  # type: ignore[no-any-return]
+    return serial.Serial(  # type: ignore[no-any-return]
+        port=port, baudrate=baudrate, parity=parity, stopbits=stopbits, timeout=0.1, exclusive=True
+    )

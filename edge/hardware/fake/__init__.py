@@ -46,9 +46,9 @@ class FakeHardware:
         hardware.i2c.adapter(1)
         return hardware
 
-    def open_serial(self, port: str, baudrate: int) -> FakeSerialPort:
+    def open_serial(self, port: str, baudrate: int, *, parity: str = "N", stopbits: int = 1) -> FakeSerialPort:
         """Open a fake serial device."""
-        return self.serial.open(port, baudrate)
+        return self.serial.open(port, baudrate, parity=parity, stopbits=stopbits)
 
     def open_i2c(self, bus: int) -> FakeBus:
         """Open a fake ``/dev/i2c-<bus>``."""

@@ -38,6 +38,7 @@ class FakeSerialDevice:
         self.generation = 0
         self.received = bytearray()
         self.baudrates: list[int] = []  # the rate of every open, first first
+        self.framings: list[str] = []  # data bits, parity and stop bits of every open ("8N1", "8E1"), first first
         self.respond: Callable[[bytes], bytes] | None = None
         self.held_by: FakeSerialPort | None = None
         self.open_errors: list[int] = []  # errnos for the next opens (EACCES, EBUSY, ...), first first
@@ -136,7 +137,7 @@ class FakeSerial:
         """A device at ``path`` (plugged in), created on first use."""
         return self.devices.setdefault(path, FakeSerialDevice(path))
 
-    def open(self, path: str, baudrate: int) -> FakeSerialPort:
+    def open(self, path: str, baudrate: int, *, parity: str = "N", stopbits: int = 1) -> FakeSerialPort:
         """Open ``path`` exclusively: ENOENT without a device, EBUSY if another port holds it."""
         device = self.devices.get(path)
         if device is None or not device.present:
@@ -147,5 +148,6 @@ class FakeSerial:
             raise _fail(errno.EBUSY, path)
         self.opens += 1
         device.baudrates.append(baudrate)
+        device.framings.append(f"8{parity}{stopbits}")
         device.held_by = FakeSerialPort(device, baudrate)
         return device.held_by

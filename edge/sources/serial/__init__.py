@@ -74,6 +74,15 @@ def open_hint(error_number: int | None) -> str:
     }.get(error_number or 0, "; check the cable, the port path and the baud rate")
 
 
+def close_quietly(port: SerialPort | None) -> None:
+    """Close a port that may already be gone (an unplugged adapter fails its close too)."""
+    if port is not None:
+        try:
+            port.close()
+        except OSError:
+            pass
+
+
 class SerialSource(Source):
     """One device on one serial port."""
 
@@ -235,11 +244,7 @@ class SerialSource(Source):
 
     def _close_port(self) -> None:
         port, self._port = self._port, None
-        if port is not None:
-            try:
-                port.close()
-            except OSError:
-                pass
+        close_quietly(port)
 
     def close(self) -> None:
         """Close the port."""

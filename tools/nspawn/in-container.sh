@@ -6,7 +6,7 @@ export SYSTEMD_PAGER= SYSTEMD_COLORS=0
 step() { printf '\n=== %s\n' "$*"; }
 finish() { echo "$1"; exit "$2"; }
 fail() {
-    journalctl -u edge-sim -u edge-anomaly -b --no-pager | tail -40
+    journalctl -u edge-sim -u edge-modbus -u edge-anomaly -b --no-pager | tail -40
     finish "SYSTEM TEST FAILED: $*" 1
 }
 wait_until() {  # wait_until SECONDS COMMAND...: poll until COMMAND succeeds
@@ -23,22 +23,43 @@ cat >/root/config.toml <<'TOML'
 [agent]
 status_interval_s = 1.0
 
-[model]
+[[models]]
+name = "pump"
 path = "/etc/edge-anomaly/model.onnx"
 
+[[models]]
+name = "compressor"
+path = "/etc/edge-anomaly/compressor.onnx"
+
 [detector]
-stale_after_s = 5.0             # the simulator runs the 300 s model 6,000 times faster than real time
+stale_after_s = 5.0             # the simulators run the models' 300 s and 60 s periods far faster than real time
 
 [[sources]]
 type = "serial"
 sensor = "pump-1"
+model = "pump"
 port = "/run/edge-sim/bridge"
+
+[[sources]]
+type = "modbus"
+sensor = "comp-1"
+model = "compressor"
+port = "/run/edge-modbus/ttyMODBUS"
+slave = 3
+parity = "N"                    # a pseudo-terminal takes no parity bit
+poll_s = 0.1
+registers = [
+    { channel = "pressure_bar", address = 0, type = "float32", unit = "bar" },
+    { channel = "flow_lpm", address = 2, type = "float32", unit = "l/min" },
+    { channel = "current_a", address = 4, type = "float32", unit = "A" },
+]
 
 [[sinks]]
 type = "log"
 TOML
-systemd/install.sh --wheels /root/wheels --extras mqtt --model tests/fixtures/model.onnx --config /root/config.toml \
-    --no-start || fail "install.sh"
+systemd/install.sh --wheels /root/wheels --extras mqtt,modbus --model tests/fixtures/model.onnx \
+    --config /root/config.toml --no-start || fail "install.sh"
+install -m 0644 tests/fixtures/compressor.onnx /etc/edge-anomaly/compressor.onnx
 cat /etc/systemd/system/edge-anomaly.service.d/network.conf
 id edge-anomaly
 ls -l /etc/edge-anomaly
@@ -49,12 +70,20 @@ printf '[Service]\nDeviceAllow=char-pts rw\nWatchdogSec=10s\nRestartSec=2s\n' \
     >/etc/systemd/system/edge-anomaly.service.d/system-test.conf
 systemctl daemon-reload
 
-step "the simulated sensor (firmware_bridge.sim on a pty, 20 readings/s, a spike at reading 400)"
+step "the simulated sensors: the bridge firmware on a pty (20 readings/s, a spike at reading 400) and a Modbus slave (10 samples/s, 5 bar high for 5 samples from 300)"
 systemd-run --quiet --unit=edge-sim -p User=edge-anomaly -p RuntimeDirectory=edge-sim \
     /opt/edge-anomaly/venv/bin/python -m firmware_bridge.sim --link /run/edge-sim/bridge --csv /srv/live.csv \
     --channels temperature,vibration --units C,mm/s --period-ms 300000 --rate 20 --count 3000 \
     --device-id pump-1-bridge --spike 400:temperature:12 || fail "simulator"
+systemd-run --quiet --unit=edge-modbus -p User=edge-anomaly -p RuntimeDirectory=edge-modbus \
+    /opt/edge-anomaly/venv/bin/python -m firmware_bridge.sim --modbus --slave 3 --link /run/edge-modbus/ttyMODBUS \
+    --csv /srv/compressor.csv --channels pressure_bar,flow_lpm,current_a --units bar,l/min,A --rate 10 \
+    --spike 300:pressure_bar:5:5 || fail "modbus simulator"
 wait_until 20 test -L /run/edge-sim/bridge || fail "the simulator made no pty"
+wait_until 20 test -L /run/edge-modbus/ttyMODBUS || fail "the modbus simulator made no pty"
+echo "--- edge-agent check: the serial HELLO and one Modbus read"
+/usr/local/bin/edge-agent check --config /etc/edge-anomaly/config.toml 2>&1 | grep -E "model|serial|modbus" \
+    || fail "check"
 
 step "start: Type=notify, so systemctl returns once the agent sent READY=1"
 started=$(date +%s%N)
@@ -82,14 +111,23 @@ systemctl reload edge-anomaly && fail "reload of a broken config reported succes
 journalctl -u edge-anomaly -b --no-pager -o cat | grep -E "reload failed" | tail -2
 cp /root/config.good /etc/edge-anomaly/config.toml
 
-step "the spike: an ALERT in the journal, with its fields"
-wait_until 60 sh -c 'journalctl -u edge-anomaly -b EVENT=ALERT --no-pager -q | grep -q ALERT' || fail "no ALERT"
-journalctl -u edge-anomaly -b --no-pager -o short-iso | grep -E "ALERT|CLEAR|FAULT" | head -6
+step "the spikes: an ALERT with units for each model's sensor in the journal, with its fields"
+wait_until 60 sh -c 'journalctl -u edge-anomaly -b EVENT=ALERT SENSOR=pump-1 --no-pager -q | grep -q ALERT' \
+    || fail "no ALERT for pump-1"
+wait_until 60 sh -c 'journalctl -u edge-anomaly -b EVENT=ALERT SENSOR=comp-1 --no-pager -q | grep -q ALERT' \
+    || fail "no ALERT for comp-1 (modbus)"
+journalctl -u edge-anomaly -b --no-pager -o short-iso | grep -E "ALERT|CLEAR|FAULT" | head -8
+journalctl -u edge-anomaly -b EVENT=ALERT SENSOR=pump-1 -o cat --no-pager | grep -qE "observed=[-0-9.]+ C " \
+    || fail "the pump's ALERT has no unit"
+journalctl -u edge-anomaly -b EVENT=ALERT SENSOR=comp-1 -o cat --no-pager | grep -qE "observed=[-0-9.]+ bar " \
+    || fail "the compressor's ALERT has no unit"
+journalctl -u edge-anomaly -b EVENT=ALERT SENSOR=comp-1 -o cat --no-pager | grep -q ", model compressor " \
+    || fail "the compressor's ALERT does not name its model"
 journalctl -u edge-anomaly -b EVENT=ALERT -o verbose -n 1 --no-pager \
-    | grep -E "^    (MESSAGE|PRIORITY|EVENT|SENSOR|CHANNEL|ALERT_ID|SCORE|THRESHOLD|OBSERVED|EXPECTED|START|MODEL_SHA|_SYSTEMD_UNIT)="
+    | grep -E "^    (MESSAGE|PRIORITY|EVENT|SENSOR|CHANNEL|ALERT_ID|SCORE|THRESHOLD|OBSERVED|EXPECTED|UNIT|MODEL|START|MODEL_SHA|_SYSTEMD_UNIT)="
 
-step "watchdog: the sensor stops; 5 s later it is stale and WATCHDOG=1 stops, so 10 s on systemd restarts the agent"
-systemctl stop edge-sim
+step "watchdog: the sensors stop; 5 s later they are stale and WATCHDOG=1 stops, so 10 s on systemd restarts the agent"
+systemctl stop edge-sim edge-modbus
 stopped=$SECONDS
 wait_until 60 sh -c '[ "$(systemctl show -p NRestarts --value edge-anomaly)" -ge 1 ]' || fail "no watchdog restart"
 echo "restarted $((SECONDS - stopped)) s after the sensor stopped"

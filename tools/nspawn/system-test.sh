@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # On-demand system test (not in `make test`): boot Debian bookworm under systemd-nspawn, install
-# edge-anomaly there with systemd/install.sh, and show READY (Type=notify), reload on SIGHUP, an ALERT
-# with its journal fields, and a watchdog restart when readings stop; then uninstall --purge.
+# edge-anomaly there with systemd/install.sh, and show READY (Type=notify) for an agent with two models (a
+# pump's on the simulated serial bridge, a compressor's on the simulated Modbus RTU slave), reload on SIGHUP,
+# ALERTs with units and their journal fields, and a watchdog restart when readings stop; then uninstall --purge.
 # Needs root; the host fetches the wheels (PyPI) and the container installs them offline. About 2 minutes.
 # Usage: tools/nspawn/system-test.sh [--fresh]   (make system-test; --fresh rebuilds the Debian root)
 set -euo pipefail
@@ -30,15 +31,17 @@ cp -a "$dir/debian" "$root"
 mkdir -p "$root/root/edge-anomaly"
 git -C "$project" ls-files -z | tar -C "$project" --null -T - -cf - | tar -C "$root/root/edge-anomaly" -xf -
 # what the simulated sensor streams: 3,000 readings like the fixture model's training data
-PYTHONPATH="$project/tests" "$python" - "$root/srv/live.csv" <<'PY'
+# and what the simulated Modbus compressor serves: 3,000 rows like the second fixture model's
+PYTHONPATH="$project/tests" "$python" - "$root/srv/live.csv" "$root/srv/compressor.csv" <<'PY'
 import sys
 from pathlib import Path
-from conftest import live_rows, write_history
+from conftest import COMPRESSOR_HEADER, compressor_rows, live_rows, write_history
 write_history(Path(sys.argv[1]), live_rows(3000, seed=5)).chmod(0o644)
+write_history(Path(sys.argv[2]), compressor_rows(3000, seed=6, start_row=800), COMPRESSOR_HEADER).chmod(0o644)
 PY
 # the wheels install.sh --wheels installs from: the package and its gateway dependencies, built and
 # fetched here (the container has no PyPI credentials or proxy CA of its own), plus setuptools to build
-"$python" -m pip wheel -q --wheel-dir "$dir/wheels" "$project[mqtt]"
+"$python" -m pip wheel -q --wheel-dir "$dir/wheels" "$project[mqtt,modbus]"
 "$python" -m pip download -q --dest "$dir/wheels" "setuptools>=68"
 cp -a "$dir/wheels" "$root/root/wheels"
 install -m 0755 "$project/tools/nspawn/in-container.sh" "$root/root/system-test.sh"

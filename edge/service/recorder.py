@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 SYNC_S = 1.0  # flush and fsync at least this often: what a crash may lose
 RETENTION_S = 60.0  # how often the size and age limits are enforced (and at every new file)
+WAKE_S = 0.1  # the writer takes what is queued this often (sooner when a quarter of the queue is full)
 RETRY_S = 5.0  # after a write error, readings are counted unwritten for this long before the next try
 MB = 1_000_000
 COUNTERS = ("written", "dropped", "unwritten", "files", "deleted", "bytes", "errors")
@@ -86,7 +87,8 @@ class Recorder:
                 return
             self._pending.append((sensor, channels, outcomes))
             self._queued += len(outcomes)
-            self._ready.notify()
+            if self._queued * 4 >= self.settings.queue_readings:  # else the writer's next wake-up takes them
+                self._ready.notify()
 
     def counters(self) -> dict[str, int]:
         """What it did since it was built, for the status file (and ``queued``: readings waiting now)."""
@@ -111,8 +113,8 @@ class Recorder:
         next_sync, next_retention = now + SYNC_S, now
         while True:
             with self._ready:
-                if not self._pending and not self._closing:
-                    self._ready.wait(max(0.0, next_sync - self._clock()))
+                if not self._closing:
+                    self._ready.wait(max(0.0, min(WAKE_S, next_sync - self._clock())))
                 batch = list(self._pending)
                 self._pending.clear()
                 self._queued = 0

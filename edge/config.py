@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from edge.config_sections import AgentSection, DetectorSection, ModelSection
+from edge.config_sections import AgentSection, DetectorSection, ModelSection, RecorderSection
 from edge.config_types import Problems, build_section
 from edge.errors import ConfigError
 from edge.files import config_relative
@@ -26,13 +26,14 @@ __all__ = [
     "AgentSection",
     "DetectorSection",
     "ModelSection",
+    "RecorderSection",
     "load_config",
     "minimal_config",
     "parse_config",
     "sample_config",
 ]
 
-SECTIONS = ("agent", "model", "models", "detector", "sources", "sinks")
+SECTIONS = ("agent", "model", "models", "detector", "sources", "sinks", "recorder")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class AgentConfig:
     detector: DetectorSection
     sources: tuple[PluginSpec, ...]
     sinks: tuple[PluginSpec, ...]
+    recorder: RecorderSection = RecorderSection()
 
     @property
     def base_dir(self) -> Path:
@@ -153,6 +155,9 @@ def _check_sensors(config: AgentConfig, problems: Problems) -> None:
         problems.attempt(partial(config.detector.for_sensor, name))
         if config.sources and name not in sensors:
             problems.add(f"{where}: no source has sensor = {name!r}; sensors: {', '.join(sensors)}")
+    for name in config.recorder.sensors or []:
+        if config.sources and name not in sensors:
+            problems.add(f"[recorder] sensors: no source has sensor = {name!r}; sensors: {', '.join(sensors)}")
     repeated = sorted({s for s in sensors if sensors.count(s) > 1})
     if repeated:
         problems.add(f"sensor name {repeated[0]!r} is used by more than one source; give each a unique sensor")
@@ -180,11 +185,14 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None, *, for_r
             runtime_dir=None if runtime_dir is None else config_relative(runtime_dir, base),
         )
     detector = problems.attempt(lambda: build_section(DetectorSection, data.get("detector", {}), "[detector]"))
+    recorder = problems.attempt(lambda: build_section(RecorderSection, data.get("recorder", {}), "[recorder]"))
+    if recorder is not None and recorder.folder is not None:
+        recorder = replace(recorder, folder=config_relative(recorder.folder, base))
     sources = _plugins(data, "sources", SOURCE_TYPES, "source", problems)
     sinks = _plugins(data, "sinks", SINK_TYPES, "sink", problems)
     if not data.get("sources") and not for_replay:
         problems.add(f'no [[sources]]; add one, for example type = "replay" (types: {", ".join(SOURCE_TYPES)})')
-    if agent is None or not models or detector is None:
+    if agent is None or not models or detector is None or recorder is None:
         problems.raise_any()  # each section that did not build recorded its problem
         raise ConfigError("the config is incomplete")
     config = AgentConfig(
@@ -194,6 +202,7 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None, *, for_r
         detector=detector,
         sources=sources,
         sinks=sinks,
+        recorder=recorder,
     )
     _check_models(config, problems)
     _check_sensors(config, problems)

@@ -53,6 +53,36 @@ class AgentSection:
         return self.runtime_dir or runtime_path_default()
 
 
+@dataclass(frozen=True)
+class RecorderSection:
+    """``[recorder]``: readings with their scores and states into rotating CSV files (off by default)."""
+
+    enabled: bool = False
+    folder: Path | None = None  # default: state_dir/recordings
+    sensors: list[str] | None = None  # default: every sensor
+    max_total_mb: float = 1000.0
+    max_age_days: float = 30.0
+    rotate_mb: float = 10.0
+    rotate_s: float = 3600.0
+    queue_readings: int = 100_000
+
+    def __post_init__(self) -> None:
+        checks = [
+            ("max_total_mb", self.max_total_mb > 0, "above 0"),
+            ("max_age_days", self.max_age_days >= 0, "0 (no age limit) or more"),
+            ("rotate_mb", 0 < self.rotate_mb <= self.max_total_mb, "above 0 and at most max_total_mb"),
+            ("rotate_s", self.rotate_s > 0, "above 0"),
+            ("queue_readings", self.queue_readings >= 1, "at least 1"),
+        ]
+        for name, ok, rule in checks:
+            if not ok:
+                raise ValueError(f"{name} = {getattr(self, name)} must be {rule}")
+
+    def folder_path(self, agent: AgentSection) -> Path:
+        """``folder``, else ``recordings`` in the agent's state folder."""
+        return self.folder or agent.state_path() / "recordings"
+
+
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 

@@ -51,7 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         required=True,
         metavar="CSV",
-        help="the history to learn from: a timestamp column and numeric channels, one row per sample",
+        help="the history to learn from: a timestamp column and numeric channels, one row per sample; or a "
+        "folder of one sensor's edge-agent recordings ([recorder]), read in time order, each gap between files "
+        "and each fault row a break",
+    )
+    p.add_argument(
+        "--skip-alerts",
+        action="store_true",
+        help="with a folder of recordings: also leave out the rows recorded while an alert was open, and the "
+        "--window rows before each alert, as breaks",
     )
     p.add_argument(
         "--out",
@@ -183,6 +191,7 @@ def _options(args: argparse.Namespace) -> ExportOptions:
         validation_fraction=args.validation_fraction,
         allow_gaps=args.allow_gaps,
         allow_repeated_times=args.allow_repeated_times,
+        skip_alerts=args.skip_alerts,
         false_alarms_per_day=args.false_alarms_per_day,
         error_smoothing=args.error_smoothing,
         precision=args.precision,

@@ -23,7 +23,7 @@ from export.errors import DataError
 
 @dataclass(frozen=True)
 class History:
-    """The rows read from a history CSV: timestamps in epoch seconds and float64 values."""
+    """The rows read from a history CSV (or a folder of recordings): timestamps in epoch seconds, float64 values."""
 
     path: Path
     channels: tuple[str, ...]
@@ -31,6 +31,7 @@ class History:
     values: np.ndarray
     sha256: str
     total_rows: int
+    in_folder: bool = False  # rows of a folder of recordings (``export.recordings``), not lines of one file
 
     @property
     def rows(self) -> int:
@@ -38,8 +39,12 @@ class History:
         return len(self.timestamps)
 
     def line(self, row: int) -> int:
-        """The file line of data row ``row`` (0-based); the header is line 1."""
-        return row + 2
+        """The file line of data row ``row`` (0-based); the header is line 1. In a folder: the row, from 1."""
+        return row + 1 if self.in_folder else row + 2
+
+    def span(self, first: int, last: int) -> str:
+        """``lines 2-481`` of a file, ``rows 1-480`` of a folder (``first`` and ``last`` 0-based, inclusive)."""
+        return f"{'rows' if self.in_folder else 'lines'} {self.line(first)}-{self.line(last)}"
 
 
 def count_data_rows(path: Path) -> int:
@@ -172,7 +177,7 @@ def load_history(
             ) from None
         values.append([_parse_value(path, line, header[i].strip(), row[i]) for i in value_indices])
     timestamps = np.asarray(times, dtype=np.float64)
-    _check_order(path, timestamps, allow_repeated_times)
+    check_order(path, timestamps, allow_repeated_times)
     return History(
         path=path,
         channels=channels,
@@ -183,7 +188,8 @@ def load_history(
     )
 
 
-def _check_order(path: Path, timestamps: np.ndarray, allow_repeated_times: bool = False) -> None:
+def check_order(path: Path, timestamps: np.ndarray, allow_repeated_times: bool = False) -> None:
+    """Times strictly increasing (or not decreasing, with ``allow_repeated_times``); a ``DataError`` otherwise."""
     steps = np.diff(timestamps)
     bad = np.flatnonzero(steps < 0 if allow_repeated_times else steps <= 0)
     if bad.size == 0:

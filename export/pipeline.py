@@ -26,6 +26,7 @@ from export.history import History, finite_segments, load_history, sample_period
 from export.onnx_io import OPSET, export_fp32, stamp_metadata
 from export.parity import ParityRow, compare, gate_int8
 from export.quantize import quantize_weights_int8
+from export.recordings import FolderRead, load_recordings
 from export.sequences import Segment, forecast_rows, scored_rows
 from export.train import TrainConfig, TrainResult, torch_forecasts, train_forecaster
 
@@ -46,6 +47,7 @@ class ExportOptions:
     validation_fraction: float = 0.2
     allow_gaps: bool = False
     allow_repeated_times: bool = False
+    skip_alerts: bool = False  # a folder of recordings: leave out alert rows and the --window rows before each
     false_alarms_per_day: float = 1.0
     error_smoothing: float = 1.0
     precision: str = "int8"
@@ -77,6 +79,7 @@ class ExportResult:
     validation_rows: np.ndarray
     shipped: Evaluation
     observed: np.ndarray
+    recordings: FolderRead | None = None  # what a folder of recordings held and left out
 
 
 def _split_at(rows: int, validation_fraction: float) -> int:
@@ -176,16 +179,10 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
     if options.precision not in ("int8", "fp32"):
         raise ExportError(f"--precision {options.precision!r} is not one of int8, fp32")
     config = options.train
-    history = load_history(
-        options.data,
-        columns=options.columns,
-        timestamp_column=options.timestamp_column,
-        max_rows=options.train_rows,
-        fraction=options.train_fraction,
-        allow_repeated_times=options.allow_repeated_times,
-        delimiter=options.delimiter,
-    )
-    segments = finite_segments(history, allow_gaps=options.allow_gaps)
+    history, recordings = _read(options)
+    if recordings is not None:
+        say(recordings.describe())
+    segments = finite_segments(history, allow_gaps=options.allow_gaps or history.in_folder)  # a folder has breaks
     split = _split_row(history, options, segments)
     period = sample_period(history.timestamps)
     mean, std, constant = _normalisation(history, split)
@@ -193,8 +190,7 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
     say(
         f"read {history.rows} of {history.total_rows} rows of {history.path} "
         f"({len(history.channels)} channel(s): {', '.join(history.channels)}; one every {period:g} s); "
-        f"training on lines 2-{history.line(split - 1)}, validating on lines "
-        f"{history.line(split)}-{history.line(history.rows - 1)}"
+        f"training on {history.span(0, split - 1)}, validating on {history.span(split, history.rows - 1)}"
     )
     if constant:
         say(
@@ -262,7 +258,38 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
         validation_rows=rows,
         shipped=shipped,
         observed=history.values[rows],
+        recordings=recordings,
     )
+
+
+def _read(options: ExportOptions) -> tuple[History, FolderRead | None]:
+    """``--data``: a CSV file, or a folder of one sensor's recordings."""
+    if options.data.is_dir():
+        if options.timestamp_column or options.delimiter:
+            raise DataError(
+                f"{options.data}: recordings have their own columns; leave out --timestamp-column and --delimiter"
+            )
+        return load_recordings(
+            options.data,
+            columns=options.columns,
+            skip_alerts=options.skip_alerts,
+            alert_margin=options.train.window,
+            max_rows=options.train_rows,
+            fraction=options.train_fraction,
+            allow_repeated_times=options.allow_repeated_times,
+        )
+    if options.skip_alerts:
+        raise DataError(f"{options.data}: --skip-alerts needs a folder of edge-agent recordings, which note alerts")
+    history = load_history(
+        options.data,
+        columns=options.columns,
+        timestamp_column=options.timestamp_column,
+        max_rows=options.train_rows,
+        fraction=options.train_fraction,
+        allow_repeated_times=options.allow_repeated_times,
+        delimiter=options.delimiter,
+    )
+    return history, None
 
 
 def _metadata(

@@ -15,6 +15,7 @@ import pytest
 HOST_ONLY_FILES = [
     "test_export.py",
     "test_export_cli.py",
+    "test_recorder_export.py",
     "test_model_file.py",
     "fixtures/make_model.py",
     "test_systemd_unit.py",

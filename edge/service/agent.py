@@ -30,6 +30,7 @@ from edge.service.checkpoint import read_checkpoint, restore_detectors, save_che
 from edge.service.handover import hand_over, reload_models
 from edge.service.intake import collect, score_per_sensor
 from edge.service.notify import Notifier
+from edge.service.recorder import Recorder
 from edge.service.status import status_summary, summary_line, write_status
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ class Service:
         self.handled_since_ping = 0
         self.last_reload: dict[str, Any] | None = None  # for `edge-agent reload`, through the status file
         self.observers: list[Observer] = []  # told every sensor's outcomes, by every pipeline this service runs
+        self.recorder: Recorder | None = None  # [recorder], when enabled: one of the observers
+        self._recorder_key: tuple[Any, ...] | None = None
 
     def request_stop(self, *_: Any) -> None:
         """Stop at the next turn of the loop."""
@@ -90,6 +93,7 @@ class Service:
 
     def _start(self, pipeline: Pipeline) -> None:
         pipeline.open()
+        self._use_recorder(pipeline)
         pipeline.observers = list(self.observers)
         self.pipeline = pipeline
         self._pumps_stop = threading.Event()
@@ -99,6 +103,33 @@ class Service:
         self._unfinished = {s.sensor for s in pipeline.sources}
         for pump in self._pumps:
             pump.start()
+
+    def _use_recorder(self, pipeline: Pipeline) -> None:
+        """Keep the recorder of an unchanged ``[recorder]`` (told the sensors' channels), else replace it."""
+        config = pipeline.config
+        section = config.recorder
+        key = (section, section.folder_path(config.agent)) if section.enabled else None
+        if key != self._recorder_key:
+            counted = self._close_recorder()
+            if key is not None:
+                self.recorder = Recorder(key[1], section)
+                self.recorder.counts.update(counted)  # counters go on across a reload, as the sources' do
+                self.observers.append(self.recorder)
+                log.info("recording readings under %s", key[1])
+            self._recorder_key = key
+        if self.recorder is not None:
+            self.recorder.use({sensor: pipeline.model_for(sensor).metadata.channels for sensor in pipeline.model_of})
+
+    def _close_recorder(self) -> dict[str, int]:
+        """Write what the recorder has queued and close its files (``[recorder]`` changed); returns its counts."""
+        if self.recorder is None:
+            return {}
+        self.observers.remove(self.recorder)
+        self.recorder.close()
+        counted = dict(self.recorder.counts)
+        self.recorder = None
+        self._recorder_key = None
+        return counted
 
     def _halt(self, pipeline: Pipeline) -> None:
         """Stop the pumps, then drain what they had queued through the pipeline, then close it."""
@@ -160,7 +191,8 @@ class Service:
         pipeline = self.pipeline
         if pipeline is None:
             return
-        summary = status_summary(pipeline, self.started, self.config_path, state, self.last_reload)
+        recorder = None if self.recorder is None else self.recorder.counters()
+        summary = status_summary(pipeline, self.started, self.config_path, state, self.last_reload, recorder)
         for sink in pipeline.sinks:
             sink.status(summary)
         try:
@@ -208,6 +240,8 @@ class Service:
             self.notifier.stopping()
             if self.pipeline is not None:
                 self._halt(self.pipeline)
+            if self.recorder is not None:
+                self.recorder.close()  # kept: the last status shows its counters
             self.checkpoint()
             self.write_status("stopped")
             log.info("edge-agent stopped: %s", summary_line(self.pipeline))

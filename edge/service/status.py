@@ -36,9 +36,14 @@ def summary_line(pipeline: Pipeline | None) -> str:
 
 
 def status_summary(
-    pipeline: Pipeline, started: float, config_path: Path | None, state: str, last_reload: dict[str, Any] | None = None
+    pipeline: Pipeline,
+    started: float,
+    config_path: Path | None,
+    state: str,
+    last_reload: dict[str, Any] | None = None,
+    recorder: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """Everything ``edge-agent status`` shows, as JSON-ready data."""
+    """Everything ``edge-agent status`` shows, as JSON-ready data (``recorder``: its counters, when it records)."""
     sensors: dict[str, Any] = {}
     for source in pipeline.sources:
         detector = pipeline.detectors[source.sensor]
@@ -109,6 +114,7 @@ def status_summary(
         "sinks": {guard.sink.describe(): guard.totals() for guard in pipeline.sinks},
         "last_alerts": alerts,
         "last_reload": last_reload,
+        "recorder": recorder,
     }
 
 
@@ -171,6 +177,9 @@ def format_status(summary: dict[str, Any]) -> str:
             lines.append(f"  source   {source}")
     for name, counts in summary.get("sinks", {}).items():
         lines.append(f"sink {name}: " + " ".join(f"{k}={v}" for k, v in counts.items()))
+    recorder = summary.get("recorder")
+    if recorder:
+        lines.append("recorder: " + " ".join(f"{k}={v}" for k, v in recorder.items()))
     reload = summary.get("last_reload")
     if reload:
         verdict = "ok" if reload["ok"] else "FAILED, the previous configuration runs on"

@@ -1,0 +1,198 @@
+"""Read a folder of edge-agent recordings (``[recorder]``) as one history, for ``edge-export --data FOLDER``.
+
+The files of one sensor are read in time order (sorted by their first reading). Each boundary between files
+is a break: a row with no values stands between them, timed halfway, so no training window spans the gap
+(exactly what a hand-made CSV with an empty row there gives with ``--allow-gaps``). Rows the agent recorded
+as ``fault`` become such empty rows (breaks too), and so, with ``skip_alerts``, do rows recorded while an alert
+was open, with the ``alert_margin`` rows before each alert (the readings that led up to it). A last line cut
+by a crash is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edge import recording
+from export.errors import DataError
+from export.history import History, check_order
+
+
+@dataclass
+class FolderRead:
+    """What reading a folder of recordings found and left out."""
+
+    folder: Path
+    files: int = 0
+    rows: int = 0  # readings in the files (complete lines)
+    fault_rows: int = 0
+    alert_rows: int = 0
+    margin_rows: int = 0  # rows before an alert left out with it
+    cut_lines: int = 0  # last lines cut by a crash
+    breaks: int = 0  # empty rows between files
+    names: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """One line for edge-export's output."""
+        skipped = f"{self.fault_rows} fault rows"
+        if self.alert_rows or self.margin_rows:
+            skipped += f", {self.alert_rows} alert rows and {self.margin_rows} rows before alerts"
+        return (
+            f"read {self.rows} rows from {self.files} recording(s) in {self.folder} ({', '.join(self.names[:1])}"
+            f"{' … ' + self.names[-1] if self.files > 1 else ''}); left out as breaks: {skipped}; "
+            f"{self.breaks} break(s) between files; {self.cut_lines} last line(s) cut by a crash skipped"
+        )
+
+
+@dataclass
+class _File:
+    path: Path
+    channels: tuple[str, ...]
+    lines: list[str]
+    data: bytes  # the complete lines' bytes, header included
+
+
+def recording_files(folder: Path) -> list[Path]:
+    """The recordings in ``folder`` (by name); a ``DataError`` that says what to pass when there are none."""
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder; check --data")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and recording.FILE_PATTERN.fullmatch(p.name))
+    if not files:
+        sensors = sorted(p.name for p in folder.iterdir() if p.is_dir())
+        hint = f"; it has sensor folders: pass one, such as --data {folder / sensors[0]}" if sensors else ""
+        raise DataError(
+            f"{folder}: no recordings (files named like 2026-12-02T13-00-00Z.csv){hint}; "
+            "a single CSV is passed as --data FILE"
+        )
+    return files
+
+
+def _read_file(path: Path) -> tuple[_File, bool]:
+    """The file's complete lines, and whether a last line cut by a crash was left out."""
+    data = path.read_bytes()
+    cut = not data.endswith(b"\n")
+    if cut:
+        data = data[: data.rfind(b"\n") + 1]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc.reason}); is it a recording?") from exc
+    lines = text.splitlines(keepends=True)
+    if not lines:
+        return _File(path, (), [], data), cut
+    names = lines[0].rstrip("\n").split(",")
+    if names[0] != recording.TIMESTAMP or tuple(names[-len(recording.EXTRA_COLUMNS) :]) != recording.EXTRA_COLUMNS:
+        raise DataError(
+            f"{path}: the header is not a recording's (timestamp, the channels, "
+            f"{', '.join(recording.EXTRA_COLUMNS)}); move other files out of the folder"
+        )
+    return _File(path, tuple(names[1 : -len(recording.EXTRA_COLUMNS)]), lines[1:], data), cut
+
+
+def load_recordings(
+    folder: str | Path,
+    *,
+    columns: Sequence[str] | None = None,
+    skip_alerts: bool = False,
+    alert_margin: int = 0,
+    max_rows: int | None = None,
+    fraction: float | None = None,
+    allow_repeated_times: bool = False,
+) -> tuple[History, FolderRead]:
+    """The rows of every recording in ``folder`` in time order, breaks as rows of NaN (see the module)."""
+    folder = Path(folder)
+    read = FolderRead(folder)
+    files = []
+    for path in recording_files(folder):
+        file, cut = _read_file(path)
+        read.cut_lines += cut
+        if file.lines:
+            files.append(file)
+    if not files:
+        raise DataError(f"{folder}: the recordings hold no readings yet; record for longer")
+    channels = files[0].channels
+    wanted = tuple(columns) if columns else channels
+    for file in files:
+        missing = [c for c in wanted if c not in file.channels]
+        if missing or (not columns and file.channels != channels):
+            raise DataError(
+                f"{file.path}: its channels are {list(file.channels)}, not {list(wanted)} as in "
+                f"{files[0].path.name}; the model changed: pick the common channels with --columns, or move "
+                "the files of the other model out of the folder"
+            )
+    parsed = [_parse(file, wanted, read) for file in files]
+    order = sorted(range(len(parsed)), key=lambda i: parsed[i][0][0])
+    digest = hashlib.sha256()
+    times: list[float] = []
+    values: list[np.ndarray] = []
+    for i in order:
+        file_times, file_values, _alerts = parsed[i]
+        if times:
+            if file_times[0] <= times[-1]:
+                raise DataError(
+                    f"{files[i].path}: its first reading is not after the last one of the file before it in time; "
+                    "recordings of two agents (or of a clock set back) are mixed: keep one sensor's files"
+                )
+            times.append((times[-1] + file_times[0]) / 2)
+            values.append(np.full((1, len(wanted)), math.nan))
+            read.breaks += 1
+        digest.update(files[i].data)
+        read.files += 1
+        read.names.append(files[i].path.name)
+        times.extend(file_times)
+        values.append(file_values)
+    timestamps = np.asarray(times, dtype=np.float64)
+    table = np.concatenate(values)
+    if skip_alerts:
+        _blank_alerts(table, [parsed[i][2] for i in order], alert_margin, read)
+    total = len(timestamps)
+    if fraction is not None:
+        max_rows = max(1, int(total * fraction))
+    if max_rows is not None:
+        timestamps, table = timestamps[:max_rows], table[:max_rows]
+    check_order(folder, timestamps, allow_repeated_times)
+    history = History(folder, wanted, timestamps, table, digest.hexdigest(), total, in_folder=True)
+    return history, read
+
+
+def _parse(file: _File, wanted: tuple[str, ...], read: FolderRead) -> tuple[list[float], np.ndarray, np.ndarray]:
+    """Times, values (fault rows NaN) and alert flags of one file's lines."""
+    picks = [file.channels.index(c) for c in wanted]
+    times, rows, alerts = [], [], []
+    for number, text in enumerate(file.lines, 2):
+        try:
+            timestamp, values, _score, alert, state = recording.parse_line(text, len(file.channels))
+        except ValueError as exc:
+            raise DataError(f"{file.path} line {number}: not a recorder's line ({exc}); repair or remove it") from None
+        times.append(timestamp)
+        if state == "fault":
+            read.fault_rows += 1
+            rows.append([math.nan] * len(picks))
+        else:
+            rows.append([values[p] for p in picks])
+        alerts.append(alert)
+    read.rows += len(times)
+    table = np.asarray(rows, dtype=np.float64).reshape(len(times), len(picks))
+    return times, table, np.asarray(alerts, dtype=bool)
+
+
+def _blank_alerts(table: np.ndarray, alerts: list[np.ndarray], margin: int, read: FolderRead) -> None:
+    """Rows recorded while an alert was open, and ``margin`` rows before each alert, as breaks (in place)."""
+    flags: list[np.ndarray] = []
+    for i, file_alerts in enumerate(alerts):
+        if i:
+            flags.append(np.zeros(1, dtype=bool))  # the break row between files
+        flags.append(file_alerts)
+    alerting = np.concatenate(flags)
+    blank = alerting.copy()
+    for start in np.flatnonzero(alerting & ~np.concatenate([[False], alerting[:-1]])):
+        blank[max(0, start - margin) : start] = True
+    finite = np.isfinite(table).all(axis=1)
+    read.alert_rows = int((alerting & finite).sum())
+    read.margin_rows = int((blank & ~alerting & finite).sum())
+    table[blank] = math.nan

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from edge.config_sections import AgentSection, DetectorSection, ModelSection
+from edge.config_sections import AgentSection, DetectorSection, MetricsSection, ModelSection
 from edge.config_types import Problems, build_section
 from edge.errors import ConfigError
 from edge.files import config_relative
@@ -25,6 +25,7 @@ __all__ = [
     "AgentConfig",
     "AgentSection",
     "DetectorSection",
+    "MetricsSection",
     "ModelSection",
     "load_config",
     "minimal_config",
@@ -32,7 +33,7 @@ __all__ = [
     "sample_config",
 ]
 
-SECTIONS = ("agent", "model", "models", "detector", "sources", "sinks")
+SECTIONS = ("agent", "model", "models", "detector", "sources", "sinks", "metrics")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class AgentConfig:
     detector: DetectorSection
     sources: tuple[PluginSpec, ...]
     sinks: tuple[PluginSpec, ...]
+    metrics: MetricsSection = MetricsSection()
 
     @property
     def base_dir(self) -> Path:
@@ -180,11 +182,14 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None, *, for_r
             runtime_dir=None if runtime_dir is None else config_relative(runtime_dir, base),
         )
     detector = problems.attempt(lambda: build_section(DetectorSection, data.get("detector", {}), "[detector]"))
+    metrics = problems.attempt(lambda: build_section(MetricsSection, data.get("metrics", {}), "[metrics]"))
+    if metrics is not None and metrics.textfile is not None:
+        metrics = replace(metrics, textfile=config_relative(metrics.textfile, base))
     sources = _plugins(data, "sources", SOURCE_TYPES, "source", problems)
     sinks = _plugins(data, "sinks", SINK_TYPES, "sink", problems)
     if not data.get("sources") and not for_replay:
         problems.add(f'no [[sources]]; add one, for example type = "replay" (types: {", ".join(SOURCE_TYPES)})')
-    if agent is None or not models or detector is None:
+    if agent is None or not models or detector is None or metrics is None:
         problems.raise_any()  # each section that did not build recorded its problem
         raise ConfigError("the config is incomplete")
     config = AgentConfig(
@@ -194,6 +199,7 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None, *, for_r
         detector=detector,
         sources=sources,
         sinks=sinks,
+        metrics=metrics,
     )
     _check_models(config, problems)
     _check_sensors(config, problems)

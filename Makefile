@@ -56,6 +56,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/soak.py
 	$(BIN)/python bench/mqtt_outage.py
 	$(BIN)/python bench/faults.py
+	$(BIN)/python bench/metrics_cost.py
 	$(BIN)/python bench/quality.py --data $(NAB_DATA)
 	$(BIN)/python bench/skab.py --data $(SKAB_DATA)
 

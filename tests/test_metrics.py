@@ -342,3 +342,26 @@ def test_metrics_off_costs_no_observer(tmp_path: Path) -> None:
     service = Service(write_config(tmp_path, replay_body(csv, 0.0)), Notifier())
     assert service.run() == 0
     assert service.metrics is None and service.observers == []
+
+
+def test_a_reload_can_turn_the_metrics_on_and_move_the_textfile(tmp_path: Path) -> None:
+    csv = write_history(tmp_path / "live.csv", live_rows(3000), HEADER)
+    config = write_config(tmp_path, replay_body(csv, 200.0))
+    service = Service(config, Notifier())
+    with running(service):
+        wait_for(lambda: service.readings > 20)
+        assert service.metrics is None
+        write_config(
+            tmp_path, replay_body(csv, 200.0) + f'\n[metrics]\ntextfile = "{tmp_path / "a.prom"}"\ninterval_s = 0.05\n'
+        )
+        service.request_reload()
+        wait_for(lambda: (tmp_path / "a.prom").exists())
+        wait_for(lambda: value((tmp_path / "a.prom").read_text(), "edge_anomaly_reloads_total") == 1)
+        assert value((tmp_path / "a.prom").read_text(), "edge_anomaly_last_reload_ok") == 1
+        write_config(
+            tmp_path, replay_body(csv, 200.0) + f'\n[metrics]\ntextfile = "{tmp_path / "b.prom"}"\ninterval_s = 0.05\n'
+        )
+        service.request_reload()
+        wait_for(lambda: (tmp_path / "b.prom").exists())
+        assert not (tmp_path / "a.prom").exists()  # node_exporter would read both
+        wait_for(lambda: not math.isnan(value((tmp_path / "b.prom").read_text(), "edge_anomaly_score")))

@@ -80,9 +80,16 @@ class Metrics:
         return str(host), int(port)
 
     def configure(self, section: MetricsSection, gateway: str) -> None:
-        """Take a reloaded ``[metrics]`` section: a changed address closes the server (the next update opens it)."""
+        """Take a reloaded ``[metrics]`` section: a changed address closes the server (the next update opens it);
+        a moved textfile's old file is removed (node_exporter would read both, and refuse the repeated series)."""
         if (section.http_host, section.http_port) != (self.section.http_host, self.section.http_port):
             self.close()
+        old = self.section.textfile
+        if old is not None and old != section.textfile:
+            try:
+                old.unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("cannot remove the old metrics file %s: %s; remove it by hand", old, exc.strerror or exc)
         self.section, self.gateway = section, gateway
 
     def update(self, pipeline: Pipeline, summary: dict[str, Any] | None = None) -> str:

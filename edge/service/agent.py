@@ -258,6 +258,7 @@ class Service:
                 self._reload.clear()
                 self.reload()
                 agent = self.pipeline.config.agent if self.pipeline else agent
+                due["metrics"] = time.monotonic()  # at once: the reload's outcome, or metrics it turned on
             pipeline = self.pipeline
             if pipeline is None:  # a reload always leaves a pipeline; never here
                 raise EdgeError("the service lost its pipeline")

@@ -365,3 +365,16 @@ def test_a_reload_can_turn_the_metrics_on_and_move_the_textfile(tmp_path: Path) 
         wait_for(lambda: (tmp_path / "b.prom").exists())
         assert not (tmp_path / "a.prom").exists()  # node_exporter would read both
         wait_for(lambda: not math.isnan(value((tmp_path / "b.prom").read_text(), "edge_anomaly_score")))
+
+
+def test_the_recorders_counters_in_the_status_summary_become_counters_and_its_queue_a_gauge(tmp_path: Path) -> None:
+    csv = write_history(tmp_path / "live.csv", live_rows(20), HEADER)
+    service = Service(write_config(tmp_path, metrics_body(csv, tmp_path)), Notifier())
+    assert service.run() == 0
+    assert service.metrics is not None and service.pipeline is not None
+    recorder = {"written": 20, "bytes": 900, "queued": 3, "dropped": 0}
+    text = service.metrics.update(service.pipeline, {"state": "running", "recorder": recorder})
+    families = parsed(text)
+    assert families["edge_anomaly_recorder_written"].type == "counter"
+    assert value(text, "edge_anomaly_recorder_written_total") == 20
+    assert families["edge_anomaly_recorder_queued"].type == "gauge" and value(text, "edge_anomaly_recorder_queued") == 3

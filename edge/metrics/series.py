@@ -36,6 +36,10 @@ SENSOR_COUNTERS = {
 }
 
 
+#: the recorder's counters that are levels, not counts (``queued``: outcomes waiting for its writer)
+RECORDER_LEVELS = frozenset({"queued"})
+
+
 class LastScores:
     """A pipeline observer that keeps each sensor's last scored outcome: one look per block in steady scoring
     (the block's last outcome; back through the block only while it warms up or is faulty)."""
@@ -73,7 +77,9 @@ class Families:
             family = self.by_name[full] = Family(full, kind, help)
         family.add({"gateway": self.gateway, **labels}, value)
 
-    def counts(self, prefix: str, what: str, labels: Labels, values: Mapping[str, int], levels: frozenset[str]) -> None:
+    def counts(
+        self, prefix: str, what: str, labels: Labels, values: Mapping[str, float], levels: frozenset[str]
+    ) -> None:
         """A plugin's counters: counts as ``<prefix>_<key>_total`` counters, levels as ``<prefix>_<key>`` gauges."""
         for key, value in sorted(values.items()):
             if key in levels:
@@ -118,13 +124,10 @@ def families(
             Buckets(shot.bounds_s, shot.cumulative, shot.sum_s),
         )
         out.add("lstm_readings_total", "counter", "readings stepped through the model", {"model": name}, shot.rows)
-    recorder = (summary or {}).get("recorder")
+    recorder = (summary or {}).get("recorder")  # the field recorder's counters, when it records
     if isinstance(recorder, Mapping):
-        for key, value in sorted(recorder.items()):
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                out.add(
-                    f"recorder_{name_part(key)}", "gauge", f"the field recorder's {key!r} (as status shows)", {}, value
-                )
+        numbers = {k: v for k, v in recorder.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+        out.counts("recorder", "the field recorder's", {}, numbers, RECORDER_LEVELS)
     return list(out.by_name.values())
 
 

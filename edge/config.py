@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from edge.config_sections import AgentSection, DetectorSection, ModelSection, RecorderSection
+from edge.config_sections import AgentSection, DetectorSection, MetricsSection, ModelSection, RecorderSection
 from edge.config_types import Problems, build_section
 from edge.errors import ConfigError
 from edge.files import config_relative
@@ -25,6 +25,7 @@ __all__ = [
     "AgentConfig",
     "AgentSection",
     "DetectorSection",
+    "MetricsSection",
     "ModelSection",
     "RecorderSection",
     "load_config",
@@ -33,7 +34,7 @@ __all__ = [
     "sample_config",
 ]
 
-SECTIONS = ("agent", "model", "models", "detector", "sources", "sinks", "recorder")
+SECTIONS = ("agent", "model", "models", "detector", "sources", "sinks", "recorder", "metrics")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class AgentConfig:
     sources: tuple[PluginSpec, ...]
     sinks: tuple[PluginSpec, ...]
     recorder: RecorderSection = RecorderSection()
+    metrics: MetricsSection = MetricsSection()
 
     @property
     def base_dir(self) -> Path:
@@ -188,11 +190,14 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None, *, for_r
     recorder = problems.attempt(lambda: build_section(RecorderSection, data.get("recorder", {}), "[recorder]"))
     if recorder is not None and recorder.folder is not None:
         recorder = replace(recorder, folder=config_relative(recorder.folder, base))
+    metrics = problems.attempt(lambda: build_section(MetricsSection, data.get("metrics", {}), "[metrics]"))
+    if metrics is not None and metrics.textfile is not None:
+        metrics = replace(metrics, textfile=config_relative(metrics.textfile, base))
     sources = _plugins(data, "sources", SOURCE_TYPES, "source", problems)
     sinks = _plugins(data, "sinks", SINK_TYPES, "sink", problems)
     if not data.get("sources") and not for_replay:
         problems.add(f'no [[sources]]; add one, for example type = "replay" (types: {", ".join(SOURCE_TYPES)})')
-    if agent is None or not models or detector is None or recorder is None:
+    if agent is None or not models or detector is None or recorder is None or metrics is None:
         problems.raise_any()  # each section that did not build recorded its problem
         raise ConfigError("the config is incomplete")
     config = AgentConfig(
@@ -203,6 +208,7 @@ def parse_config(data: dict[str, Any], source_file: Path | None = None, *, for_r
         sources=sources,
         sinks=sinks,
         recorder=recorder,
+        metrics=metrics,
     )
     _check_models(config, problems)
     _check_sensors(config, problems)

@@ -1,7 +1,8 @@
-"""The ``[agent]``, ``[model]`` and ``[detector]`` sections of the agent's config, typed and checked."""
+"""The ``[agent]``, ``[model]``, ``[detector]`` and ``[metrics]`` sections of the agent's config, typed and checked."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -81,6 +82,44 @@ class RecorderSection:
     def folder_path(self, agent: AgentSection) -> Path:
         """``folder``, else ``recordings`` in the agent's state folder."""
         return self.folder or agent.state_path() / "recordings"
+
+
+@dataclass(frozen=True)
+class MetricsSection:
+    """``[metrics]``: the counters, last scores and LSTM latency for Prometheus, as a textfile and/or on a port.
+
+    Both are off by default. ``textfile`` is rewritten atomically every ``interval_s`` for node_exporter's
+    textfile collector; ``http_port`` serves the same text at ``/metrics``, on loopback unless ``http_host``
+    says otherwise (the systemd unit then also needs the scraper's address allowed).
+    """
+
+    textfile: Path | None = None
+    interval_s: float = 15.0
+    http_port: int | None = None
+    http_host: str = "127.0.0.1"
+
+    def __post_init__(self) -> None:
+        if self.interval_s <= 0:
+            raise ValueError(f"interval_s = {self.interval_s} must be above 0 seconds")
+        if self.textfile is not None and self.textfile.suffix != ".prom":
+            raise ValueError(
+                f"textfile {str(self.textfile)!r} must end in .prom: node_exporter's textfile collector reads no other"
+            )
+        if self.http_port is not None and not 1 <= self.http_port <= 65535:
+            raise ValueError(f"http_port = {self.http_port} must be a TCP port, 1 to 65535 (leave it out: no port)")
+        if self.http_host != "localhost":
+            try:
+                ipaddress.ip_address(self.http_host)
+            except ValueError:
+                raise ValueError(
+                    f"http_host = {self.http_host!r} must be an IP address of this gateway (127.0.0.1, ::1, 0.0.0.0) "
+                    "or localhost"
+                ) from None
+
+    @property
+    def enabled(self) -> bool:
+        """Whether anything is written or served."""
+        return self.textfile is not None or self.http_port is not None
 
 
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")

@@ -51,14 +51,24 @@ def write_json_atomic(path: Path, data: Any, *, durable: bool = True, mode: int 
 
 
 def write_text_atomic(
-    path: Path, text: str, *, durable: bool = True, mode: int = 0o600, private_parent: bool = True
+    path: Path,
+    text: str,
+    *,
+    durable: bool = True,
+    mode: int = 0o600,
+    private_parent: bool = True,
+    make_parent: bool = True,
 ) -> None:
     """Write ``text`` to a temporary file in the same folder, fsync it, and rename it over ``path``.
 
     The file gets ``mode`` whatever the umask; a missing folder is created private (0700), or with the
-    umask's mode when ``private_parent`` is false (a systemd drop-in folder must stay readable).
+    umask's mode when ``private_parent`` is false (a systemd drop-in folder must stay readable), or not at
+    all when ``make_parent`` is false (another program's folder: its absence is an ``OSError``). The
+    temporary file is named ``.<name>.<random>`` and never left behind.
     """
-    if private_parent:
+    if not make_parent:
+        pass
+    elif private_parent:
         private_folder(path.parent)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from time import perf_counter_ns
 
 import numpy as np
 import onnxruntime as ort
 
+from edge.core.latency import LatencyHistogram
 from edge.model.loader import LoadedModel
 
 
@@ -25,8 +27,11 @@ class StreamingForecaster:
         hidden: int,
         norm_mean: Sequence[float] | np.ndarray,
         norm_std: Sequence[float] | np.ndarray,
+        latency: LatencyHistogram | None = None,
     ) -> None:
         self._session = session
+        #: every onnxruntime call's duration (shared by the forecasters of one model's session)
+        self.latency = latency if latency is not None else LatencyHistogram()
         self._mean = np.asarray(norm_mean, dtype=np.float32)
         self._std = np.asarray(norm_std, dtype=np.float32)
         self._state_shape = (layers, 1, hidden)
@@ -39,7 +44,12 @@ class StreamingForecaster:
         """A forecaster over a loaded, verified model."""
         meta = model.metadata
         return cls(
-            model.session, layers=meta.layers, hidden=meta.hidden, norm_mean=meta.norm_mean, norm_std=meta.norm_std
+            model.session,
+            layers=meta.layers,
+            hidden=meta.hidden,
+            norm_mean=meta.norm_mean,
+            norm_std=meta.norm_std,
+            latency=model.latency,
         )
 
     def reset(self) -> None:
@@ -68,7 +78,9 @@ class StreamingForecaster:
     def step_normalized(self, x: np.ndarray | Sequence[float]) -> np.ndarray:
         """Advance by one normalised reading; return the normalised forecast of the next."""
         self._x[0, 0] = x
+        start = perf_counter_ns()
         y, self._h, self._c = self._session.run(None, {"x": self._x, "h0": self._h, "c0": self._c})
+        self.latency.observe(perf_counter_ns() - start)
         self.steps += 1
         self.calls += 1
         return y[0, 0]
@@ -79,9 +91,10 @@ class StreamingForecaster:
         Row ``t`` is the forecast after reading ``t``: with a weight-only int8 or fp32 file this is
         bit-identical to ``T`` calls of :meth:`step_normalized`.
         """
-        y, self._h, self._c = self._session.run(
-            None, {"x": np.asarray(xs, dtype=np.float32)[None], "h0": self._h, "c0": self._c}
-        )
+        x = np.asarray(xs, dtype=np.float32)[None]
+        start = perf_counter_ns()
+        y, self._h, self._c = self._session.run(None, {"x": x, "h0": self._h, "c0": self._c})
+        self.latency.observe(perf_counter_ns() - start, len(xs))
         self.steps += len(xs)
         self.calls += 1
         return y[0]
@@ -104,7 +117,8 @@ class StreamingForecaster:
 def step_together(forecasters: Sequence[StreamingForecaster], blocks: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Step several forecasters of one session on equally long ``[T, C]`` blocks in one call (batch axis).
 
-    Each gets its own new state and the forecasts of its block, bit-identical to stepping it alone.
+    Each gets its own new state and the forecasts of its block, bit-identical to stepping it alone. The call
+    counts once in the first one's latency histogram (theirs is one: the session's), with every row it stepped.
     """
     session = forecasters[0]._session
     if any(f._session is not session for f in forecasters):
@@ -112,7 +126,9 @@ def step_together(forecasters: Sequence[StreamingForecaster], blocks: Sequence[n
     x = np.asarray(np.stack(blocks), dtype=np.float32)
     h0 = np.concatenate([f._h for f in forecasters], axis=1)
     c0 = np.concatenate([f._c for f in forecasters], axis=1)
+    start = perf_counter_ns()
     y, hn, cn = session.run(None, {"x": x, "h0": h0, "c0": c0})
+    forecasters[0].latency.observe(perf_counter_ns() - start, x.shape[0] * x.shape[1])
     for i, f in enumerate(forecasters):
         f._h, f._c = np.ascontiguousarray(hn[:, i : i + 1]), np.ascontiguousarray(cn[:, i : i + 1])
         f.steps += x.shape[1]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import onnxruntime as ort
 
+from edge.core.latency import LatencyHistogram
 from edge.errors import ModelError
 from edge.model.metadata import METADATA_KEY, WEIGHTS_KEY, MetadataError, ModelMetadata, metadata_checksum
 from edge.model.onnx_wire import WireError, read_model_bytes
@@ -22,12 +23,13 @@ _FIX = "copy the file again from the workstation or export it again with edge-ex
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A verified model: its metadata, weights hash and an open session."""
+    """A verified model: its metadata, weights hash and an open session (and how long its calls take)."""
 
     path: Path
     metadata: ModelMetadata
     weights_sha256: str
     session: ort.InferenceSession
+    latency: LatencyHistogram = field(default_factory=LatencyHistogram, compare=False, repr=False)
 
 
 def verify_model_bytes(data: bytes, path: Path) -> tuple[ModelMetadata, str]:

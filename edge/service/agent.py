@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import signal
+import socket
 import threading
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from edge.config import AgentConfig, load_config
 from edge.core.events import Reading, SourceFault, iso_time
 from edge.errors import EdgeError, WaitError
 from edge.hardware import Hardware
+from edge.metrics.publish import Metrics
 from edge.pipeline import Observer, Pipeline, build_pipeline
 from edge.running import POLL_S, Finished, RunningSource
 from edge.service.checkpoint import FILE_NAME as CHECKPOINT_FILE
@@ -69,6 +71,7 @@ class Service:
         self.observers: list[Observer] = []  # told every sensor's outcomes, by every pipeline this service runs
         self.recorder: Recorder | None = None  # [recorder], when enabled: one of the observers
         self._recorder_key: tuple[Any, ...] | None = None
+        self.metrics: Metrics | None = None  # [metrics]: the textfile and the HTTP endpoint, when configured
 
     def request_stop(self, *_: Any) -> None:
         """Stop at the next turn of the loop."""
@@ -186,13 +189,32 @@ class Service:
                 exc,
             )
 
+    def write_metrics(self, state: str) -> None:
+        """Render the metrics: the textfile rewritten, the HTTP endpoint's text replaced (a failure is logged)."""
+        if self.pipeline is not None and self.metrics is not None:
+            self.metrics.update(self.pipeline, self._summary(self.pipeline, state))
+
+    def _configure_metrics(self, config: AgentConfig) -> None:
+        """Start, change or keep the metrics as ``config``'s ``[metrics]`` says (at the start and each reload)."""
+        gateway = config.agent.gateway_id or socket.gethostname()
+        if self.metrics is not None:
+            self.metrics.configure(config.metrics, gateway)
+        elif config.metrics.enabled:
+            self.metrics = Metrics(config.metrics, gateway)
+            self.observers.append(self.metrics.observer)
+            if self.pipeline is not None:
+                self.pipeline.observers.append(self.metrics.observer)
+
+    def _summary(self, pipeline: Pipeline, state: str) -> dict[str, Any]:
+        recorder = None if self.recorder is None else self.recorder.counters()
+        return status_summary(pipeline, self.started, self.config_path, state, self.last_reload, recorder)
+
     def write_status(self, state: str) -> None:
         """Refresh the status file and pass the summary to sinks that publish health."""
         pipeline = self.pipeline
         if pipeline is None:
             return
-        recorder = None if self.recorder is None else self.recorder.counters()
-        summary = status_summary(pipeline, self.started, self.config_path, state, self.last_reload, recorder)
+        summary = self._summary(pipeline, state)
         for sink in pipeline.sinks:
             sink.status(summary)
         try:
@@ -207,6 +229,7 @@ class Service:
     def run(self) -> int:
         """Build, restore, announce READY, loop, and shut down cleanly."""
         config = self._initial_config or load_config(self.config_path)
+        self._configure_metrics(config)
         backoff = Backoff(START_RETRY_S, START_RETRY_MAX_S)
         while True:
             pipeline = build_pipeline(config, hardware=self.hardware)
@@ -233,6 +256,7 @@ class Service:
             f"; state restored for {', '.join(restored)}" if restored else "",
         )
         self.write_status("running")  # before READY: `edge-agent status` and `reload` work once systemd says active
+        self.write_metrics("running")
         self.notifier.ready(summary_line(self.pipeline))
         try:
             self._loop()
@@ -244,6 +268,9 @@ class Service:
                 self.recorder.close()  # kept: the last status shows its counters
             self.checkpoint()
             self.write_status("stopped")
+            self.write_metrics("stopped")
+            if self.metrics is not None:
+                self.metrics.close()
             log.info("edge-agent stopped: %s", summary_line(self.pipeline))
         return 0
 
@@ -258,12 +285,14 @@ class Service:
             "checkpoint": now + agent.checkpoint_interval_s,
             "counters": now + agent.counters_log_interval_s,
             "watchdog": now,
+            "metrics": now + self._metrics_interval(),
         }
         while not self._stop.is_set():
             if self._reload.is_set():
                 self._reload.clear()
                 self.reload()
                 agent = self.pipeline.config.agent if self.pipeline else agent
+                due["metrics"] = time.monotonic()  # at once: the reload's outcome, or metrics it turned on
             pipeline = self.pipeline
             if pipeline is None:  # a reload always leaves a pipeline; never here
                 raise EdgeError("the service lost its pipeline")
@@ -303,6 +332,12 @@ class Service:
                     counts = " ".join(f"{k}={v}" for k, v in sorted(pipeline.source_counters(source).items()))
                     log.info("source %s: %s", source.describe(), counts)
                 due["counters"] = now + agent.counters_log_interval_s
+            if now >= due["metrics"]:
+                self.write_metrics("running")
+                due["metrics"] = now + self._metrics_interval()
+
+    def _metrics_interval(self) -> float:
+        return self.metrics.section.interval_s if self.metrics is not None else 60.0  # off: a cheap look a minute
 
     def reload(self) -> bool:
         """Re-read config and model; swap to the new pipeline only if it builds and opens."""
@@ -335,6 +370,7 @@ class Service:
             self.notifier.ready(f"reload failed: {exc}")
             return self._reloaded(False, f"cannot open the new configuration: {exc}")
         new.dispatch(closed)  # alerts the new settings judge afresh get their CLEAR
+        self._configure_metrics(config)
         detail = new.describe_models() + (f"; sources kept open: {', '.join(kept)}" if kept else "")
         self.notifier.ready(summary_line(self.pipeline))
         if refused:

@@ -24,12 +24,12 @@ from pathlib import Path
 
 from common import ROOT, command_line, machine_line
 
+from edge.assembly import build_pipeline
 from edge.config import parse_config
 from edge.core.events import Reading
 from edge.core.latency import LatencyHistogram
 from edge.core.outcome import Scored
 from edge.metrics.publish import Metrics
-from edge.pipeline import build_pipeline
 
 MODEL = ROOT / "tests" / "fixtures" / "model.onnx"
 RATE_HZ = 1000

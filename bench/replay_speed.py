@@ -82,8 +82,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def child_latency(model: Path, data: Path, samples: int) -> dict[str, Any]:
     """Per-reading timings of the replay pipeline, the LSTM step alone and scoring + decision alone."""
+    from edge.assembly import build_pipeline
     from edge.core.forecaster import StreamingForecaster
-    from edge.pipeline import build_pipeline
     from edge.replay_file import replay_config
 
     config = replay_config(model, data, log_events=False)

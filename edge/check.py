@@ -14,9 +14,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from edge.assembly import build_detector, check_detector_section, plugin_context
 from edge.config import AgentConfig, load_config
 from edge.errors import EdgeError
-from edge.pipeline import build_detector, check_detector_section, plugin_context
 from edge.service.network_policy import UNIT, allowances, config_peers, unit_policy
 
 PROBE_TIMEOUT_S = 3.0

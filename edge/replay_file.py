@@ -18,11 +18,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from edge.assembly import build_pipeline
 from edge.config import AgentConfig, AgentSection, DetectorSection, ModelSection
 from edge.core.detector import Counters, Scored
 from edge.errors import ConfigError, EdgeError
 from edge.model.loader import load_model
-from edge.pipeline import Pipeline, build_pipeline
+from edge.pipeline import Pipeline
 from edge.plugins import SINK_TYPES, SOURCE_TYPES, PluginSpec, load_spec
 from edge.sources.replay import Record, ReplaySource
 

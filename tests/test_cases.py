@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from case_hardware import DRIVERS, load
 
+from edge.assembly import build_pipeline
 from edge.config import load_config
 from edge.core.events import Alert, Event
-from edge.pipeline import build_pipeline
 from edge.running import RunningSink
 from edge.sinks.base import Sink
 from edge.sources.replay import ReplaySource

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURE_MODEL, write_config
 
+from edge.assembly import build_pipeline
 from edge.config import load_config, parse_config, sample_config
 from edge.errors import ConfigError
-from edge.pipeline import build_pipeline
 from edge.plugins import SINK_TYPES, SOURCE_TYPES, PluginContext, load_spec, plugin_module
 from edge.sinks.base import Sink
 from edge.sources.base import Source

@@ -13,13 +13,13 @@ import smbus2
 from conftest import FIXTURE_MODEL
 from fake_i2c import FakeDevice, Smbus2Kernel, fake_i2c_fixture  # noqa: F401 (the fake_i2c fixture)
 
+from edge.assembly import build_pipeline
 from edge.config import parse_config
 from edge.core.events import Reading, SourceFault
 from edge.errors import ConfigError
 from edge.hardware import Hardware, RealHardware
 from edge.hardware.fake import FakeClock
 from edge.hardware.fake.sensors import Tmp102
-from edge.pipeline import build_pipeline
 from edge.plugins import SOURCE_TYPES, PluginContext, load_spec
 from edge.sources import i2c
 from edge.sources.i2c.presets import PRESETS, Bme280Calibration, PresetName, compensate_humidity

@@ -19,9 +19,9 @@ from conftest import (
 )
 from test_service import running, wait_for
 
+from edge.assembly import build_pipeline
 from edge.config import parse_config
 from edge.errors import ConfigError
-from edge.pipeline import build_pipeline
 from edge.service.agent import Service
 from edge.service.notify import Notifier
 

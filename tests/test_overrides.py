@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from conftest import live_rows, write_config
 
+from edge.assembly import build_pipeline
 from edge.config import DetectorSection, load_config
 from edge.core.detector import Detector
 from edge.core.events import Reading
 from edge.errors import ConfigError
-from edge.pipeline import build_pipeline
 
 TWO = (
     '[[sources]]\ntype = "replay"\nsensor = "pump-1"\npath = "a.csv"\n\n'

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURE_MODEL, live_rows, write_history
 
+from edge.assembly import build_pipeline
 from edge.config import parse_config
 from edge.core.events import Reading, SourceFault
 from edge.hardware.fake import FakeHardware
-from edge.pipeline import build_pipeline
 from edge.plugins import PluginContext
 from edge.protocol.frames import encode_frame
 from edge.sources.serial import Config, SerialSource

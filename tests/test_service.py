@@ -523,8 +523,8 @@ def test_a_reload_keeps_an_unchanged_source_open_and_rebuilds_a_changed_one(tmp_
 
 
 def test_observers_see_every_outcome_once_and_a_failing_one_never_stops_scoring(tmp_path: Path, caplog) -> None:
+    from edge.assembly import build_pipeline
     from edge.config import load_config
-    from edge.pipeline import build_pipeline
 
     csv = write_history(tmp_path / "a.csv", live_rows(100), HEADER)
     pipeline = build_pipeline(load_config(write_config(tmp_path, replay_body(csv, 0.0))))

@@ -12,23 +12,24 @@ from __future__ import annotations
 import logging
 import queue
 import signal
-import socket
 import threading
 import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from edge.assembly import build_pipeline
 from edge.backoff import Backoff
 from edge.config import AgentConfig, load_config
 from edge.core.events import Reading, SourceFault, iso_time
 from edge.errors import EdgeError, WaitError
 from edge.hardware import Hardware
 from edge.metrics.publish import Metrics
-from edge.pipeline import Observer, Pipeline, build_pipeline
+from edge.pipeline import Observer, Pipeline
 from edge.running import POLL_S, Finished, RunningSource
 from edge.service.checkpoint import FILE_NAME as CHECKPOINT_FILE
 from edge.service.checkpoint import read_checkpoint, restore_detectors, save_checkpoint
+from edge.service.extras import Extras
 from edge.service.handover import hand_over, reload_models
 from edge.service.intake import collect, score_per_sensor
 from edge.service.notify import Notifier
@@ -69,9 +70,7 @@ class Service:
         self.handled_since_ping = 0
         self.last_reload: dict[str, Any] | None = None  # for `edge-agent reload`, through the status file
         self.observers: list[Observer] = []  # told every sensor's outcomes, by every pipeline this service runs
-        self.recorder: Recorder | None = None  # [recorder], when enabled: one of the observers
-        self._recorder_key: tuple[Any, ...] | None = None
-        self.metrics: Metrics | None = None  # [metrics]: the textfile and the HTTP endpoint, when configured
+        self.extras = Extras(self.observers)  # the recorder and the metrics, kept across reloads
 
     def request_stop(self, *_: Any) -> None:
         """Stop at the next turn of the loop."""
@@ -96,7 +95,7 @@ class Service:
 
     def _start(self, pipeline: Pipeline) -> None:
         pipeline.open()
-        self._use_recorder(pipeline)
+        self.extras.use(pipeline)
         pipeline.observers = list(self.observers)
         self.pipeline = pipeline
         self._pumps_stop = threading.Event()
@@ -106,33 +105,6 @@ class Service:
         self._unfinished = {s.sensor for s in pipeline.sources}
         for pump in self._pumps:
             pump.start()
-
-    def _use_recorder(self, pipeline: Pipeline) -> None:
-        """Keep the recorder of an unchanged ``[recorder]`` (told the sensors' channels), else replace it."""
-        config = pipeline.config
-        section = config.recorder
-        key = (section, section.folder_path(config.agent)) if section.enabled else None
-        if key != self._recorder_key:
-            counted = self._close_recorder()
-            if key is not None:
-                self.recorder = Recorder(key[1], section)
-                self.recorder.counts.update(counted)  # counters go on across a reload, as the sources' do
-                self.observers.append(self.recorder)
-                log.info("recording readings under %s", key[1])
-            self._recorder_key = key
-        if self.recorder is not None:
-            self.recorder.use({sensor: pipeline.model_for(sensor).metadata.channels for sensor in pipeline.model_of})
-
-    def _close_recorder(self) -> dict[str, int]:
-        """Write what the recorder has queued and close its files (``[recorder]`` changed); returns its counts."""
-        if self.recorder is None:
-            return {}
-        self.observers.remove(self.recorder)
-        self.recorder.close()
-        counted = dict(self.recorder.counts)
-        self.recorder = None
-        self._recorder_key = None
-        return counted
 
     def _halt(self, pipeline: Pipeline) -> None:
         """Stop the pumps, then drain what they had queued through the pipeline, then close it."""
@@ -189,24 +161,23 @@ class Service:
                 exc,
             )
 
-    def write_metrics(self, state: str) -> None:
-        """Render the metrics: the textfile rewritten, the HTTP endpoint's text replaced (a failure is logged)."""
-        if self.pipeline is not None and self.metrics is not None:
-            self.metrics.update(self.pipeline, self._summary(self.pipeline, state))
+    @property
+    def recorder(self) -> Recorder | None:
+        """The field recorder, when ``[recorder]`` is enabled."""
+        return self.extras.recorder
 
-    def _configure_metrics(self, config: AgentConfig) -> None:
-        """Start, change or keep the metrics as ``config``'s ``[metrics]`` says (at the start and each reload)."""
-        gateway = config.agent.gateway_id or socket.gethostname()
-        if self.metrics is not None:
-            self.metrics.configure(config.metrics, gateway)
-        elif config.metrics.enabled:
-            self.metrics = Metrics(config.metrics, gateway)
-            self.observers.append(self.metrics.observer)
-            if self.pipeline is not None:
-                self.pipeline.observers.append(self.metrics.observer)
+    @property
+    def metrics(self) -> Metrics | None:
+        """The metrics' textfile and HTTP endpoint, when ``[metrics]`` configures one."""
+        return self.extras.metrics
+
+    def write_metrics(self, state: str) -> None:
+        """Render the metrics (when configured); a failure is logged."""
+        if self.pipeline is not None:
+            self.extras.write_metrics(self.pipeline, self._summary(self.pipeline, state))
 
     def _summary(self, pipeline: Pipeline, state: str) -> dict[str, Any]:
-        recorder = None if self.recorder is None else self.recorder.counters()
+        recorder = self.extras.recorder_counters()
         return status_summary(pipeline, self.started, self.config_path, state, self.last_reload, recorder)
 
     def write_status(self, state: str) -> None:
@@ -229,7 +200,7 @@ class Service:
     def run(self) -> int:
         """Build, restore, announce READY, loop, and shut down cleanly."""
         config = self._initial_config or load_config(self.config_path)
-        self._configure_metrics(config)
+        self.extras.configure(config, self.pipeline)
         backoff = Backoff(START_RETRY_S, START_RETRY_MAX_S)
         while True:
             pipeline = build_pipeline(config, hardware=self.hardware)
@@ -264,13 +235,11 @@ class Service:
             self.notifier.stopping()
             if self.pipeline is not None:
                 self._halt(self.pipeline)
-            if self.recorder is not None:
-                self.recorder.close()  # kept: the last status shows its counters
+            self.extras.close_recorder()  # kept: the last status shows its counters
             self.checkpoint()
             self.write_status("stopped")
             self.write_metrics("stopped")
-            if self.metrics is not None:
-                self.metrics.close()
+            self.extras.close_metrics()
             log.info("edge-agent stopped: %s", summary_line(self.pipeline))
         return 0
 
@@ -285,7 +254,7 @@ class Service:
             "checkpoint": now + agent.checkpoint_interval_s,
             "counters": now + agent.counters_log_interval_s,
             "watchdog": now,
-            "metrics": now + self._metrics_interval(),
+            "metrics": now + self.extras.metrics_interval(),
         }
         while not self._stop.is_set():
             if self._reload.is_set():
@@ -334,10 +303,7 @@ class Service:
                 due["counters"] = now + agent.counters_log_interval_s
             if now >= due["metrics"]:
                 self.write_metrics("running")
-                due["metrics"] = now + self._metrics_interval()
-
-    def _metrics_interval(self) -> float:
-        return self.metrics.section.interval_s if self.metrics is not None else 60.0  # off: a cheap look a minute
+                due["metrics"] = now + self.extras.metrics_interval()
 
     def reload(self) -> bool:
         """Re-read config and model; swap to the new pipeline only if it builds and opens."""
@@ -370,7 +336,7 @@ class Service:
             self.notifier.ready(f"reload failed: {exc}")
             return self._reloaded(False, f"cannot open the new configuration: {exc}")
         new.dispatch(closed)  # alerts the new settings judge afresh get their CLEAR
-        self._configure_metrics(config)
+        self.extras.configure(config, self.pipeline)
         detail = new.describe_models() + (f"; sources kept open: {', '.join(kept)}" if kept else "")
         self.notifier.ready(summary_line(self.pipeline))
         if refused:

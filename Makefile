@@ -58,6 +58,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/faults.py
 	$(BIN)/python bench/modbus.py
 	$(BIN)/python bench/mqtt_source.py
+	$(BIN)/python bench/telemetry.py
 	$(BIN)/python bench/quality.py --data $(NAB_DATA)
 	$(BIN)/python bench/skab.py --data $(SKAB_DATA)
 

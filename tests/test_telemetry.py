@@ -242,9 +242,9 @@ def test_reconnects_republish_and_what_is_no_longer_wanted_is_cleared(broker: Br
     first.close()
     # pump-2 removed (a reload): its configs and retained state are cleared
     second = make_sink(state, broker.port, homeassistant=True)
-    second.open()
-    second.watch({"pump-1": detector()})
-    with Subscriber(broker.port, "#") as sub:
+    with Subscriber(broker.port, "#") as sub:  # before the sink: an empty payload is not kept for later ones
+        second.open()
+        second.watch({"pump-1": detector()})
         sub.wait_for(lambda got: any(m.topic.endswith("pump-2_anomaly/config") and not m.payload for m in got))
     second.close()
     with Subscriber(broker.port, "homeassistant/#") as sub:
@@ -253,9 +253,10 @@ def test_reconnects_republish_and_what_is_no_longer_wanted_is_cleared(broker: Br
         assert sorted(m.topic.split("/")[-2] for m in sub.received()) == ["pump-1_anomaly", "pump-1_score"]
     # homeassistant and telemetry off: the gateway's entities go
     third = make_sink(state, broker.port)
-    third.open()
-    third.watch({"pump-1": detector()})
     with Subscriber(broker.port, "homeassistant/#") as sub:
+        sub.wait_for(lambda got: len(got) == 2)  # the retained configs first
+        third.open()
+        third.watch({"pump-1": detector()})
         sub.wait_for(lambda got: sum(1 for m in got if not m.payload) == 2)
     third.close()
     assert not (state / "mqtt-retained.json").exists()

@@ -60,6 +60,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/mqtt_source.py
 	$(BIN)/python bench/recorder.py
 	$(BIN)/python bench/metrics_cost.py
+	$(BIN)/python bench/telemetry.py
 	$(BIN)/python bench/quality.py --data $(NAB_DATA)
 	$(BIN)/python bench/skab.py --data $(SKAB_DATA)
 

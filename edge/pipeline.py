@@ -48,6 +48,7 @@ class Pipeline:
     handed_over: set[int] = field(default_factory=set)  # sources the next pipeline took over: not closed here
     fixed_units: frozenset[str] = frozenset()  # sensors whose config sets ``units``: what a device says is ignored
     observers: list[Observer] = field(default_factory=list)
+    sink_observers: list[Observer] = field(default_factory=list)  # the sinks' own (Sink.watch), set by open()
     failing_observers: set[str] = field(default_factory=set)
 
     @property
@@ -125,7 +126,8 @@ class Pipeline:
                 guard.carry_over(same.pop(0))
 
     def open(self) -> None:
-        """Open sinks, then sources; on failure close what was opened and re-raise."""
+        """Open sinks, then sources, then take the sinks' observers (:meth:`Sink.watch`); on failure close what
+        was opened and re-raise."""
         opened: list[Any] = []
         try:
             for sink in self.sinks:
@@ -139,6 +141,8 @@ class Pipeline:
             for thing in reversed(opened):
                 thing.close()
             raise
+        watching = (guard.watch(self.detectors) for guard in self.sinks)
+        self.sink_observers = [observer for observer in watching if observer is not None]
 
     def handle(self, item: Reading | SourceFault, received: float | None = None) -> Scored | None:
         """Score a reading (or take a source's fault report) and send the events it causes."""
@@ -213,7 +217,7 @@ class Pipeline:
         return outcomes
 
     def _observe(self, sensor: str, outcomes: Sequence[Scored]) -> None:
-        for observer in self.observers:
+        for observer in (*self.observers, *self.sink_observers):
             name = getattr(observer, "__qualname__", repr(observer))
             try:
                 observer(sensor, outcomes)

@@ -22,15 +22,19 @@ import queue
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.backoff import Backoff
 from edge.core.counters import carried
 from edge.core.events import Event, SourceFault
-from edge.sinks.base import Sink
+from edge.sinks.base import Sink, SinkObserver
 from edge.sinks.delivery import DeliverySettings
 from edge.sources.base import Source
+
+if TYPE_CHECKING:
+    from edge.core.detector import Detector
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +91,15 @@ class RunningSink:
             self._queue.append(event)
             self._start()
             self._cond.notify()
+
+    def watch(self, detectors: Mapping[str, Detector]) -> SinkObserver | None:
+        """The sink's observer of scores (:meth:`Sink.watch`), for the sensors its ``sensors`` key lets through.
+
+        It is called on the scoring thread directly, not through the queue: a sink that watches promises to
+        only note the outcomes there (the mqtt sink keeps a few numbers per sensor and publishes from its own
+        thread)."""
+        wanted = self.settings.sensors
+        return self.sink.watch({s: d for s, d in detectors.items() if wanted is None or s in wanted})
 
     def totals(self) -> dict[str, int]:
         """sent, failed, dropped and retried, then the sink's own counters named ``<sink>.<key>``

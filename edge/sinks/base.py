@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from edge.core.events import Event
+
+if TYPE_CHECKING:
+    from edge.core.detector import Detector
+    from edge.core.outcome import Scored
+
+#: what :meth:`Sink.watch` returns: told a sensor's outcomes on the scoring thread (``edge.pipeline.Observer``)
+SinkObserver = Callable[[str, "Sequence[Scored]"], None]
 
 
 class Sink(ABC):
@@ -28,6 +36,13 @@ class Sink(ABC):
 
     def status(self, summary: dict[str, Any]) -> None:
         """The agent's periodic state, for sinks that publish health; ignored by default."""
+
+    def watch(self, detectors: Mapping[str, Detector]) -> SinkObserver | None:
+        """For sinks that publish scores (the mqtt sink's telemetry): called once the pipeline is open, with
+        the detectors of the sensors this sink serves; return a callable the pipeline then tells every such
+        sensor's outcomes, on the scoring thread after their events (it must only note them, never wait).
+        None (the default): the sink sees events only."""
+        return None
 
     def flush(self) -> None:
         """Deliver anything buffered."""

@@ -5,7 +5,20 @@ Topics, for ``topic_prefix = "edge-anomaly"`` and gateway ``gw-17``:
 - ``edge-anomaly/gw-17/alerts``: ``alert`` and ``clear`` events, QoS 1 (``qos``), not retained;
 - ``edge-anomaly/gw-17/faults``: ``fault`` and ``fault_cleared`` events, same QoS;
 - ``edge-anomaly/gw-17/status``: retained; ``online`` with the agent's counters on every connect and
-  status interval, ``offline`` at a clean stop and, as the last will, when the connection is lost.
+  status interval, ``offline`` at a clean stop and, as the last will, when the connection is lost;
+- with ``telemetry = true``: ``edge-anomaly/gw-17/sensors/<sensor>/state``, each sensor's scores since its
+  last message, at most one per ``telemetry_interval_s`` (:mod:`edge.sinks.mqtt.telemetry`), QoS 0, retained;
+- with ``homeassistant = true`` (telemetry too): Home Assistant's discovery configs for those states under
+  ``discovery_prefix`` (:mod:`edge.sinks.mqtt.discovery`), QoS 1, retained, at every connect.
+
+Telemetry never goes through the outbox: a score is worth something only while it is current, so none is
+kept for an outage (the alerts and faults are), and it is published only while connected, from the
+publisher thread; the pipeline's observer (:meth:`MqttSink.watch`) only notes numbers. State messages are
+retained so Home Assistant shows the last one at once after its restart; while the gateway is away its status
+says ``offline`` and the entities show as unavailable rather than as that old value. The retained topics this
+sink left (configs and states) are listed in ``mqtt-retained.json`` under the state directory: at the next
+connect the ones no longer wanted (a sensor removed, ``homeassistant`` or ``telemetry`` turned off) are
+cleared with empty retained payloads, which also removes their entities from Home Assistant.
 
 Store and forward: ``send`` writes the event into an outbox on disk (``mqtt-outbox.sqlite`` under the
 state directory, see :mod:`edge.sinks.mqtt.outbox`) and returns; a publisher thread sends the oldest rows
@@ -20,22 +33,30 @@ The payloads are described in :mod:`edge.sinks.mqtt.payload`; the connection key
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from edge.core.events import Alert, Event, iso_time
+from edge.core.events import Alert, Event, Fault, iso_time
 from edge.errors import ConfigError, EdgeError
+from edge.files import write_json_atomic
 from edge.mqtt_connection import config_files, make_client, peers
 from edge.plugins import PluginContext, read_sample
 from edge.service.reachability import why_unreachable
-from edge.sinks.base import Sink
+from edge.sinks.base import Sink, SinkObserver
+from edge.sinks.mqtt import discovery
 from edge.sinks.mqtt.holding import MemoryHold
 from edge.sinks.mqtt.outbox import Outbox
 from edge.sinks.mqtt.payload import encode, event_payload
 from edge.sinks.mqtt.settings import Config, default_port
+from edge.sinks.mqtt.telemetry import Telemetry
+
+if TYPE_CHECKING:
+    from edge.core.detector import Detector
 
 __all__ = ["PLUGIN", "SAMPLE", "Config", "MqttSink", "event_payload", "peers"]
 
@@ -71,12 +92,19 @@ class MqttSink(Sink):
         self.outbox_path = context.state_dir / (
             f"mqtt-outbox-{config.name}.sqlite" if config.name else "mqtt-outbox.sqlite"
         )
+        self.retained_path = context.state_dir / (
+            f"mqtt-retained-{config.name}.json" if config.name else "mqtt-retained.json"
+        )
+        wanted = config.publishes_telemetry and not self.checking
+        self._watched = False  # the pipeline said which sensors there are: configs can be announced
+        self._discover = False  # announce (and clear what is no longer wanted) at the next chance
         self.files = config_files(config, context)
         self.outbox: Outbox | None = None
         self._client: Any = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self.telemetry = Telemetry(base, self.gateway, config.telemetry_interval_s, self._wake.set) if wanted else None
         self._acks: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._inflight: dict[int, int | None] = {}  # paho mid -> outbox seq (None: a status message)
         self._cursor = 0  # highest seq handed to paho by this instance
@@ -87,7 +115,7 @@ class MqttSink(Sink):
         self._state = "new"  # new, open, closing, closed
         self._failing = False
         self._started = time.time()
-        self.counts = {"published": 0, "acked": 0, "reconnects": 0, "connects": 0}
+        self.counts = {"published": 0, "acked": 0, "reconnects": 0, "connects": 0, "telemetry": 0, "discovery": 0}
         self.hold = MemoryHold(f"mqtt outbox {self.outbox_path}")
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -129,7 +157,22 @@ class MqttSink(Sink):
             raise EdgeError(f"{self.describe()} is not open")
         topic = self.topics["alerts" if isinstance(event.subject, Alert) else "faults"]
         self.hold.put(outbox, topic, encode(event_payload(event, self.gateway)))  # in memory while it cannot store
+        if self.telemetry is not None and isinstance(event.subject, Fault):
+            self.telemetry.fault_changed(event.subject.sensor)
         self._wake.set()
+
+    def watch(self, detectors: Mapping[str, Detector]) -> SinkObserver | None:
+        """The pipeline's sensors: with telemetry, the observer that notes their scores (the scoring thread:
+        a few numbers under a short lock, never the network); announce the discovery configs at the next chance.
+        """
+        if self.checking:
+            return None
+        if self.telemetry is not None:
+            self.telemetry.watch(detectors)
+        with self._lock:
+            self._watched = self._discover = True
+        self._wake.set()
+        return None if self.telemetry is None else self.telemetry.observe
 
     def status(self, summary: dict[str, Any]) -> None:
         """Publish the agent's state, retained, at the next chance; only the latest is kept (never the outbox)."""
@@ -210,6 +253,7 @@ class MqttSink(Sink):
         with self._lock:
             self._connected = True
             self._announce = True
+            self._discover = True  # a broker without persistence forgot the retained configs
             self.counts["connects"] += 1
             self.counts["reconnects"] = self.counts["connects"] - 1
             again = self.counts["connects"] > 1 or self._failing
@@ -245,7 +289,8 @@ class MqttSink(Sink):
 
     def _run(self) -> None:
         while self._state != "closed":
-            self._wake.wait(1.0)
+            due = self.telemetry.next_due() if self.telemetry is not None and self._connected else None
+            self._wake.wait(1.0 if due is None else min(1.0, due))
             self._wake.clear()
             try:
                 self._settle()
@@ -254,6 +299,7 @@ class MqttSink(Sink):
                 if self._connected:
                     self._publish_status()
                     self._publish_rows()
+                    self._publish_telemetry()
             except Exception as exc:  # the thread must outlive a full disk or a broken row
                 log.error("%s: publisher error: %s; retrying in 1 s", self.describe(), exc)
                 time.sleep(1.0)
@@ -315,6 +361,61 @@ class MqttSink(Sink):
         if self.config.qos == 0 and sent:  # at most once: no acknowledgement to wait for
             self.outbox.ack_many(sent)
             self.counts["acked"] += len(sent)
+
+    def _publish_telemetry(self) -> None:
+        if not self._watched or self._state != "open":
+            return
+        with self._lock:
+            discover, self._discover = self._discover, False
+        if discover:
+            self._announce_discovery()
+        if self.telemetry is not None:
+            for topic, payload in self.telemetry.take():
+                if self._publish(topic, payload, 0, retain=True) is not None:
+                    self.counts["telemetry"] += 1
+
+    def _announce_discovery(self) -> None:
+        """Publish the discovery configs (``homeassistant``), clear the retained topics no longer wanted."""
+        telemetry = self.telemetry
+        states = [telemetry.topic(sensor) for sensor in telemetry.windows] if telemetry is not None else []
+        configs: dict[str, dict[str, Any]] = {}
+        if telemetry is not None and self.config.homeassistant:
+            for sensor in telemetry.windows:
+                configs.update(
+                    discovery.configs(
+                        self.config.discovery_prefix,
+                        self.gateway,
+                        sensor,
+                        telemetry.topic(sensor),
+                        self.topics["status"],
+                    )
+                )
+        wanted = [*configs, *states]
+        left = self._retained_before()
+        for topic, payload in discovery.removal([t for t in left if t not in wanted]):
+            self._publish(topic, payload, 1, retain=True)
+        for topic, config in configs.items():
+            if self._publish(topic, encode(config), 1, retain=True) is not None:
+                self.counts["discovery"] += 1
+        if sorted(left) != sorted(wanted):
+            try:
+                if wanted:
+                    write_json_atomic(self.retained_path, {"topics": wanted}, durable=False)
+                else:
+                    self.retained_path.unlink(missing_ok=True)
+            except OSError as exc:  # only the clean-up of a later change depends on it
+                log.warning("%s: cannot write %s: %s", self.describe(), self.retained_path, exc)
+
+    def _retained_before(self) -> list[str]:
+        """The retained topics this sink left on the broker before (``mqtt-retained.json``), if it says."""
+        try:
+            topics = json.loads(self.retained_path.read_text()).get("topics", [])
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError, AttributeError) as exc:
+            log.warning("%s: cannot read %s (%s); nothing is cleared", self.describe(), self.retained_path, exc)
+            return []
+        return [t for t in topics if isinstance(t, str)]
 
     # -- reporting -------------------------------------------------------------------------------------
 

@@ -19,6 +19,20 @@ Fault payload (``fault`` or ``fault_cleared``; ``id`` is derived from gateway, s
     {"id": "0d4b…", "event": "fault", "gateway": "gw-17", "sensor": "pump-1", "fault": "stale",
      "detail": "no reading for 61 s", "channels": [], "start": "…Z", "end": null}
 
+State payload (``telemetry``; ``<prefix>/<gateway>/sensors/<sensor>/state``, retained, QoS 0, at most one per
+sensor per ``telemetry_interval_s``; see :mod:`edge.sinks.mqtt.telemetry`)::
+
+    {"gateway": "gw-17", "sensor": "pump-1", "time": "2026-03-17T12:03:10.000Z", "state": "scored",
+     "score": 0.41, "peak": 0.998, "level": 0.37, "threshold": 0.99, "alerting": true, "faults": [],
+     "readings": 10000, "interval_s": 10.0, "channels": ["bearing_temp_c", "vibration_mm_s"],
+     "units": ["degC", "mm/s"], "model": "pump"}
+
+``score`` is the last scored reading's score (kept from earlier messages when none was scored since), ``peak``
+the highest score since the previous message (null when none was scored meanwhile: warm-up, faults),
+``level`` the last level alerts are decided on, against ``threshold``; ``state`` the last reading's (warmup,
+scored, fault); ``alerting`` whether an alert is open; ``faults`` the active fault kinds; ``readings`` how
+many readings since the previous message; ``time`` the last one's timestamp (null before any).
+
 Numbers that are not finite are written as ``null``; times are ISO 8601 UTC with milliseconds.
 """
 

@@ -17,6 +17,15 @@ class Config(ConnectionConfig):
     name: str | None = None
     outbox_max_events: int = 100_000
     max_inflight: int = 20
+    telemetry: bool = False  # a rate-limited score state per sensor on <prefix>/<gateway>/sensors/<sensor>/state
+    telemetry_interval_s: float = 10.0  # at most one state message per sensor this often
+    homeassistant: bool = False  # Home Assistant's MQTT discovery configs for those states (turns telemetry on)
+    discovery_prefix: str = "homeassistant"
+
+    @property
+    def publishes_telemetry(self) -> bool:
+        """Whether the state topics are published (``telemetry``, or ``homeassistant`` which needs them)."""
+        return self.telemetry or self.homeassistant
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -28,6 +37,14 @@ class Config(ConnectionConfig):
                 and not any(c in self.topic_prefix for c in "+#")
                 and not self.topic_prefix.endswith("/"),
                 f"topic_prefix {self.topic_prefix!r} must be non-empty, without + or # and without a trailing /",
+            ),
+            (self.telemetry_interval_s >= 0.1, "telemetry_interval_s must be at least 0.1"),
+            (
+                bool(self.discovery_prefix)
+                and not any(c in self.discovery_prefix for c in "+#")
+                and self.discovery_prefix.strip("/") == self.discovery_prefix,
+                f"discovery_prefix {self.discovery_prefix!r} must be non-empty, without + or # and without a "
+                "leading or trailing /",
             ),
             (
                 self.name is None or (self.name.replace("-", "").replace("_", "").isalnum()),

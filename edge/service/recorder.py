@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from edge import recording
+from edge import feedback, recording
 from edge.config_sections import RecorderSection
+from edge.core.events import Alert
 from edge.core.outcome import Scored
 from edge.files import private_folder
 
@@ -33,7 +34,7 @@ RETENTION_S = 60.0  # how often the size and age limits are enforced (and at eve
 WAKE_S = 0.1  # the writer takes what is queued this often (sooner when a quarter of the queue is full)
 RETRY_S = 5.0  # after a write error, readings are counted unwritten for this long before the next try
 MB = 1_000_000
-COUNTERS = ("written", "dropped", "unwritten", "files", "deleted", "bytes", "errors")
+COUNTERS = ("written", "dropped", "unwritten", "files", "deleted", "bytes", "errors", "alerts")
 
 
 @dataclass
@@ -150,6 +151,7 @@ class Recorder:
         try:
             current = self._file_for(sensor, channels, outcomes[0].reading.timestamp)
             self._write(current.handle, data)
+            self._record_alerts(sensor, outcomes)
         except (OSError, ValueError) as exc:
             self.counts["unwritten"] += len(outcomes)
             self._failed(exc, sensor)
@@ -160,6 +162,15 @@ class Recorder:
         if self._failing_since is not None:
             log.info("recorder: writing again under %s", self.folder)
             self._failing_since = None
+
+    def _record_alerts(self, sensor: str, outcomes: Sequence[Scored]) -> None:
+        """Every ALERT and CLEAR among ``outcomes`` into the sensor's ``alerts.jsonl``, for alert feedback."""
+        entries = [feedback.alert_entry(e) for o in outcomes for e in o.events if isinstance(e.subject, Alert)]
+        if entries:
+            path = self.folder / recording.sensor_folder(sensor) / feedback.ALERTS_FILE
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write("".join(entries))
+            self.counts["alerts"] += len(entries)
 
     def _write(self, handle: IO[bytes], data: bytes) -> None:
         """Hand ``data`` to the open file (buffered; :meth:`_sync` makes it durable)."""

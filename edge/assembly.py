@@ -75,6 +75,7 @@ def plugin_context(config: AgentConfig, model: LoadedModel | None, hardware: Har
         state_dir=config.agent.state_path(),
         base_dir=config.base_dir,
         gateway_id=config.agent.gateway_id or socket.gethostname(),
+        feedback_dir=config.recorder.folder_path(config.agent),
     )
 
 

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from edge import commands
+from edge import commands, feedback_commands
 from edge.errors import ConfigError, EdgeError, ModelError
 from edge.service.network_policy import DROP_IN
 
@@ -154,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the smallest config that runs instead: the model, a replay source and the log sink",
     )
     sample.set_defaults(run=commands.print_sample_config)
+
+    feedback_commands.add_parsers(command)
 
     inspect = command("inspect", "verify a model file and print its metadata")
     inspect.add_argument("model", type=Path, metavar="ONNX", help="the model file edge-export wrote")

@@ -194,6 +194,10 @@ def show_status(args: argparse.Namespace) -> int:
     from edge.service.status import format_status
 
     summary = _read_status(args)[1]
+    if not args.json:
+        from edge.feedback_commands import annotate_alerts
+
+        annotate_alerts(summary)
     print(json.dumps(summary, indent=1) if args.json else format_status(summary))
     return 0
 

@@ -45,6 +45,8 @@ class PluginContext:
     #: built for ``edge-agent check``: probe only, beside a service that may be running (a temporary state
     #: folder; an MQTT sink connects under its own client id and publishes nothing)
     checking: bool = False
+    #: where alert feedback (acks, labels) is stored: the recordings folder, ``[recorder] folder``'s default too
+    feedback_dir: Path | None = None
     #: what serial ports, I²C buses, GPIO chips and the clock are opened through (the machine's, or a fake)
     hardware: Hardware = field(default_factory=RealHardware)
 

@@ -178,7 +178,8 @@ class Service:
 
     def _summary(self, pipeline: Pipeline, state: str) -> dict[str, Any]:
         recorder = self.extras.recorder_counters()
-        return status_summary(pipeline, self.started, self.config_path, state, self.last_reload, recorder)
+        recordings = pipeline.config.recorder.folder_path(pipeline.config.agent)
+        return status_summary(pipeline, self.started, self.config_path, state, self.last_reload, recorder, recordings)
 
     def write_status(self, state: str) -> None:
         """Refresh the status file and pass the summary to sinks that publish health."""

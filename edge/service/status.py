@@ -42,6 +42,7 @@ def status_summary(
     state: str,
     last_reload: dict[str, Any] | None = None,
     recorder: dict[str, int] | None = None,
+    recordings: Path | None = None,
 ) -> dict[str, Any]:
     """Everything ``edge-agent status`` shows, as JSON-ready data (``recorder``: its counters, when it records)."""
     sensors: dict[str, Any] = {}
@@ -115,6 +116,7 @@ def status_summary(
         "last_alerts": alerts,
         "last_reload": last_reload,
         "recorder": recorder,
+        "recordings": None if recordings is None else str(recordings),  # where alert feedback is kept
     }
 
 
@@ -187,9 +189,10 @@ def format_status(summary: dict[str, Any]) -> str:
     alerts = summary.get("last_alerts", [])
     lines.append(f"last alerts: {'none' if not alerts else ''}")
     for alert in alerts[-10:]:
+        said = f" [{alert['feedback']}]" if alert.get("feedback") else ""
         lines.append(
             f"  {alert['event']:5} {alert['sensor']}/{'+'.join(alert['channels'])} score={alert['score']:.3f} "
-            f"start={alert['start']} end={alert['end'] or '-'} id={alert['id']}"
+            f"start={alert['start']} end={alert['end'] or '-'} id={alert['id']}{said}"
         )
     return "\n".join(lines)
 

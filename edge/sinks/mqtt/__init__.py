@@ -50,6 +50,7 @@ from edge.service.reachability import why_unreachable
 from edge.sinks.base import Sink, SinkObserver
 from edge.sinks.mqtt import discovery
 from edge.sinks.mqtt.holding import MemoryHold
+from edge.sinks.mqtt.inbox import FeedbackInbox
 from edge.sinks.mqtt.outbox import Outbox
 from edge.sinks.mqtt.payload import encode, event_payload
 from edge.sinks.mqtt.settings import Config, default_port
@@ -116,6 +117,9 @@ class MqttSink(Sink):
         self._failing = False
         self._started = time.time()
         self.counts = {"published": 0, "acked": 0, "reconnects": 0, "connects": 0, "telemetry": 0, "discovery": 0}
+        folder = context.feedback_dir
+        takes_feedback = config.feedback and not self.checking and folder is not None
+        self.inbox = FeedbackInbox(folder, f"{base}/feedback") if takes_feedback and folder else None
         self.hold = MemoryHold(f"mqtt outbox {self.outbox_path}")
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -129,6 +133,8 @@ class MqttSink(Sink):
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        if self.inbox is not None:
+            client.on_message = self._on_feedback
         return client
 
     def _offline(self, reason: str, at: float | None = None) -> bytes:
@@ -157,6 +163,8 @@ class MqttSink(Sink):
             raise EdgeError(f"{self.describe()} is not open")
         topic = self.topics["alerts" if isinstance(event.subject, Alert) else "faults"]
         self.hold.put(outbox, topic, encode(event_payload(event, self.gateway)))  # in memory while it cannot store
+        if self.inbox is not None:
+            self.inbox.remember(event)
         if self.telemetry is not None and isinstance(event.subject, Fault):
             self.telemetry.fault_changed(event.subject.sensor)
         self._wake.set()
@@ -260,7 +268,14 @@ class MqttSink(Sink):
             self._failing = False
         pending = self.outbox.size() if self.outbox else 0
         log.info("%s connected%s; %d event(s) to send", self.describe(), " again" if again else "", pending)
+        if self.inbox is not None:
+            client.subscribe(self.inbox.topic, qos=1)
         self._wake.set()
+
+    def _on_feedback(self, client: Any, userdata: Any, message: Any) -> None:
+        if self.inbox is not None and message.topic == self.inbox.topic and not message.retain:
+            answer = self.inbox.handle(message.payload)
+            self._publish(self.inbox.result_topic, encode(answer), 1)
 
     def _on_connect_fail(self, client: Any, userdata: Any) -> None:
         with self._lock:
@@ -446,6 +461,7 @@ class MqttSink(Sink):
             "reconnects": self.counts["reconnects"],
             "held_in_memory": self.hold.held,
             "lost": self.hold.lost,
+            **(self.inbox.counts if self.inbox is not None else {}),
         }
 
     def status_payload(self, summary: dict[str, Any] | None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ class Config(ConnectionConfig):
     telemetry_interval_s: float = 10.0  # at most one state message per sensor this often
     homeassistant: bool = False  # Home Assistant's MQTT discovery configs for those states (turns telemetry on)
     discovery_prefix: str = "homeassistant"
+    feedback: bool = False  # take acks and labels of alerts on <prefix>/<gateway>/feedback (see inbox.py)
 
     @property
     def publishes_telemetry(self) -> bool:

@@ -144,21 +144,28 @@ class Recorder:
         lines = [
             recording.line(
                 o.reading.timestamp, o.reading.values, o.score if o.state == "scored" else None, o.alerting, o.state
-            )
+            ).encode()
             for o in outcomes
         ]
-        data = "".join(lines).encode()
+        start = 0
         try:
-            current = self._file_for(sensor, channels, outcomes[0].reading.timestamp)
-            self._write(current.handle, data)
+            while start < len(lines):  # a batch bigger than a file's room goes on in the next file
+                current = self._file_for(sensor, channels, outcomes[start].reading.timestamp)
+                room, end = self.settings.rotate_mb * MB - current.size, start + 1
+                size = len(lines[start])
+                while end < len(lines) and size + len(lines[end]) <= room:
+                    size += len(lines[end])
+                    end += 1
+                self._write(current.handle, b"".join(lines[start:end]))
+                current.size += size
+                self.counts["written"] += end - start
+                self.counts["bytes"] += size
+                start = end
             self._record_alerts(sensor, outcomes)
         except (OSError, ValueError) as exc:
-            self.counts["unwritten"] += len(outcomes)
+            self.counts["unwritten"] += len(outcomes) - start
             self._failed(exc, sensor)
             return
-        current.size += len(data)
-        self.counts["written"] += len(outcomes)
-        self.counts["bytes"] += len(data)
         if self._failing_since is not None:
             log.info("recorder: writing again under %s", self.folder)
             self._failing_since = None

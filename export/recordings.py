@@ -5,7 +5,9 @@ is a break: a row with no values stands between them, timed halfway, so no train
 (exactly what a hand-made CSV with an empty row there gives with ``--allow-gaps``). Rows the agent recorded
 as ``fault`` become such empty rows (breaks too), and so, with ``skip_alerts``, do rows recorded while an alert
 was open, with the ``alert_margin`` rows before each alert (the readings that led up to it). A last line cut
-by a crash is skipped.
+by a crash is skipped. :func:`read_folder` reads every row; :func:`training_history` leaves rows out: faults
+and breaks always, alerts with ``skip_alerts``, and the given spans (the alerts technicians confirmed,
+:mod:`export.feedback`) with their ``alert_margin`` rows.
 """
 
 from __future__ import annotations

@@ -155,9 +155,13 @@ def test_retraining_leaves_out_the_confirmed_alert_and_decides_every_label_as_th
     assert result.decisions[1].alerted  # the anomaly, never trained on, still alerts
     assert result.decisions[1].alert.end_from == END_FROM_RECORDINGS
 
-    # and the summary says so, one line each and a closing count
-    assert export_main(["--data", str(recordings), "--out", str(tmp_path / "cli.onnx"), *FAST_ARGS]) == 0
+    # and the summary says so, one line each and a closing count; decided with the gateway's [detector] settings
+    gateway = tmp_path / "agent.toml"  # the config the recordings were made with
+    argv = ["--data", str(recordings), "--out", str(tmp_path / "cli.onnx"), "--agent-config", str(gateway)]
+    assert export_main([*argv, *FAST_ARGS]) == 0
     printed = capsys.readouterr().out
+    assert f"the folder, [detector] of {gateway}):" in printed
+    assert all(f"  {d.line()}\n" in printed for d in result.decisions)  # the same weights: the same decisions
     assert "alert feedback in" in printed and "1 confirmed: left out of training; 1 false alarm(s): kept" in printed
     assert f"rows of confirmed alerts and {WINDOW} rows before them" in printed
     assert "labelled alerts, as the new model would decide (replayed through the runtime" in printed

@@ -53,13 +53,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CSV",
         help="the history to learn from: a timestamp column and numeric channels, one row per sample; or a "
         "folder of one sensor's edge-agent recordings ([recorder]), read in time order, each gap between files "
-        "and each fault row a break",
+        "and each fault row a break; the rows of an alert labelled confirmed there (edge-agent label) are left out, "
+        "and the summary says how the new model would decide on every labelled alert",
     )
     p.add_argument(
         "--skip-alerts",
         action="store_true",
         help="with a folder of recordings: also leave out the rows recorded while an alert was open, and the "
         "--window rows before each alert, as breaks",
+    )
+    p.add_argument(
+        "--agent-config",
+        type=Path,
+        metavar="TOML",
+        help="with a folder of recordings: the gateway's config, whose [detector] settings decide the labelled "
+        "alerts the summary replays (default: the default settings)",
     )
     p.add_argument(
         "--out",
@@ -192,6 +200,7 @@ def _options(args: argparse.Namespace) -> ExportOptions:
         allow_gaps=args.allow_gaps,
         allow_repeated_times=args.allow_repeated_times,
         skip_alerts=args.skip_alerts,
+        agent_config=args.agent_config,
         false_alarms_per_day=args.false_alarms_per_day,
         error_smoothing=args.error_smoothing,
         precision=args.precision,

@@ -15,6 +15,7 @@ import onnx
 import onnxruntime
 import torch
 
+from edge.config import load_config
 from edge.core.calibration import Calibration, decisions, fit_calibration, score_series
 from edge.core.forecaster import StreamingForecaster
 from edge.model.loader import LoadedModel, load_model
@@ -22,11 +23,12 @@ from edge.model.metadata import ModelMetadata, TrainingData
 from edge.model.runtime import open_session
 from edge.version import __version__
 from export.errors import DataError, ExportError
+from export.feedback import AlertDecision, Feedback, decide, read_feedback
 from export.history import History, finite_segments, load_history, sample_period
 from export.onnx_io import OPSET, export_fp32, stamp_metadata
 from export.parity import ParityRow, compare, gate_int8
 from export.quantize import quantize_weights_int8
-from export.recordings import FolderRead, load_recordings
+from export.recordings import FolderRead, FolderRows, read_folder, training_history
 from export.sequences import Segment, forecast_rows, scored_rows
 from export.train import TrainConfig, TrainResult, torch_forecasts, train_forecaster
 
@@ -48,6 +50,7 @@ class ExportOptions:
     allow_gaps: bool = False
     allow_repeated_times: bool = False
     skip_alerts: bool = False  # a folder of recordings: leave out alert rows and the --window rows before each
+    agent_config: Path | None = None  # the gateway's config: its [detector] settings decide labelled alerts
     false_alarms_per_day: float = 1.0
     error_smoothing: float = 1.0
     precision: str = "int8"
@@ -80,6 +83,8 @@ class ExportResult:
     shipped: Evaluation
     observed: np.ndarray
     recordings: FolderRead | None = None  # what a folder of recordings held and left out
+    feedback: Feedback | None = None  # the folder's alert labels (confirmed alerts were left out of training)
+    decisions: list[AlertDecision] = field(default_factory=list)  # the new model on every labelled alert
 
 
 def _split_at(rows: int, validation_fraction: float) -> int:
@@ -179,7 +184,10 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
     if options.precision not in ("int8", "fp32"):
         raise ExportError(f"--precision {options.precision!r} is not one of int8, fp32")
     config = options.train
-    history, recordings = _read(options)
+    history, folder, found = _read(options)
+    recordings = folder.read if folder is not None else None
+    if found is not None and found.found:
+        say(found.describe())
     if recordings is not None:
         say(recordings.describe())
     segments = finite_segments(history, allow_gaps=options.allow_gaps or history.in_folder)  # a folder has breaks
@@ -248,6 +256,10 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
         _write_atomically(paths[options.precision], options.out, metadata)
     model = load_model(options.out)
     sizes["shipped"] = options.out.stat().st_size
+    decisions: list[AlertDecision] = []
+    if folder is not None and found is not None and found.alerts:
+        agent = load_config(options.agent_config, for_replay=True) if options.agent_config else None
+        decisions = decide(options.out, folder, found, agent)
     return ExportResult(
         model=model,
         history=history,
@@ -259,25 +271,32 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
         shipped=shipped,
         observed=history.values[rows],
         recordings=recordings,
+        feedback=found,
+        decisions=decisions,
     )
 
 
-def _read(options: ExportOptions) -> tuple[History, FolderRead | None]:
-    """``--data``: a CSV file, or a folder of one sensor's recordings."""
+def _read(options: ExportOptions) -> tuple[History, FolderRows | None, Feedback | None]:
+    """``--data``: a CSV file, or a folder of one sensor's recordings (and its alert feedback)."""
     if options.data.is_dir():
         if options.timestamp_column or options.delimiter:
             raise DataError(
                 f"{options.data}: recordings have their own columns; leave out --timestamp-column and --delimiter"
             )
-        return load_recordings(
-            options.data,
-            columns=options.columns,
+        rows = read_folder(options.data, options.columns)
+        found = read_feedback(rows)
+        history = training_history(
+            rows,
             skip_alerts=options.skip_alerts,
             alert_margin=options.train.window,
+            leave_out=found.confirmed_spans(),
             max_rows=options.train_rows,
             fraction=options.train_fraction,
             allow_repeated_times=options.allow_repeated_times,
         )
+        return history, rows, found
+    if options.agent_config:
+        raise DataError(f"{options.data}: --agent-config needs a folder of edge-agent recordings with alert labels")
     if options.skip_alerts:
         raise DataError(f"{options.data}: --skip-alerts needs a folder of edge-agent recordings, which note alerts")
     history = load_history(
@@ -289,7 +308,7 @@ def _read(options: ExportOptions) -> tuple[History, FolderRead | None]:
         allow_repeated_times=options.allow_repeated_times,
         delimiter=options.delimiter,
     )
-    return history, None
+    return history, None, None
 
 
 def _metadata(

@@ -5,7 +5,9 @@ is a break: a row with no values stands between them, timed halfway, so no train
 (exactly what a hand-made CSV with an empty row there gives with ``--allow-gaps``). Rows the agent recorded
 as ``fault`` become such empty rows (breaks too), and so, with ``skip_alerts``, do rows recorded while an alert
 was open, with the ``alert_margin`` rows before each alert (the readings that led up to it). A last line cut
-by a crash is skipped.
+by a crash is skipped. :func:`read_folder` reads every row; :func:`training_history` leaves rows out: faults
+and breaks always, alerts with ``skip_alerts``, and the given spans (the alerts technicians confirmed,
+:mod:`export.feedback`) with their ``alert_margin`` rows.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class FolderRead:
     fault_rows: int = 0
     alert_rows: int = 0
     margin_rows: int = 0  # rows before an alert left out with it
+    confirmed_rows: int = 0  # rows of alerts a technician labelled confirmed
+    confirmed_margin_rows: int = 0  # rows before them left out with them
     cut_lines: int = 0  # last lines cut by a crash
     breaks: int = 0  # empty rows between files
     names: list[str] = field(default_factory=list)
@@ -40,6 +44,10 @@ class FolderRead:
     def describe(self) -> str:
         """One line for edge-export's output."""
         skipped = f"{self.fault_rows} fault rows"
+        if self.confirmed_rows or self.confirmed_margin_rows:
+            skipped += (
+                f", {self.confirmed_rows} rows of confirmed alerts and {self.confirmed_margin_rows} rows before them"
+            )
         if self.alert_rows or self.margin_rows:
             skipped += f", {self.alert_rows} alert rows and {self.margin_rows} rows before alerts"
         return (
@@ -94,16 +102,21 @@ def _read_file(path: Path) -> tuple[_File, bool]:
     return _File(path, tuple(names[1 : -len(recording.EXTRA_COLUMNS)]), lines[1:], data), cut
 
 
-def load_recordings(
-    folder: str | Path,
-    *,
-    columns: Sequence[str] | None = None,
-    skip_alerts: bool = False,
-    alert_margin: int = 0,
-    max_rows: int | None = None,
-    fraction: float | None = None,
-    allow_repeated_times: bool = False,
-) -> tuple[History, FolderRead]:
+@dataclass
+class FolderRows:
+    """Every row of a folder of recordings in time order, before anything is left out for training: values
+    (NaN in fault rows and in the break rows between files), the recorder's ``alert`` column (False in break
+    rows), the sha256 of the files' complete lines, and what was read (``read``)."""
+
+    read: FolderRead
+    channels: tuple[str, ...]
+    timestamps: np.ndarray
+    values: np.ndarray
+    alerting: np.ndarray
+    sha256: str
+
+
+def read_folder(folder: str | Path, columns: Sequence[str] | None = None) -> FolderRows:
     """The rows of every recording in ``folder`` in time order, breaks as rows of NaN (see the module)."""
     folder = Path(folder)
     read = FolderRead(folder)
@@ -130,8 +143,9 @@ def load_recordings(
     digest = hashlib.sha256()
     times: list[float] = []
     values: list[np.ndarray] = []
+    alerting: list[np.ndarray] = []
     for i in order:
-        file_times, file_values, _alerts = parsed[i]
+        file_times, file_values, file_alerts = parsed[i]
         if times:
             if file_times[0] <= times[-1]:
                 raise DataError(
@@ -140,24 +154,77 @@ def load_recordings(
                 )
             times.append((times[-1] + file_times[0]) / 2)
             values.append(np.full((1, len(wanted)), math.nan))
+            alerting.append(np.zeros(1, dtype=bool))
             read.breaks += 1
         digest.update(files[i].data)
         read.files += 1
         read.names.append(files[i].path.name)
         times.extend(file_times)
         values.append(file_values)
-    timestamps = np.asarray(times, dtype=np.float64)
-    table = np.concatenate(values)
+        alerting.append(file_alerts)
+    return FolderRows(
+        read,
+        wanted,
+        np.asarray(times, dtype=np.float64),
+        np.concatenate(values),
+        np.concatenate(alerting),
+        digest.hexdigest(),
+    )
+
+
+def training_history(
+    rows: FolderRows,
+    *,
+    skip_alerts: bool = False,
+    alert_margin: int = 0,
+    leave_out: Sequence[tuple[float, float]] = (),
+    max_rows: int | None = None,
+    fraction: float | None = None,
+    allow_repeated_times: bool = False,
+) -> History:
+    """The history to train on: ``rows`` with the rows of each ``leave_out`` span (start and end times,
+    inclusive; a confirmed alert) and ``alert_margin`` rows before it as breaks, and with ``skip_alerts`` every
+    alerting run and ``alert_margin`` rows before it too. Counts what it left out in ``rows.read``."""
+    table = rows.values.copy()
+    read = rows.read
+    if leave_out:
+        spans = np.zeros(len(table), dtype=bool)
+        for start, end in leave_out:
+            spans |= (rows.timestamps >= start) & (rows.timestamps <= end)
+        read.confirmed_rows, read.confirmed_margin_rows = _blank_runs(table, spans, alert_margin)
     if skip_alerts:
-        _blank_alerts(table, [parsed[i][2] for i in order], alert_margin, read)
+        read.alert_rows, read.margin_rows = _blank_runs(table, rows.alerting, alert_margin)
+    timestamps = rows.timestamps
     total = len(timestamps)
     if fraction is not None:
         max_rows = max(1, int(total * fraction))
     if max_rows is not None:
         timestamps, table = timestamps[:max_rows], table[:max_rows]
-    check_order(folder, timestamps, allow_repeated_times)
-    history = History(folder, wanted, timestamps, table, digest.hexdigest(), total, in_folder=True)
-    return history, read
+    check_order(read.folder, timestamps, allow_repeated_times)
+    return History(read.folder, rows.channels, timestamps, table, rows.sha256, total, in_folder=True)
+
+
+def load_recordings(
+    folder: str | Path,
+    *,
+    columns: Sequence[str] | None = None,
+    skip_alerts: bool = False,
+    alert_margin: int = 0,
+    max_rows: int | None = None,
+    fraction: float | None = None,
+    allow_repeated_times: bool = False,
+) -> tuple[History, FolderRead]:
+    """:func:`read_folder` then :func:`training_history`: the history of ``folder`` and what was read."""
+    rows = read_folder(folder, columns)
+    history = training_history(
+        rows,
+        skip_alerts=skip_alerts,
+        alert_margin=alert_margin,
+        max_rows=max_rows,
+        fraction=fraction,
+        allow_repeated_times=allow_repeated_times,
+    )
+    return history, rows.read
 
 
 def _parse(file: _File, wanted: tuple[str, ...], read: FolderRead) -> tuple[list[float], np.ndarray, np.ndarray]:
@@ -181,18 +248,13 @@ def _parse(file: _File, wanted: tuple[str, ...], read: FolderRead) -> tuple[list
     return times, table, np.asarray(alerts, dtype=bool)
 
 
-def _blank_alerts(table: np.ndarray, alerts: list[np.ndarray], margin: int, read: FolderRead) -> None:
-    """Rows recorded while an alert was open, and ``margin`` rows before each alert, as breaks (in place)."""
-    flags: list[np.ndarray] = []
-    for i, file_alerts in enumerate(alerts):
-        if i:
-            flags.append(np.zeros(1, dtype=bool))  # the break row between files
-        flags.append(file_alerts)
-    alerting = np.concatenate(flags)
-    blank = alerting.copy()
-    for start in np.flatnonzero(alerting & ~np.concatenate([[False], alerting[:-1]])):
+def _blank_runs(table: np.ndarray, flagged: np.ndarray, margin: int) -> tuple[int, int]:
+    """The ``flagged`` rows, and ``margin`` rows before each run of them, as breaks (in place); how many of
+    each still had values."""
+    blank = flagged.copy()
+    for start in np.flatnonzero(flagged & ~np.concatenate([[False], flagged[:-1]])):
         blank[max(0, start - margin) : start] = True
     finite = np.isfinite(table).all(axis=1)
-    read.alert_rows = int((alerting & finite).sum())
-    read.margin_rows = int((blank & ~alerting & finite).sum())
+    counts = int((flagged & finite).sum()), int((blank & ~flagged & finite).sum())
     table[blank] = math.nan
+    return counts

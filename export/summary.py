@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from export.feedback import closing_count
 from export.pipeline import ExportResult, expected_false_alarms
 
 
@@ -28,6 +29,14 @@ def format_summary(result: ExportResult, args: argparse.Namespace, seconds: floa
         f"wrote {result.model.path} ({meta.precision}, {sizes['shipped'] / 1024:.1f} KiB, weights "
         f"{result.model.weights_sha256[:12]}) in {seconds:.1f} s",
     ]
+    if result.decisions:
+        config = f"[detector] of {args.agent_config}" if args.agent_config else "default [detector] settings"
+        lines.append(
+            f"labelled alerts, as the new model would decide (replayed through the runtime over every row of the "
+            f"folder, {config}):"
+        )
+        lines += [f"  {d.line()}" for d in result.decisions]
+        lines.append(f"  {closing_count(result.decisions)}")
     if args.report:
         lines.append(f"wrote report {args.report}")
     return "\n".join(lines)

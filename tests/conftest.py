@@ -16,6 +16,7 @@ HOST_ONLY_FILES = [
     "test_export.py",
     "test_export_cli.py",
     "test_recorder_export.py",
+    "test_feedback_export.py",
     "test_model_file.py",
     "fixtures/make_model.py",
     "test_systemd_unit.py",

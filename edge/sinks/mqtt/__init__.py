@@ -33,7 +33,6 @@ The payloads are described in :mod:`edge.sinks.mqtt.payload`; the connection key
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
@@ -43,7 +42,6 @@ from typing import TYPE_CHECKING, Any
 
 from edge.core.events import Alert, Event, Fault, iso_time
 from edge.errors import ConfigError, EdgeError
-from edge.files import write_json_atomic
 from edge.mqtt_connection import config_files, make_client, peers
 from edge.plugins import PluginContext, read_sample
 from edge.service.reachability import why_unreachable
@@ -52,7 +50,8 @@ from edge.sinks.mqtt import discovery
 from edge.sinks.mqtt.holding import MemoryHold
 from edge.sinks.mqtt.inbox import FeedbackInbox
 from edge.sinks.mqtt.outbox import Outbox
-from edge.sinks.mqtt.payload import encode, event_payload
+from edge.sinks.mqtt.payload import encode, event_payload, online_payload
+from edge.sinks.mqtt.retained import RetainedTopics
 from edge.sinks.mqtt.settings import Config, default_port
 from edge.sinks.mqtt.telemetry import Telemetry
 
@@ -93,8 +92,9 @@ class MqttSink(Sink):
         self.outbox_path = context.state_dir / (
             f"mqtt-outbox-{config.name}.sqlite" if config.name else "mqtt-outbox.sqlite"
         )
-        self.retained_path = context.state_dir / (
-            f"mqtt-retained-{config.name}.json" if config.name else "mqtt-retained.json"
+        self.retained = RetainedTopics(
+            context.state_dir / (f"mqtt-retained-{config.name}.json" if config.name else "mqtt-retained.json"),
+            f"mqtt sink {config.name or config.host}",
         )
         wanted = config.publishes_telemetry and not self.checking
         self._watched = False  # the pipeline said which sensors there are: configs can be announced
@@ -405,32 +405,7 @@ class MqttSink(Sink):
                         self.topics["status"],
                     )
                 )
-        wanted = [*configs, *states]
-        left = self._retained_before()
-        for topic, payload in discovery.removal([t for t in left if t not in wanted]):
-            self._publish(topic, payload, 1, retain=True)
-        for topic, config in configs.items():
-            if self._publish(topic, encode(config), 1, retain=True) is not None:
-                self.counts["discovery"] += 1
-        if sorted(left) != sorted(wanted):
-            try:
-                if wanted:
-                    write_json_atomic(self.retained_path, {"topics": wanted}, durable=False)
-                else:
-                    self.retained_path.unlink(missing_ok=True)
-            except OSError as exc:  # only the clean-up of a later change depends on it
-                log.warning("%s: cannot write %s: %s", self.describe(), self.retained_path, exc)
-
-    def _retained_before(self) -> list[str]:
-        """The retained topics this sink left on the broker before (``mqtt-retained.json``), if it says."""
-        try:
-            topics = json.loads(self.retained_path.read_text()).get("topics", [])
-        except FileNotFoundError:
-            return []
-        except (OSError, ValueError, AttributeError) as exc:
-            log.warning("%s: cannot read %s (%s); nothing is cleared", self.describe(), self.retained_path, exc)
-            return []
-        return [t for t in topics if isinstance(t, str)]
+        self.counts["discovery"] += self.retained.announce(self._publish, configs, states)
 
     # -- reporting -------------------------------------------------------------------------------------
 
@@ -465,25 +440,8 @@ class MqttSink(Sink):
         }
 
     def status_payload(self, summary: dict[str, Any] | None) -> dict[str, Any]:
-        """The retained ``online`` message: the gateway, its models, its sensors (state, model, weights hash and
-        units) and these counters."""
-        summary = summary or {}
-        sensors = {
-            name: {key: s.get(key) for key in ("state", "model", "weights_sha256", "units")}
-            for name, s in summary.get("sensors", {}).items()
-        }
-        models = {name: m.get("weights_sha256") for name, m in summary.get("models", {}).items()}
-        return {
-            "state": "online",
-            "gateway": self.gateway,
-            "client_id": self.client_id,
-            "time": iso_time(time.time()),
-            "agent": summary.get("state", "running"),
-            "uptime_s": summary.get("uptime_s", round(time.time() - self._started, 1)),
-            "models": models,
-            "sensors": sensors,
-            "mqtt": self.counters(),
-        }
+        """The retained ``online`` message (:func:`~edge.sinks.mqtt.payload.online_payload`)."""
+        return online_payload(self.gateway, self.client_id, summary or {}, self.counters(), self._started)
 
     def describe(self) -> str:
         """``mqtt mqtts://broker:8883 as edge-agent-gw1 (connected, outbox 12 pending)``."""

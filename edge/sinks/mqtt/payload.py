@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import uuid
 from typing import Any
 
@@ -90,3 +91,26 @@ def event_payload(event: Event, gateway: str) -> dict[str, Any]:
 
 def encode(data: dict[str, Any]) -> bytes:
     return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
+
+
+def online_payload(
+    gateway: str, client_id: str, summary: dict[str, Any], counters: dict[str, int], started: float
+) -> dict[str, Any]:
+    """The retained ``online`` status: the gateway, its models (weights hash by name), its sensors (state, model,
+    weights hash and units, from the agent's status ``summary``) and the sink's ``counters``."""
+    sensors = {
+        name: {key: s.get(key) for key in ("state", "model", "weights_sha256", "units")}
+        for name, s in summary.get("sensors", {}).items()
+    }
+    now = time.time()
+    return {
+        "state": "online",
+        "gateway": gateway,
+        "client_id": client_id,
+        "time": iso_time(now),
+        "agent": summary.get("state", "running"),
+        "uptime_s": summary.get("uptime_s", round(now - started, 1)),
+        "models": {name: m.get("weights_sha256") for name, m in summary.get("models", {}).items()},
+        "sensors": sensors,
+        "mqtt": counters,
+    }

@@ -206,7 +206,10 @@ def test_a_device_with_other_channels_is_refused_with_both_lists(tmp_path: Path,
     fault = next(i for i in items if isinstance(i, SourceFault))
     assert "announces channels ['pressure', 'flow'] but the model has ['temperature', 'vibration']" in fault.message
     counts = src.counters()
-    assert counts["samples"] == 0 and counts["samples_refused"] + counts.get("samples_before_hello", 0) > 90
+    refused = counts["samples_refused"] + counts.get("samples_before_hello", 0)
+    # every SAMPLE received was refused and counted (pyserial empties the input buffer when it opens, so on a
+    # slow machine, qemu-aarch64, the first few of the 100 may never be received)
+    assert counts["samples"] == 0 and refused == counts["frames"] - counts["hellos"] > 50
 
 
 def test_a_missing_port_is_retried_and_check_says_why(tmp_path: Path) -> None:

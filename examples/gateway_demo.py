@@ -22,6 +22,14 @@ from edge.model.loader import load_model
 TIMEOUT_S = 30
 
 
+UNITS = {"_c": "degC", "_mm_s": "mm/s", "_a": "A"}  # the demo pump's column names end in their unit
+
+
+def unit_of(channel: str) -> str:
+    """The unit the simulated firmware announces in its HELLO for a demo column ("1": none)."""
+    return next((unit for suffix, unit in UNITS.items() if channel.endswith(suffix)), "1")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The script's command line: three paths."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -59,7 +67,7 @@ def main() -> int:
             "--channels",
             ",".join(meta.channels),
             "--units",
-            ",".join("1" for _ in meta.channels),
+            ",".join(unit_of(c) for c in meta.channels),
             "--period-ms",
             str(int(meta.sample_period_s * 1000)),
             "--rate",

@@ -93,7 +93,7 @@ def child_latency(model: Path, data: Path, samples: int) -> dict[str, Any]:
     overhead = time_each(lambda r: None, readings)
     handle = time_each(pipeline.handle, readings)
     detector = next(iter(pipeline.detectors.values()))
-    blocked = build_pipeline(config, pipeline.model)
+    blocked = build_pipeline(config, pipeline.models)
     blocks = [readings[i : i + BLOCK] for i in range(0, len(readings), BLOCK)]
     handle_block = time_each(blocked.handle_block, blocks)
     assert next(iter(blocked.detectors.values())).state() == detector.state(), "blocks changed the result"
@@ -107,7 +107,7 @@ def child_latency(model: Path, data: Path, samples: int) -> dict[str, Any]:
     x_blocks = [np.asarray(xs[i : i + BLOCK]) for i in range(0, len(xs), BLOCK)]
     step_block = time_each(block_forecaster.step_block_normalized, x_blocks)
 
-    fresh = next(iter(build_pipeline(config, pipeline.model).detectors.values()))
+    fresh = next(iter(build_pipeline(config, pipeline.models).detectors.values()))
     warmup = fresh.settings.warmup
     scored = [
         (readings[i].timestamp, (xs[i] - forecasts[i - 1]).tolist(), xs[i].tolist()) for i in range(warmup, len(xs))

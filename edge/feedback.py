@@ -78,19 +78,26 @@ def alert_entry(event: Event) -> str:
     return json.dumps(entry) + "\n"
 
 
-def _entries(path: Path) -> Iterator[dict[str, Any]]:
-    """The JSON objects of a ``.jsonl`` file; a line that is not one (cut by a crash) is skipped."""
+def read_lines(path: Path) -> Iterator[dict[str, Any] | None]:
+    """Each non-blank line of a ``.jsonl`` file as its JSON object, or None for a line that is not an object
+    with an ``id`` (cut by a crash, or written by hand); nothing when the file does not exist."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return
     for line in text.splitlines():
+        if not line.strip():
+            continue
         try:
             entry = json.loads(line)
         except ValueError:
-            continue
-        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
-            yield entry
+            entry = None
+        yield entry if isinstance(entry, dict) and isinstance(entry.get("id"), str) else None
+
+
+def _entries(path: Path) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a ``.jsonl`` file; a line that is not one is skipped."""
+    return (entry for entry in read_lines(path) if entry is not None)
 
 
 def _record(entry: dict[str, Any]) -> AlertRecord:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from edge import recording
+from edge.core.timestamps import parse_timestamp
 from edge.errors import ConfigError
 from edge.feedback import AlertRecord, Verdict, add_feedback, find_alert, read_verdicts
 
@@ -23,7 +24,7 @@ WHAT_LABELS_DO = {
 
 
 def _unix(text: str | None) -> float | None:
-    return None if text is None else datetime.fromisoformat(text).timestamp()
+    return None if text is None else parse_timestamp(text)
 
 
 def recent_alerts(runtime_dir: Path) -> list[AlertRecord]:

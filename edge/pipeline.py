@@ -50,6 +50,7 @@ class Pipeline:
     observers: list[Observer] = field(default_factory=list)
     sink_observers: list[Observer] = field(default_factory=list)  # the sinks' own (Sink.watch), set by open()
     failing_observers: set[str] = field(default_factory=set)
+    _unit_sources: dict[str, Source] | None = field(default=None, init=False, repr=False)  # learn_units' sources
 
     @property
     def model(self) -> LoadedModel:
@@ -90,20 +91,24 @@ class Pipeline:
                     continue
                 if (old_spec.type, old_spec.config) == (spec.type, spec.config) and id(source) not in old.handed_over:
                     self.sources[i] = source
+                    self._unit_sources = None
                     self.adopted.add(id(source))
                     old.handed_over.add(id(source))
                     taken.append(source.sensor)
                     break
         return taken
 
-    def learn_units(self) -> None:
-        """Give each detector its source's units (a firmware's HELLO states them once it comes), unless the
-        config's ``units`` key fixed them."""
-        for source in self.sources:
-            if source.sensor not in self.fixed_units:
-                units = source.units()
-                if units:
-                    self.detectors[source.sensor].units = tuple(units)
+    def learn_units(self, sensor: str) -> None:
+        """Give ``sensor``'s detector its source's units (a firmware's HELLO states them once it comes), unless
+        the config's ``units`` key fixed them."""
+        if self._unit_sources is None:
+            self._unit_sources = {s.sensor: s for s in self.sources if s.sensor not in self.fixed_units}
+        source = self._unit_sources.get(sensor)
+        if source is not None:
+            units = source.units()
+            detector = self.detectors[sensor]
+            if units and units != detector.units:
+                detector.units = tuple(units)
 
     def source_counters(self, source: Source) -> dict[str, int]:
         """A source's counters since the agent started, across reloads that kept its sensor and type."""
@@ -146,7 +151,7 @@ class Pipeline:
 
     def handle(self, item: Reading | SourceFault, received: float | None = None) -> Scored | None:
         """Score a reading (or take a source's fault report) and send the events it causes."""
-        self.learn_units()
+        self.learn_units(item.sensor)
         detector = self.detectors[item.sensor]
         if isinstance(item, SourceFault):
             self.dispatch(detector.source_fault(item))
@@ -163,7 +168,6 @@ class Pipeline:
 
         Exactly what :meth:`handle` on each in turn does: the same outcomes, the same events in the same order.
         """
-        self.learn_units()
         outcomes: list[Scored] = []
         start = 0
         while start < len(readings):
@@ -171,6 +175,7 @@ class Pipeline:
             end = start + 1
             while end < len(readings) and readings[end].sensor == sensor:
                 end += 1
+            self.learn_units(sensor)
             detector = self.detectors[sensor]
             self.last_readings[sensor] = readings[end - 1]
             scored = detector.score_block(readings[start:end], None if received is None else received[start:end])
@@ -190,9 +195,9 @@ class Pipeline:
         Each sensor's outcomes are exactly :meth:`handle_block`'s on its block (and so one at a time's); the
         events go out sensor by sensor, in ``blocks``' order.
         """
-        self.learn_units()
         planned = {}
         for sensor, (readings, received) in blocks.items():
+            self.learn_units(sensor)
             if readings:
                 self.last_readings[sensor] = readings[-1]
             planned[sensor] = self.detectors[sensor].begin_block(readings, received)
@@ -218,17 +223,17 @@ class Pipeline:
 
     def _observe(self, sensor: str, outcomes: Sequence[Scored]) -> None:
         for observer in (*self.observers, *self.sink_observers):
-            name = getattr(observer, "__qualname__", repr(observer))
             try:
                 observer(sensor, outcomes)
             except Exception as exc:  # an observer's failure must never stop scoring; said once per streak
+                name = _name(observer)
                 if name not in self.failing_observers:
                     log.error("observer %s failed on %s's readings: %s (scoring goes on)", name, sensor, exc)
                 self.failing_observers.add(name)
             else:
-                if name in self.failing_observers:
-                    log.info("observer %s works again", name)
-                    self.failing_observers.discard(name)
+                if self.failing_observers and _name(observer) in self.failing_observers:
+                    log.info("observer %s works again", _name(observer))
+                    self.failing_observers.discard(_name(observer))
 
     def tick(self, now: float) -> None:
         """Stale checks on the service's clock."""
@@ -261,3 +266,8 @@ class Pipeline:
         for sink in self.sinks:
             sink.flush()
             sink.close()
+
+
+def _name(observer: Observer) -> str:
+    """An observer as log lines name it."""
+    return getattr(observer, "__qualname__", None) or repr(observer)

@@ -14,7 +14,6 @@ rows would start cold and decide otherwise than the gateway would.
 
 from __future__ import annotations
 
-import json
 import math
 import tempfile
 from dataclasses import dataclass, field
@@ -101,17 +100,9 @@ class Feedback:
 def _label_lines(folder: Path) -> tuple[int, set[str]]:
     """How many lines of labels.jsonl say nothing known, and the ids whose label lines give a start."""
     unknown, timed = 0, set[str]()
-    try:
-        text = (folder / feedback.LABELS_FILE).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return 0, timed
-    for line in text.splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            entry = None
-        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
-            unknown += line.strip() != ""
+    for entry in feedback.read_lines(folder / feedback.LABELS_FILE):
+        if entry is None:
+            unknown += 1
             continue
         if not entry.get("ack") and entry.get("label") not in feedback.LABELS:
             unknown += 1

@@ -107,6 +107,8 @@ class I2cSource(Source):
                 f"{[n for n in names if n not in context.channels] or 'none'}); give one read per model channel"
             )
         self.specs = sorted(specs, key=lambda s: context.channels.index(s.channel))
+        units = tuple(spec.unit_name for spec in self.specs)
+        self._units = units if any(units) else None
         self.devices: dict[tuple[Any, ...], Device] = {}
         for spec in self.specs:
             self.devices.setdefault(spec.key, Device(spec))
@@ -261,8 +263,7 @@ class I2cSource(Source):
 
     def units(self) -> tuple[str, ...] | None:
         """Each channel's unit: the preset's (°C as ``degC``, hPa, %RH, g) or the read's ``unit`` key."""
-        units = tuple(spec.unit_name for spec in self.specs)
-        return units if any(units) else None
+        return self._units
 
     def counters(self) -> dict[str, int]:
         """Readings made, samples that failed, transactions retried, faults reported, bus reopens."""

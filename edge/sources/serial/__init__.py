@@ -102,6 +102,8 @@ class SerialSource(Source):
         self._last_error = ""
         self._errno: int | None = None
         self._pending: list[Reading | SourceFault] = []
+        self._units_of: object = None  # the HELLO ``_units`` were read from
+        self._units: tuple[str, ...] = ()
 
     def open(self) -> None:
         """Try the port once; if it cannot be opened, say why (a source fault) and keep trying from ``read``."""
@@ -229,7 +231,11 @@ class SerialSource(Source):
     def units(self) -> tuple[str, ...] | None:
         """The units the firmware's HELLO announced (framed mode), once it came; "1" (dimensionless) is none."""
         hello = self.session.hello
-        return tuple("" if c.unit == "1" else c.unit for c in hello.channels) if hello is not None else None
+        if hello is None:
+            return None
+        if hello is not self._units_of:  # made once per HELLO: the pipeline asks at every block
+            self._units_of, self._units = hello, tuple("" if c.unit == "1" else c.unit for c in hello.channels)
+        return self._units
 
     def counters(self) -> dict[str, int]:
         """Bytes, frames, CRC failures, resyncs, frames lost, reconnects and more."""

@@ -173,9 +173,11 @@ class DetectorSection:
     seasonal_lag_s: float = 86400.0
     seasonal_max_samples: int = 20000
     spatial_margin: float = 0.2
-    hold_sd: float = 1.5
+    hold_sd: float = 0.0
     reference_half_life_samples: float = 10000.0
     regime_sd: float = 6.0
+    condition_alerts: bool = True
+    condition_half_life_samples: float = 1000.0
     accept_after_s: float = 604800.0
     channel_thresholds: dict[str, float] = field(default_factory=dict)
     sensors: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-sensor overrides of any key above
@@ -201,6 +203,7 @@ class DetectorSection:
             ("hold_sd", self.hold_sd >= 0, "0 (off) or more"),
             ("reference_half_life_samples", self.reference_half_life_samples > 0, "above 0"),
             ("regime_sd", self.regime_sd >= 0, "0 (off) or more"),
+            ("condition_half_life_samples", self.condition_half_life_samples > 0, "above 0"),
             ("accept_after_s", self.accept_after_s >= 0, "0 (never) or more"),
             ("seasonal_lag_s", self.seasonal_lag_s >= 0, "0 (off) or more"),
             ("seasonal_max_samples", self.seasonal_max_samples >= 0, "0 or more"),
@@ -269,6 +272,8 @@ class DetectorSection:
             hold_sd=self.hold_sd,
             reference_half_life_samples=self.reference_half_life_samples,
             regime_sd=self.regime_sd,
+            raises=self.condition_alerts,
+            level_half_life_samples=self.condition_half_life_samples,
         )
         unknown = [c for c in self.channel_thresholds if c not in meta.channels]
         if unknown:

@@ -17,6 +17,7 @@ import torch
 
 from edge.config import load_config
 from edge.core.calibration import Calibration, decisions, fit_calibration, score_series
+from edge.core.condition import ConditionSettings, short_mean_sd
 from edge.core.forecaster import StreamingForecaster
 from edge.model.loader import LoadedModel, load_model
 from edge.model.metadata import ModelMetadata, TrainingData
@@ -31,6 +32,8 @@ from export.quantize import quantize_weights_int8
 from export.recordings import FolderRead, FolderRows, read_folder, training_history
 from export.sequences import Segment, forecast_rows, scored_rows
 from export.train import TrainConfig, TrainResult, torch_forecasts, train_forecaster
+
+SHORT_MEAN_WINDOW = ConditionSettings().window  # the runtime's default short window (``likelihood_window``)
 
 MIN_VALIDATION_SAMPLES = 50
 
@@ -252,7 +255,8 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
         shipped_name = f"onnxruntime {options.precision}"
         calibration = calibrate(shipped_name)
         shipped = _evaluate(calibration, series, normalised[shipped_name], runs, std, mean)
-        metadata = _metadata(options, history, split, period, mean, std, calibration, constant)
+        spread = short_mean_sd(series, segments, SHORT_MEAN_WINDOW)
+        metadata = _metadata(options, history, split, period, mean, std, calibration, constant, spread)
         _write_atomically(paths[options.precision], options.out, metadata)
     model = load_model(options.out)
     sizes["shipped"] = options.out.stat().st_size
@@ -320,6 +324,7 @@ def _metadata(
     std: np.ndarray,
     calibration: Calibration,
     constant: tuple[str, ...] = (),
+    spread: tuple[float, ...] = (),
 ) -> ModelMetadata:
     config = options.train
     return ModelMetadata(
@@ -349,6 +354,8 @@ def _metadata(
         ),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         constant_channels=constant,
+        short_mean_sd=spread,
+        short_mean_window=SHORT_MEAN_WINDOW if spread else 0,
     )
 
 

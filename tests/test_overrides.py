@@ -23,7 +23,7 @@ def test_a_sensor_table_overrides_keys_and_the_threshold_for_that_sensor_only(tm
     body = TWO + "[detector]\nclear_samples = 4\n\n[detector.sensors.pump-2]\nthreshold = 0.5\nhold_sd = 2.5\n"
     pipeline = build_pipeline(load_config(write_config(tmp_path, body)))
     one, two = (pipeline.detectors[s].settings for s in ("pump-1", "pump-2"))
-    assert one.decision.threshold == fixture_model.metadata.threshold and one.condition.hold_sd == 1.5
+    assert one.decision.threshold == fixture_model.metadata.threshold and one.condition.hold_sd == 0.0
     assert two.decision.threshold == 0.5 and two.condition.hold_sd == 2.5
     assert one.decision.clear_samples == two.decision.clear_samples == 4  # the rest is inherited
 

@@ -8,6 +8,14 @@ normalised units) and follows the stream slowly (``reference_half_life_samples``
 so an alert is judged against the normal it was raised from. The alert holds while the deviation is at least
 ``hold_sd``. Pure floats, O(channels) per reading (running sums, kept in the state so a restore is exact).
 
+It also raises: :meth:`ConditionMonitor.judge` says how rare each channel's short mean is against the
+normal, as a level on the scorers' scale, so a lasting change that the forecaster has learned to follow
+(a valve closed, a leak) is still seen. The spread of the short mean about the normal (noise averaged over
+the window, plus the slow wander of the channel) is seeded from the training rows (the model's
+``short_mean_sd``) and follows the stream (``level_half_life_samples``) while the readings are normal; a
+channel that wanders widens its own band. The tail is Gaussian (a mean of ``window`` readings), two-sided,
+Bonferroni-corrected over channels.
+
 It also tells when readings sit far outside what the model was trained on (``regime_sd`` training sd): the
 model's scores then mean little, and the detector says so once.
 """
@@ -20,7 +28,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from edge.core.scorers.tails import gaussian_decades
+
 CLIP_SD = 6.0
+_LOG10_2 = math.log10(2.0)
+MIN_SPREAD_VAR = 1e-6  # normalised units squared: a channel that never moved still has a band
 WINDOW_CLIP = 1000.0  # training sd: a value beyond enters the short window at this bound (sums stay exact)
 
 
@@ -32,16 +46,63 @@ class ConditionSettings:
     hold_sd: float = 1.5  # 0: alerts clear on the score alone
     reference_half_life_samples: float = 10000.0
     regime_sd: float = 6.0  # 0: no operating-point warning
+    raises: bool = True  # the short mean's rarity raises alerts too (False: only the scorer's level does)
+    level_half_life_samples: float = 1000.0  # how fast the normal short mean and its spread follow
+
+
+def short_mean_sd(series: np.ndarray, segments: Sequence[tuple[int, int]], window: int) -> tuple[float, ...]:
+    """Per channel, the RMS of ``window``-reading means of normalised ``series`` about 0 (the training mean),
+    over each ``(start, end)`` segment's full windows: how far a short mean of normal readings strays."""
+    sums = np.zeros(series.shape[1])
+    count = 0
+    for start, end in segments:
+        part = np.asarray(series[start:end], dtype=np.float64)
+        if len(part) < window:
+            continue
+        cumulative = np.cumsum(np.vstack([np.zeros(part.shape[1]), part]), axis=0)
+        means = (cumulative[window:] - cumulative[:-window]) / window
+        sums += np.square(means).sum(axis=0)
+        count += len(means)
+    if not count:
+        return ()
+    return tuple(float(max(math.sqrt(v / count), math.sqrt(MIN_SPREAD_VAR))) for v in sums)
+
+
+def _z_at(decades: float) -> float:
+    """The largest z whose Gaussian tail is at most ``decades`` rare (bisection; 0 when even z = 0 is rarer)."""
+    low, high = 0.0, 40.0
+    if gaussian_decades(low) > decades:
+        return 0.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (middle, high) if gaussian_decades(middle) <= decades else (low, middle)
+    return low
 
 
 class ConditionMonitor:
     """``deviation(x)`` (pure) and ``learn_one(x, normal)`` on normalised readings."""
 
-    def __init__(self, channels: int, settings: ConditionSettings) -> None:
+    def __init__(
+        self,
+        channels: int,
+        settings: ConditionSettings,
+        spread: Sequence[float] = (),
+        score_decades: float = 10.0,
+    ) -> None:
+        """``spread``: the training rows' short-mean sd per channel (:func:`short_mean_sd`; empty: 1, the
+        widest a mean of readings of sd 1 can stray); ``score_decades``: the level scale (the calibration's)."""
         self.settings = settings
         self._rate = 1.0 - math.pow(0.5, 1.0 / settings.reference_half_life_samples)
+        self._level_rate = 1.0 - math.pow(0.5, 1.0 / settings.level_half_life_samples)
+        self._decades = score_decades
+        self._correction = math.log10(channels) + _LOG10_2  # Bonferroni over channels, two-sided
+        self._z_floor = _z_at(self._correction)  # below it a channel's level is 0: its tail is not computed
         self.mean = [0.0] * channels
         self.var = [1.0] * channels
+        seeds = [float(s) * float(s) for s in spread] if len(spread) == channels else [1.0] * channels
+        self._seed = [max(v, MIN_SPREAD_VAR) for v in seeds]
+        self.level_mean = [0.0] * channels
+        self.level_var = list(self._seed)
         self._recent: deque[list[float]] = deque(maxlen=settings.window)
         self._sums = [0.0] * channels
 
@@ -67,12 +128,30 @@ class ConditionMonitor:
             return []
         return [c for c, m in enumerate(self.short_mean(x)) if abs(m) > limit]
 
+    def judge(self, x: Sequence[float]) -> tuple[float, tuple[float, ...]]:
+        """How rare the short mean with ``x`` is against the normal: (level, each channel's level), on the
+        scorers' scale (decades over ``score_decades``, in [0, 1]); nothing is changed. 0 while off."""
+        channels = len(self.mean)
+        if not self.settings.raises:
+            return 0.0, (0.0,) * channels
+        short = self.short_mean(x)
+        correction, decades = self._correction, self._decades
+        widen = self.settings.window / min(len(self._recent) + 1, self.settings.window)  # a shorter mean strays more
+        floor = self._z_floor
+        levels = []
+        for m, mu, var in zip(short, self.level_mean, self.level_var):
+            z = abs(m - mu) / math.sqrt(var * widen)
+            rarity = gaussian_decades(z) - correction if z > floor else 0.0
+            levels.append(0.0 if rarity <= 0.0 else min(1.0, rarity / decades))
+        return max(levels), tuple(levels)
+
     def holding(self, x: Sequence[float]) -> bool:
         """The readings are still away from the reference normal."""
         return self.settings.hold_sd > 0 and self.deviation(x) >= self.settings.hold_sd
 
-    def learn_one(self, x: Sequence[float], normal: bool) -> None:
-        """Take the reading into the window; into the reference only when ``normal``."""
+    def learn_one(self, x: Sequence[float], normal: bool, level_normal: bool | None = None) -> None:
+        """Take the reading into the window; into the reference only when ``normal``, into the short mean's
+        normal and spread only when ``level_normal`` (default: ``normal``) and the window is full."""
         x = [float(v if -WINDOW_CLIP < v < WINDOW_CLIP else math.copysign(WINDOW_CLIP, v)) for v in x]
         recent = self._recent
         if len(recent) == recent.maxlen:
@@ -90,11 +169,25 @@ class ConditionMonitor:
                 means[c] = mean + rate * delta
                 var = keep * (var + rate * delta * delta)
                 variances[c] = var if var > 1e-6 else 1e-6
+        if (normal if level_normal is None else level_normal) and len(recent) == recent.maxlen:
+            self._learn_level([s / len(recent) for s in self._sums])
+
+    def _learn_level(self, short: list[float]) -> None:
+        rate, keep = self._level_rate, 1.0 - self._level_rate
+        means, variances = self.level_mean, self.level_var
+        for c, (m, mean, var) in enumerate(zip(short, means, variances)):
+            delta = m - mean
+            if delta * delta > CLIP_SD * CLIP_SD * var:  # clipped to +- 6 of its spread
+                delta = math.copysign(CLIP_SD * math.sqrt(var), delta)
+            means[c] = mean + rate * delta
+            var = keep * (var + rate * delta * delta)
+            variances[c] = var if var > MIN_SPREAD_VAR else MIN_SPREAD_VAR
 
     def rebase(self) -> None:
         """Accept the recent readings as the new normal (the reference mean moves to their mean)."""
         if self._recent:
             self.mean = [s / len(self._recent) for s in self._sums]
+            self.level_mean = list(self.mean)
 
     def reset(self) -> None:
         """After a break: the window starts again."""
@@ -107,6 +200,8 @@ class ConditionMonitor:
             "var": list(self.var),
             "recent": [list(r) for r in self._recent],
             "sums": list(self._sums),
+            "level_mean": list(self.level_mean),
+            "level_var": list(self.level_var),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -114,9 +209,14 @@ class ConditionMonitor:
         channels = len(self.mean)
         mean, var, sums = ([float(v) for v in state[k]] for k in ("mean", "var", "sums"))
         recent = [[float(v) for v in row] for row in state["recent"]][-self.settings.window :]
-        values = mean + var + sums + [v for row in recent for v in row]
+        level_mean = [float(v) for v in state.get("level_mean", [0.0] * channels)]
+        level_var = [float(v) for v in state.get("level_var", self._seed)]
+        values = mean + var + sums + level_mean + level_var + [v for row in recent for v in row]
         if (
-            len(mean) != channels
+            len(level_mean) != channels
+            or len(level_var) != channels
+            or any(v <= 0 for v in level_var)
+            or len(mean) != channels
             or len(var) != channels
             or len(sums) != channels
             or any(len(row) != channels for row in recent)
@@ -125,5 +225,6 @@ class ConditionMonitor:
         ):
             raise ValueError(f"saved condition does not fit {channels} channels")
         self.mean, self.var, self._sums = mean, var, sums
+        self.level_mean, self.level_var = level_mean, level_var
         self._recent.clear()
         self._recent.extend(recent)

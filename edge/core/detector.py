@@ -41,6 +41,16 @@ log = logging.getLogger(__name__)
 __all__ = ["Block", "Counters", "Detector", "ModelMismatch", "SampleState", "Scored"]
 
 
+def with_condition(judgement: Judgement, level: float, channel_levels: tuple[float, ...]) -> Judgement:
+    """The scorer's judgement with the condition's rarity taken in: the rarer of the two decides, per channel
+    too; the ``anomaly_score`` stays the scorer's."""
+    return Judgement(
+        max(judgement.level, level),
+        judgement.score,
+        tuple(max(a, b) for a, b in zip(judgement.channel_scores, channel_levels)),
+    )
+
+
 class Detector:
     """Streams one sensor's readings through its model and decides."""
 
@@ -60,7 +70,8 @@ class Detector:
         self._calibration = meta.calibration
         self.scorer = SCORERS[settings.scoring](meta.calibration, settings)
         self._protected = Protected(self.scorer, settings.decision.clear_at)
-        self.condition = ConditionMonitor(len(meta.channels), settings.condition)
+        self._meta = meta
+        self.condition = self._new_condition()
         self.policy = AlertPolicy(settings.decision)
         self.faults = FaultMonitor(sensor, meta.channels, settings.faults, meta.constant_channels)
         self.inputs = Inputs(meta.norm_mean, meta.norm_std)
@@ -70,6 +81,11 @@ class Detector:
         self._missing_streak = 0
         self._accepting = False
         self.regime = RegimeWatch(sensor, meta.channels, self.inputs.mean, self.inputs.std)
+
+    def _new_condition(self) -> ConditionMonitor:
+        meta, settings = self._meta, self.settings.condition
+        spread = meta.short_mean_sd if meta.short_mean_window == settings.window else ()
+        return ConditionMonitor(len(meta.channels), settings, spread, meta.calibration.score_decades)
 
     def _restart(self) -> None:
         self.forecaster.reset()
@@ -223,6 +239,9 @@ class Detector:
         counters.scored += 1
         residual = [a - b for a, b in zip(x, previous)]
         judgement = self.scorer.score_one(residual, x)
+        condition_level, condition_levels = self.condition.judge(x)
+        if condition_level > 0.0:
+            judgement = with_condition(judgement, condition_level, condition_levels)
         if self._accepting and judgement.level < self.settings.decision.clear_at:
             self._accepting = False  # the accepted condition has been learned: alerts are armed again
         was_open = self.policy.active
@@ -235,7 +254,8 @@ class Detector:
             self.scorer.learn_one(residual, x, True)
         else:
             self._protected.learn_one(residual, x, judgement, alert_open=was_open or decision.alerting)
-        self.condition.learn_one(x, normal=not (was_open or decision.alerting))
+        normal = not (was_open or decision.alerting)
+        self.condition.learn_one(x, normal, normal and condition_level < self.settings.decision.clear_at)
         self._feed(x, forecast)
         expected = self.inputs.denormalise(previous)
         if decision.alerting:
@@ -375,7 +395,7 @@ class Detector:
         """
         saved = read_saved_state(state, self.model_sha256, self.forecaster.state[0].shape, len(self.channels))
         scorer = SCORERS[self.settings.scoring](self._calibration, self.settings)
-        condition = ConditionMonitor(len(self.channels), self.settings.condition)
+        condition = self._new_condition()
         for part, target in (("scorer", scorer), ("condition", condition)):
             if part not in state and part == "condition":
                 continue

@@ -60,6 +60,9 @@ class ModelMetadata:
     format_version: int = FORMAT_VERSION
     # channels that never moved in the training rows: kept, and any departure from the constant is rare
     constant_channels: tuple[str, ...] = ()
+    # per channel, how far a mean of ``short_mean_window`` training readings strayed (normalised units; RMS)
+    short_mean_sd: tuple[float, ...] = ()
+    short_mean_window: int = 0
 
     def to_props(self) -> dict[str, str]:
         """Metadata entries without the two checksums (see :func:`with_checksums`)."""
@@ -98,7 +101,7 @@ class ModelMetadata:
             data["train_rows"] = tuple(data["train_rows"])
             data["validation_rows"] = tuple(data["validation_rows"])
             values["training_data"] = TrainingData(**data)
-            for name in ("channels", "norm_mean", "norm_std", "constant_channels"):
+            for name in ("channels", "norm_mean", "norm_std", "constant_channels", "short_mean_sd"):
                 if name in values:
                     values[name] = tuple(values[name])
             return cls(**values)

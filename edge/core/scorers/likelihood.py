@@ -12,8 +12,9 @@ long-term average of that mean (``half_life_samples``). Per channel, three thing
 
 Robust by construction: the range and the season learn from the median of the last three readings, so one
 glitch never enters them; a distribution learns a value clipped to ``clip_sd`` of its spread from its mean;
-neither the range nor the distributions learn while the protection wrapper says the reading is not normal
-(a level beyond the range stays rare while an alert is open, until it is accepted as the new normal).
+neither the range, the season nor the distributions learn while the protection wrapper says the reading is
+not normal (a level beyond the range stays rare while an alert is open, until it is accepted as the new normal;
+the season repeats the normal one before it, so an anomaly is not the reference a season later).
 
 ``level`` (what alerts are decided on) is the rarest of those, Bonferroni-corrected, over ``score_decades``.
 ``score`` (the ``anomaly_score``) is only the rarity that the recent past did not already show: the level
@@ -159,7 +160,7 @@ class LikelihoodScorer:
                 recent.append(error)
                 if normal:
                     self._seasonal[c].learn(self._sums_seasonal[c] / len(recent))
-        self._advance(x, grow_range=normal)
+        self._advance(x, normal=normal)
         levels = self._levels
         aged = levels[0] if len(levels) == levels.maxlen else 0.0
         levels.append(level)
@@ -173,10 +174,13 @@ class LikelihoodScorer:
     def bridge_one(self, observed: Sequence[float]) -> None:
         """A reading that was not scored (filled with the forecast): keep the season aligned; the range learns
         only from readings."""
-        self._advance(finite(observed, "reading"), grow_range=False)
+        self._advance(finite(observed, "reading"), normal=None)
         self._pending = None
 
-    def _advance(self, x: list[float], grow_range: bool = True) -> None:
+    def _advance(self, x: list[float], normal: bool | None = True) -> None:
+        """``normal``: True, the range and the season learn; False (an anomalous reading), neither does: the
+        season repeats the one before, so an anomaly is not the reference a season later; None (a bridged
+        reading), the season takes it and the range does not."""
         last3 = self._last3
         if len(last3) >= 2:  # the median of the last three readings, this one included
             a, b = last3[-2], last3[-1]
@@ -184,11 +188,12 @@ class LikelihoodScorer:
         else:
             filtered = x
         last3.append(x)
-        if grow_range:
+        if normal:
             self._low = [v if v < low else low for v, low in zip(filtered, self._low)]
             self._high = [v if v > high else high for v, high in zip(filtered, self._high)]
         if self.settings.season_lag:
-            self._past.append(filtered)
+            past = self._past
+            self._past.append(past[0] if normal is False and len(past) == past.maxlen else filtered)
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps."""

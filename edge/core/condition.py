@@ -43,7 +43,7 @@ class ConditionSettings:
     """The short window, the hold level and how fast the reference follows."""
 
     window: int = 10
-    hold_sd: float = 1.5  # 0: alerts clear on the score alone
+    hold_sd: float = 0.0  # 0: off (the level alone, the condition's included, holds an alert)
     reference_half_life_samples: float = 10000.0
     regime_sd: float = 6.0  # 0: no operating-point warning
     raises: bool = True  # the short mean's rarity raises alerts too (False: only the scorer's level does)
@@ -131,18 +131,27 @@ class ConditionMonitor:
     def judge(self, x: Sequence[float]) -> tuple[float, tuple[float, ...]]:
         """How rare the short mean with ``x`` is against the normal: (level, each channel's level), on the
         scorers' scale (decades over ``score_decades``, in [0, 1]); nothing is changed. 0 while off."""
-        channels = len(self.mean)
+        channels = len(self.level_mean)
         if not self.settings.raises:
             return 0.0, (0.0,) * channels
-        short = self.short_mean(x)
-        correction, decades = self._correction, self._decades
-        widen = self.settings.window / min(len(self._recent) + 1, self.settings.window)  # a shorter mean strays more
-        floor = self._z_floor
-        levels = []
-        for m, mu, var in zip(short, self.level_mean, self.level_var):
-            z = abs(m - mu) / math.sqrt(var * widen)
-            rarity = gaussian_decades(z) - correction if z > floor else 0.0
-            levels.append(0.0 if rarity <= 0.0 else min(1.0, rarity / decades))
+        recent, window, bound = self._recent, self.settings.window, WINDOW_CLIP
+        n = len(recent)
+        oldest = recent[0] if n == window else None
+        count = n if oldest is not None else n + 1
+        widen = window / count  # a shorter mean strays more
+        floor2, correction, decades = self._z_floor * self._z_floor, self._correction, self._decades
+        levels = [0.0] * channels
+        for c, (total, v, mu, var) in enumerate(zip(self._sums, x, self.level_mean, self.level_var)):
+            if not -bound < v < bound:
+                v = math.copysign(bound, v)
+            m = ((total - oldest[c] + v) if oldest is not None else (total + v)) / count
+            spread2 = var * widen
+            d2 = (m - mu) * (m - mu)
+            if d2 <= floor2 * spread2:
+                continue  # within the floor: its tail is not rarer than the correction
+            rarity = gaussian_decades(math.sqrt(d2 / spread2)) - correction
+            if rarity > 0.0:
+                levels[c] = rarity / decades if rarity < decades else 1.0
         return max(levels), tuple(levels)
 
     def holding(self, x: Sequence[float]) -> bool:
@@ -159,7 +168,7 @@ class ConditionMonitor:
         else:
             self._sums = [s + v for s, v in zip(self._sums, x)]
         recent.append(x)
-        if normal:
+        if normal and self.settings.hold_sd > 0:  # the reference serves only the hold
             rate, keep = self._rate, 1.0 - self._rate
             means, variances = self.mean, self.var
             for c, (v, mean, var) in enumerate(zip(x, means, variances)):

@@ -76,6 +76,7 @@ class Detector:
         self.faults = FaultMonitor(sensor, meta.channels, settings.faults, meta.constant_channels)
         self.inputs = Inputs(meta.norm_mean, meta.norm_std)
         self.alert: Alert | None = None
+        self._judged: tuple[list[float] | None, float] = (None, 0.0)  # the last reading judged, its condition level
         self._forecast: list[float] | None = None
         self._seen = 0
         self._missing_streak = 0
@@ -238,10 +239,7 @@ class Detector:
             return Scored(reading, "warmup", events=events)
         counters.scored += 1
         residual = [a - b for a, b in zip(x, previous)]
-        judgement = self.scorer.score_one(residual, x)
-        condition_level, condition_levels = self.condition.judge(x)
-        if condition_level > 0.0:
-            judgement = with_condition(judgement, condition_level, condition_levels)
+        judgement = self.judge(residual, x)
         if self._accepting and judgement.level < self.settings.decision.clear_at:
             self._accepting = False  # the accepted condition has been learned: alerts are armed again
         was_open = self.policy.active
@@ -254,8 +252,7 @@ class Detector:
             self.scorer.learn_one(residual, x, True)
         else:
             self._protected.learn_one(residual, x, judgement, alert_open=was_open or decision.alerting)
-        normal = not (was_open or decision.alerting)
-        self.condition.learn_one(x, normal, normal and condition_level < self.settings.decision.clear_at)
+        self.learn_condition(x, was_open or decision.alerting)
         self._feed(x, forecast)
         expected = self.inputs.denormalise(previous)
         if decision.alerting:
@@ -289,6 +286,23 @@ class Detector:
             events,
             judgement.level,
         )
+
+    def judge(self, residual: list[float], x: list[float]) -> Judgement:
+        """The scorer's judgement of a normalised residual and reading, with the condition's rarity taken in
+        (nothing changes; :meth:`learn_condition` after the decision)."""
+        judgement = self.scorer.score_one(residual, x)
+        level, channel_levels = self.condition.judge(x)
+        self._judged = (x, level)
+        return with_condition(judgement, level, channel_levels) if level > 0.0 else judgement
+
+    def learn_condition(self, x: list[float], alert_open: bool) -> None:
+        """The condition takes the reading in: its normal learns only while no alert is open and the reading's
+        short mean is not rare (below the clear level)."""
+        judged, level = self._judged
+        if judged is not x:
+            level = self.condition.judge(x)[0]
+        normal = not alert_open
+        self.condition.learn_one(x, normal, normal and level < self.settings.decision.clear_at)
 
     def _track(self, reading: Reading, judgement: Judgement, expected: tuple[float, ...], state: str) -> list[Event]:
         """Open an alert, or keep its peak up to date."""

@@ -18,10 +18,10 @@ the season repeats the normal one before it, so an anomaly is not the reference 
 
 ``level`` (what alerts are decided on) is the rarest of those, Bonferroni-corrected, over ``score_decades``.
 ``score`` (the ``anomaly_score``) is only the rarity that the recent past did not already show: the level
-minus a memory of the levels before the last ``window // 2`` readings, which halves every
-``novelty_half_life_samples`` readings. It is sharp at the onset of a change (its first readings are
-not yet in the memory) and back down once the change has been seen; the alert's hold is the job of
-:mod:`edge.core.condition`. Plain floats: O(window) work per reading, O(season_lag) memory per channel.
+minus a memory of the levels before this reading (the largest, halving every ``novelty_half_life_samples``
+readings). It is sharp at the onset of a change (a reading rarer than any before it), says each rise once
+(a level that climbs over a few readings scores each step), and is back down once the change has been seen;
+the alert's hold is the job of :mod:`edge.core.condition`. Plain floats: O(window) work per reading, O(season_lag) memory per channel.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class LikelihoodScorer:
         self._sums = [0.0] * self._channels  # running sums of those windows (kept in the state: exact restores)
         self._sums_seasonal = [0.0] * self._channels
         self._last3: deque[list[float]] = deque(maxlen=3)
-        self._levels: deque[float] = deque(maxlen=max(1, window // 2))  # not yet in the novelty memory
+        self._levels: deque[float] = deque(maxlen=1)  # the last level: not yet in the novelty memory
         self._past: deque[list[float]] = deque(maxlen=max(1, self.settings.season_lag))
         self._pending: _Pending | None = None  # type: ignore[no-redef]  # reset with the context
 

@@ -21,7 +21,8 @@ the season repeats the normal one before it, so an anomaly is not the reference 
 minus a memory of the levels before this reading (the largest, halving every ``novelty_half_life_samples``
 readings). It is sharp at the onset of a change (a reading rarer than any before it), says each rise once
 (a level that climbs over a few readings scores each step), and is back down once the change has been seen;
-the alert's hold is the job of :mod:`edge.core.condition`. Plain floats: O(window) work per reading, O(season_lag) memory per channel.
+the alert's hold is the job of :mod:`edge.core.condition`. Plain floats: O(window) work per reading,
+O(season_lag) memory per channel.
 """
 
 from __future__ import annotations

@@ -163,6 +163,7 @@ def test_a_lasting_step_is_alerted_while_it_lasts_and_not_again_a_season_later(f
     assert detector.counters.alerts == 1
 
 
+@pytest.mark.workstation  # exports a model: needs torch
 def test_the_model_states_its_short_mean_spread(exported) -> None:
     meta = exported.model.metadata
     assert meta.short_mean_window == ConditionSettings().window

@@ -179,13 +179,14 @@ class ConditionMonitor:
                 var = keep * (var + rate * delta * delta)
                 variances[c] = var if var > 1e-6 else 1e-6
         if (normal if level_normal is None else level_normal) and len(recent) == recent.maxlen:
-            self._learn_level([s / len(recent) for s in self._sums])
+            self._learn_level(len(recent))
 
-    def _learn_level(self, short: list[float]) -> None:
+    def _learn_level(self, count: int) -> None:
+        """The normal's short mean and spread take the current window's mean (of ``count`` readings)."""
         rate, keep = self._level_rate, 1.0 - self._level_rate
         means, variances = self.level_mean, self.level_var
-        for c, (m, mean, var) in enumerate(zip(short, means, variances)):
-            delta = m - mean
+        for c, (total, mean, var) in enumerate(zip(self._sums, means, variances)):
+            delta = total / count - mean
             if delta * delta > CLIP_SD * CLIP_SD * var:  # clipped to +- 6 of its spread
                 delta = math.copysign(CLIP_SD * math.sqrt(var), delta)
             means[c] = mean + rate * delta

@@ -96,7 +96,7 @@ class ConditionMonitor:
         self._level_rate = 1.0 - math.pow(0.5, 1.0 / settings.level_half_life_samples)
         self._decades = score_decades
         self._correction = math.log10(channels) + _LOG10_2  # Bonferroni over channels, two-sided
-        self._z_floor = _z_at(self._correction)  # below it a channel's level is 0: its tail is not computed
+        self._z_floor2 = _z_at(self._correction) ** 2  # z^2 below it: a channel's level is 0, its tail not computed
         self.mean = [0.0] * channels
         self.var = [1.0] * channels
         seeds = [float(s) * float(s) for s in spread] if len(spread) == channels else [1.0] * channels
@@ -130,7 +130,8 @@ class ConditionMonitor:
 
     def judge(self, x: Sequence[float]) -> tuple[float, tuple[float, ...]]:
         """How rare the short mean with ``x`` is against the normal: (level, each channel's level), on the
-        scorers' scale (decades over ``score_decades``, in [0, 1]); nothing is changed. 0 while off."""
+        scorers' scale (decades over ``score_decades``, in [0, 1]); nothing is changed. 0 while off.
+        The short mean is :meth:`short_mean`'s, worked out inline per channel (this runs on every reading)."""
         channels = len(self.level_mean)
         if not self.settings.raises:
             return 0.0, (0.0,) * channels
@@ -139,7 +140,7 @@ class ConditionMonitor:
         oldest = recent[0] if n == window else None
         count = n if oldest is not None else n + 1
         widen = window / count  # a shorter mean strays more
-        floor2, correction, decades = self._z_floor * self._z_floor, self._correction, self._decades
+        floor2, correction, decades = self._z_floor2, self._correction, self._decades
         levels = [0.0] * channels
         for c, (total, v, mu, var) in enumerate(zip(self._sums, x, self.level_mean, self.level_var)):
             if not -bound < v < bound:

@@ -194,7 +194,7 @@ class LikelihoodScorer:
             self._high = [v if v > high else high for v, high in zip(filtered, self._high)]
         if self.settings.season_lag:
             past = self._past
-            self._past.append(past[0] if normal is False and len(past) == past.maxlen else filtered)
+            past.append(past[0] if normal is False and len(past) == past.maxlen else filtered)
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps."""

@@ -171,6 +171,7 @@ class DetectorSection:
     likelihood_tail: Literal["student3", "gaussian"] = "student3"
     novelty_half_life_samples: float = 1000.0
     seasonal_lag_s: float = 86400.0
+    seasonal_long_lag_s: float = 604800.0
     seasonal_max_samples: int = 20000
     spatial_margin: float = 0.2
     hold_sd: float = 0.0
@@ -206,6 +207,7 @@ class DetectorSection:
             ("condition_half_life_samples", self.condition_half_life_samples > 0, "above 0"),
             ("accept_after_s", self.accept_after_s >= 0, "0 (never) or more"),
             ("seasonal_lag_s", self.seasonal_lag_s >= 0, "0 (off) or more"),
+            ("seasonal_long_lag_s", self.seasonal_long_lag_s >= 0, "0 (off) or more"),
             ("seasonal_max_samples", self.seasonal_max_samples >= 0, "0 or more"),
             ("spatial_margin", self.spatial_margin >= 0, "0 (off) or more"),
         ]
@@ -231,7 +233,17 @@ class DetectorSection:
 
     def season_lag(self, period_s: float) -> int:
         """Samples in one season at this sample period (rounded); 0 when off or too many to keep."""
-        lag = round(self.seasonal_lag_s / period_s) if self.seasonal_lag_s > 0 and period_s > 0 else 0
+        return self._samples(self.seasonal_lag_s, period_s)
+
+    def long_season_lag(self, period_s: float) -> int:
+        """Samples in the long season (a week); 0 when it or the season is off, when it is not longer than the
+        season, or when it is too many to keep."""
+        season = self.season_lag(period_s)
+        lag = self._samples(self.seasonal_long_lag_s, period_s) if season else 0
+        return lag if lag > season else 0
+
+    def _samples(self, seconds: float, period_s: float) -> int:
+        lag = round(seconds / period_s) if seconds > 0 and period_s > 0 else 0
         return lag if 2 <= lag <= self.seasonal_max_samples else 0
 
     def resolve(self, meta: ModelMetadata, threshold: float | None) -> DetectorSettings:
@@ -263,6 +275,7 @@ class DetectorSection:
             self.likelihood_window,
             self.likelihood_half_life_samples,
             season_lag=self.season_lag(period),
+            long_season_lag=self.long_season_lag(period),
             spatial_margin=self.spatial_margin,
             novelty_half_life_samples=self.novelty_half_life_samples,
             tail=self.likelihood_tail,

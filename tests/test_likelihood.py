@@ -14,6 +14,9 @@ from edge.errors import ConfigError
 
 SETTINGS = LikelihoodSettings(window=10, half_life_samples=500.0)
 SEASONAL = LikelihoodSettings(window=10, half_life_samples=500.0, season_lag=50, season_learn_samples=100)
+WEEKLY = LikelihoodSettings(
+    window=10, half_life_samples=500.0, season_lag=50, season_learn_samples=100, long_season_lag=350
+)
 
 
 def calibration():
@@ -88,6 +91,29 @@ def test_a_day_unlike_the_day_before_stands_out_even_when_the_forecast_keeps_up(
     assert max(j.channel_scores[0] for j in normal[300:]) < 0.3 and max(j.channel_scores[0] for j in flat) > 0.4
 
 
+def week_of(days: list[str], rng: np.random.Generator) -> list[list[float]]:
+    """A 50-reading day cycles on a working day and stays flat on a rest day ("w" or "r"), with noise."""
+    shapes = {"w": [math.sin(2 * math.pi * i / 50) for i in range(50)], "r": [0.0] * 50}
+    return [[v + rng.normal(0, 0.02), 0.5] for day in days for v in shapes[day]]
+
+
+def test_a_weekly_rhythm_is_explained_by_the_long_season_and_a_holiday_still_stands_out() -> None:
+    rng = np.random.default_rng(7)
+    weeks = [week_of(list("wwwwwrr"), rng) for _ in range(8)] + [week_of(list("wwrwwrr"), rng)]  # holiday: day 3
+    observed = [x for week in weeks for x in week]
+    residuals = rng.normal(0, 0.1, size=(len(observed), 2))  # a forecaster that follows whatever comes
+    daily, weekly = (feed(LikelihoodScorer(calibration(), s), residuals, observed) for s in (SEASONAL, WEEKLY))
+
+    def peak(judged: list, week: int, day: int) -> float:
+        start = (week * 7 + day) * 50
+        return max(j.channel_scores[0] for j in judged[start : start + 50])
+
+    assert max(peak(weekly, w, d) for w in range(2, 8) for d in range(7)) < 0.2  # weeks 3 to 8: quiet
+    assert peak(weekly, 8, 2) > 0.3  # a rest day on a working day: unlike a day and a week before
+    # a day before alone learns the week's rhythm as noise, so its spread is too wide to see the holiday
+    assert peak(daily, 8, 2) < 0.2
+
+
 def test_nothing_seasonal_is_scored_until_a_season_and_the_learning_period_have_passed() -> None:
     rng = np.random.default_rng(6)
     with_season, without = LikelihoodScorer(calibration(), SEASONAL), LikelihoodScorer(calibration(), SETTINGS)
@@ -112,6 +138,21 @@ def test_nothing_seasonal_is_scored_until_a_season_and_the_learning_period_have_
 )
 def test_the_season_in_samples_comes_from_the_sample_period(period_s: float, keys: dict, lag: int) -> None:
     assert DetectorSection(**keys).season_lag(period_s) == lag
+
+
+@pytest.mark.parametrize(
+    ("period_s", "keys", "lag"),
+    [
+        (300.0, {}, 2016),
+        (60.0, {}, 10080),
+        (7.0, {}, 0),  # a week is more readings than kept; the day is not
+        (300.0, {"seasonal_long_lag_s": 0.0}, 0),
+        (300.0, {"seasonal_lag_s": 0.0}, 0),  # the long season only explains alongside the season
+        (3600.0, {"seasonal_lag_s": 604800.0}, 0),  # a week as the season: no longer one left
+    ],
+)
+def test_the_long_season_is_a_week_in_samples_when_it_fits(period_s: float, keys: dict, lag: int) -> None:
+    assert DetectorSection(**keys).long_season_lag(period_s) == lag
 
 
 def test_config_names_the_scorers_and_the_tails() -> None:

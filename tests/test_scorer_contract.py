@@ -34,7 +34,8 @@ class _Meta:
 
 
 def settings_for(**keys) -> DetectorSettings:
-    return DetectorSection(seasonal_lag_s=3000.0, **keys).resolve(_Meta(), None)  # a 50-reading season
+    # a 50-reading season and a 150-reading long one, both within the streams here
+    return DetectorSection(seasonal_lag_s=3000.0, seasonal_long_lag_s=9000.0, **keys).resolve(_Meta(), None)
 
 
 def make(name: str) -> Scorer:

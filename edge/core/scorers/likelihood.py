@@ -6,7 +6,9 @@ long-term average of that mean (``half_life_samples``). Per channel, three thing
 
 - the LSTM's forecast error, its distribution seeded from the model's calibration (worth 500 readings);
 - with ``season_lag`` (a day, in samples), the seasonal error: the reading against the one a season ago,
-  learned from the stream first (``season_learn_samples``), silently;
+  learned from the stream first (``season_learn_samples``), silently; with ``long_season_lag`` (a week) too,
+  once a long season has passed, the smaller of the two: a reading that is what it was a week ago (a Monday
+  after a Sunday, a weekly batch) is explained, and only a reading unlike both is seasonally rare;
 - the range seen so far (from the training data's mean +- 3 sd): a reading beyond it by more than
   ``spatial_margin`` of its width is as rare as the score scale can say.
 
@@ -22,7 +24,7 @@ minus a memory of the levels before this reading (the largest, halving every ``n
 readings). It is sharp at the onset of a change (a reading rarer than any before it), says each rise once
 (a level that climbs over a few readings scores each step), and is back down once the change has been seen;
 the alert's hold is the job of :mod:`edge.core.condition`. Plain floats: O(window) work per reading,
-O(season_lag) memory per channel.
+O(season_lag + long_season_lag) memory per channel.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class LikelihoodScorer:
         self._last3: deque[list[float]] = deque(maxlen=3)
         self._levels: deque[float] = deque(maxlen=1)  # the last level: not yet in the novelty memory
         self._past: deque[list[float]] = deque(maxlen=max(1, self.settings.season_lag))
+        self._past_long: deque[list[float]] = deque(maxlen=max(1, self.settings.long_season_lag))
         self._pending: _Pending | None = None  # type: ignore[no-redef]  # reset with the context
 
     @property
@@ -120,6 +123,9 @@ class LikelihoodScorer:
         seasonal = None
         if self._seasonal and len(self._past) == self.settings.season_lag:
             seasonal = [min(abs(v - old), ERROR_CLIP) for v, old in zip(observed, self._past[0])]
+            long_lag = self.settings.long_season_lag
+            if long_lag and len(self._past_long) == long_lag:  # explained by either season
+                seasonal = [min(e, abs(v - old)) for e, v, old in zip(seasonal, observed, self._past_long[0])]
             for c, (d, recent, total_c, error) in enumerate(
                 zip(self._seasonal, self._recent_seasonal, self._sums_seasonal, seasonal)
             ):
@@ -195,6 +201,9 @@ class LikelihoodScorer:
         if self.settings.season_lag:
             past = self._past
             past.append(past[0] if normal is False and len(past) == past.maxlen else filtered)
+        if self.settings.long_season_lag:
+            past = self._past_long
+            past.append(past[0] if normal is False and len(past) == past.maxlen else filtered)
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps."""
@@ -208,6 +217,7 @@ class LikelihoodScorer:
             "sums_seasonal": list(self._sums_seasonal),
             "last3": list(self._last3),
             "past": list(self._past) if self.settings.season_lag else [],
+            "past_long": list(self._past_long) if self.settings.long_season_lag else [],
             "range": [list(self._low), list(self._high)],
             "memory": self._memory,
             "levels": list(self._levels),
@@ -235,6 +245,8 @@ class LikelihoodScorer:
         if len(recent) != channels or len(recent_seasonal) != channels:
             raise ValueError(f"saved windows are not {channels} channels")
         last3, past = rows("last3", channels)[-3:], rows("past", channels)[-lag:] if lag else []
+        long_lag = self.settings.long_season_lag
+        past_long = rows("past_long", channels)[-long_lag:] if long_lag else []  # an older state: starts over
         low, high = (finite(side, "saved range") for side in state.get("range", [self._low, self._high]))
         memory = float(state.get("memory", 0.0))
         if len(low) != channels or len(high) != channels or not math.isfinite(memory):
@@ -255,6 +267,7 @@ class LikelihoodScorer:
         self._last3.extend(last3)
         self._sums, self._sums_seasonal = sums, sums_seasonal
         self._past.extend(past)
+        self._past_long.extend(past_long)
         self._low, self._high, self._memory = low, high, memory
         self._levels.extend(levels[-(self._levels.maxlen or 1) :])
         self.learned, self.protected = int(state.get("learned", 0)), int(state.get("protected", 0))

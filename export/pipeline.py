@@ -18,6 +18,7 @@ import torch
 from edge.config import load_config
 from edge.core.calibration import Calibration, decisions, fit_calibration, score_series
 from edge.core.condition import ConditionSettings, short_mean_sd
+from edge.core.faults import longest_flat_runs
 from edge.core.forecaster import StreamingForecaster
 from edge.model.loader import LoadedModel, load_model
 from edge.model.metadata import ModelMetadata, TrainingData
@@ -256,7 +257,8 @@ def run_export(options: ExportOptions, say: Callable[[str], None] = print) -> Ex
         calibration = calibrate(shipped_name)
         shipped = _evaluate(calibration, series, normalised[shipped_name], runs, std, mean)
         spread = short_mean_sd(series, segments, SHORT_MEAN_WINDOW)
-        metadata = _metadata(options, history, split, period, mean, std, calibration, constant, spread)
+        flat_runs = longest_flat_runs(series, segments)
+        metadata = _metadata(options, history, split, period, mean, std, calibration, constant, spread, flat_runs)
         _write_atomically(paths[options.precision], options.out, metadata)
     model = load_model(options.out)
     sizes["shipped"] = options.out.stat().st_size
@@ -325,6 +327,7 @@ def _metadata(
     calibration: Calibration,
     constant: tuple[str, ...] = (),
     spread: tuple[float, ...] = (),
+    flat_runs: tuple[int, ...] = (),
 ) -> ModelMetadata:
     config = options.train
     return ModelMetadata(
@@ -356,6 +359,7 @@ def _metadata(
         constant_channels=constant,
         short_mean_sd=spread,
         short_mean_window=SHORT_MEAN_WINDOW if spread else 0,
+        flat_run_samples=flat_runs,
     )
 
 

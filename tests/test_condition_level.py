@@ -168,3 +168,9 @@ def test_the_model_states_its_short_mean_spread(exported) -> None:
     meta = exported.model.metadata
     assert meta.short_mean_window == ConditionSettings().window
     assert len(meta.short_mean_sd) == len(meta.channels) and all(0 < s < 2 for s in meta.short_mean_sd)
+
+
+@pytest.mark.workstation  # exports a model: needs torch
+def test_the_model_states_how_long_each_channel_held_a_value_in_training(exported) -> None:
+    meta = exported.model.metadata
+    assert len(meta.flat_run_samples) == len(meta.channels) and all(r >= 1 for r in meta.flat_run_samples)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 from edge.core.events import Reading
-from edge.core.faults import FaultMonitor, FaultSettings
+from edge.core.faults import FaultMonitor, FaultSettings, longest_flat_runs
 
 CHANNELS = ("temp", "vib")
 
@@ -104,6 +105,29 @@ def test_flatline_pauses_scoring_until_the_value_moves() -> None:
     assert checks[4].events[0].subject.channels == ("temp",)
     moved = m.check(reading(60.0, (7.5, 6.0)))
     assert moved.scorable and moved.resumed and kinds(moved) == [("fault_cleared", "flatline")]
+
+
+def test_the_longest_flat_run_is_counted_per_channel_within_segments() -> None:
+    series = np.array([[1, 5], [1, 5], [1, 6], [2, 6], [2, 6], [2, 6], [2, 7]], dtype=float)
+    assert longest_flat_runs(series, [(0, 7)]) == (4, 4)
+    assert longest_flat_runs(series, [(0, 4), (4, 7)]) == (3, 2)  # a run does not go on across a break
+
+
+def test_a_channel_that_held_its_value_in_training_is_stuck_only_at_twice_that() -> None:
+    settings = FaultSettings(sample_period_s=10.0, flatline_samples=5)
+    m = FaultMonitor("pump-1", CHANNELS, settings, flat_runs=(1, 40))  # vib held a value for 40 readings
+    checks = [m.check(reading(10.0 * i, (float(i), 3.0))) for i in range(90)]
+    assert [i for i, c in enumerate(checks) if c.events] == [79]
+    fault = checks[79].events[0].subject
+    assert fault.channels == ("vib",)
+    assert (
+        fault.detail
+        == "vib unchanged for 80 readings; at most 40 in the training history (stuck sensor or frozen value)"
+    )
+    m = FaultMonitor("pump-1", CHANNELS, settings, flat_runs=(1, 40))
+    checks = [m.check(reading(10.0 * i, (7.0, float(i)))) for i in range(10)]
+    assert [i for i, c in enumerate(checks) if c.events] == [4]  # temp never held a value: the configured 5
+    assert checks[4].events[0].subject.detail == "temp unchanged for 5 readings (stuck sensor or frozen value)"
 
 
 def test_stale_is_raised_on_the_service_clock_and_cleared_by_the_next_reading() -> None:

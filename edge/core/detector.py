@@ -73,7 +73,9 @@ class Detector:
         self._meta = meta
         self.condition = self._new_condition()
         self.policy = AlertPolicy(settings.decision)
-        self.faults = FaultMonitor(sensor, meta.channels, settings.faults, meta.constant_channels)
+        self.faults = FaultMonitor(
+            sensor, meta.channels, settings.faults, meta.constant_channels, meta.flat_run_samples
+        )
         self.inputs = Inputs(meta.norm_mean, meta.norm_std)
         self.alert: Alert | None = None
         self._judged: tuple[list[float] | None, float] = (None, 0.0)  # the last reading judged, its condition level

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 from edge.core.events import Event, Fault, FaultKind, Reading
 
@@ -20,6 +23,23 @@ SEQUENCE_MODULUS = 1 << 16
 
 
 READING_LIMIT = 3.4028234663852886e38  # float32's largest: the model computes in float32
+FLAT_RUN_FACTOR = 2  # a channel is stuck once unchanged this many times longer than it ever was in training
+
+
+def longest_flat_runs(series: np.ndarray, segments: Sequence[tuple[int, int]]) -> tuple[int, ...]:
+    """Per channel of ``series`` (rows x channels), the most readings in a row with one unchanged value
+    within any ``(start, end)`` segment: how long this sensor holds a value when nothing is wrong."""
+    longest = np.zeros(series.shape[1], dtype=np.int64)
+    for start, end in segments:
+        part = np.asarray(series[start:end])
+        if len(part) == 0:
+            continue
+        for c in range(part.shape[1]):
+            # a run starts wherever the value differs from the one before it
+            starts = np.flatnonzero(np.concatenate(([True], part[1:, c] != part[:-1, c]), axis=0))
+            lengths = np.diff(np.append(starts, len(part)))
+            longest[c] = max(longest[c], int(lengths.max()))
+    return tuple(int(v) for v in longest)
 
 
 def usable(value: float) -> bool:
@@ -46,7 +66,7 @@ class FaultSettings:
     sample_period_s: float
     max_gap_periods: float = 6.0
     stale_after_s: float = 60.0
-    flatline_samples: int = 60
+    flatline_samples: int = 60  # raised per channel to FLAT_RUN_FACTOR x its longest run in training
     sequence_modulus: int = SEQUENCE_MODULUS
 
 
@@ -64,10 +84,20 @@ class FaultMonitor:
     """Watches one sensor's stream; one instance per sensor."""
 
     def __init__(
-        self, sensor: str, channels: tuple[str, ...], settings: FaultSettings, constant: tuple[str, ...] = ()
+        self,
+        sensor: str,
+        channels: tuple[str, ...],
+        settings: FaultSettings,
+        constant: tuple[str, ...] = (),
+        flat_runs: tuple[int, ...] = (),
     ) -> None:
+        """``constant``: channels that never moved in training (they may stay so); ``flat_runs``: per channel,
+        the longest run of one value in training (:func:`longest_flat_runs`; empty: not known)."""
         self.sensor = sensor
         self._may_flatline = [c not in constant for c in channels]  # a channel constant in training may stay so
+        runs = flat_runs if len(flat_runs) == len(channels) else (0,) * len(channels)
+        self._flat_runs_trained = runs
+        self._flat_limits = [max(settings.flatline_samples, FLAT_RUN_FACTOR * run) for run in runs]
         self.channels = channels
         self.settings = settings
         self.active: dict[FaultKind, Fault] = {}
@@ -128,8 +158,7 @@ class FaultMonitor:
             events.append(self._clear("nan", now))
         flat = self._flatline(reading.values)
         if flat and "flatline" not in self.active:
-            limit = self.settings.flatline_samples
-            detail = f"{', '.join(flat)} unchanged for {limit} readings (stuck sensor or frozen value)"
+            detail = f"{self._flat_detail(flat)} (stuck sensor or frozen value)"
             events.append(self._raise(Fault(self.sensor, "flatline", now, detail, flat), now))
         elif not flat and "flatline" in self.active:
             events.append(self._clear("flatline", now))
@@ -175,8 +204,20 @@ class FaultMonitor:
         for i, value in enumerate(values):
             self._flat_runs[i] = self._flat_runs[i] + 1 if previous is not None and previous[i] == value else 1
         return tuple(
-            c for c, run, watched in zip(self.channels, self._flat_runs, self._may_flatline) if watched and run >= limit
+            c
+            for c, run, limit, watched in zip(self.channels, self._flat_runs, self._flat_limits, self._may_flatline)
+            if watched and run >= limit
         )
+
+    def _flat_detail(self, flat: tuple[str, ...]) -> str:
+        """Which channels are unchanged, for how long, and why that is too long."""
+        parts = []
+        for c in flat:
+            i = self.channels.index(c)
+            limit, trained = self._flat_limits[i], self._flat_runs_trained[i]
+            why = f"; at most {trained} in the training history" if limit > self.settings.flatline_samples else ""
+            parts.append(f"{c} unchanged for {limit} readings{why}")
+        return ", ".join(parts)
 
     def source_fault(self, message: str, time: float, cleared: bool) -> list[Event]:
         """A source reported losing (or regaining) its sensor."""

@@ -63,6 +63,8 @@ class ModelMetadata:
     # per channel, how far a mean of ``short_mean_window`` training readings strayed (normalised units; RMS)
     short_mean_sd: tuple[float, ...] = ()
     short_mean_window: int = 0
+    # per channel, the most readings in a row with one unchanged value in the training rows (flatline faults)
+    flat_run_samples: tuple[int, ...] = ()
 
     def to_props(self) -> dict[str, str]:
         """Metadata entries without the two checksums (see :func:`with_checksums`)."""
@@ -101,7 +103,7 @@ class ModelMetadata:
             data["train_rows"] = tuple(data["train_rows"])
             data["validation_rows"] = tuple(data["validation_rows"])
             values["training_data"] = TrainingData(**data)
-            for name in ("channels", "norm_mean", "norm_std", "constant_channels", "short_mean_sd"):
+            for name in ("channels", "norm_mean", "norm_std", "constant_channels", "short_mean_sd", "flat_run_samples"):
                 if name in values:
                     values[name] = tuple(values[name])
             return cls(**values)

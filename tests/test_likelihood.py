@@ -91,6 +91,17 @@ def test_a_day_unlike_the_day_before_stands_out_even_when_the_forecast_keeps_up(
     assert max(j.channel_scores[0] for j in normal[300:]) < 0.3 and max(j.channel_scores[0] for j in flat) > 0.4
 
 
+def test_a_step_the_day_before_had_at_the_same_time_is_explained_by_the_season() -> None:
+    rng = np.random.default_rng(8)
+    day = [0.0] * 20 + [1.0] * 30  # a daily square wave: two steps a day, always at the same readings
+    observed = [[v + rng.normal(0, 0.02), 0.5] for _ in range(20) for v in day]
+    scorer = LikelihoodScorer(calibration(), SEASONAL)
+    feed(scorer, np.zeros((len(observed), 2)), observed)  # a perfect forecaster: only the season speaks
+    # the season's error is the noise's (E|n1 - n2| = 0.023), with no step in it: its entries sit in their slots
+    # (filed one reading late, each step would be an error of 1 twice a day: a mean error of 0.057)
+    assert scorer.state()["seasonal"][0][0] < 0.03
+
+
 def week_of(days: list[str], rng: np.random.Generator) -> list[list[float]]:
     """A 50-reading day cycles on a working day and stays flat on a rest day ("w" or "r"), with noise."""
     shapes = {"w": [math.sin(2 * math.pi * i / 50) for i in range(50)], "r": [0.0] * 50}

@@ -86,6 +86,7 @@ class LikelihoodScorer:
         self._sums = [0.0] * self._channels  # running sums of those windows (kept in the state: exact restores)
         self._sums_seasonal = [0.0] * self._channels
         self._last3: deque[list[float]] = deque(maxlen=3)
+        self._previous_normal: bool | None = True  # the last reading's verdict: decides its season entry
         self._levels: deque[float] = deque(maxlen=1)  # the last level: not yet in the novelty memory
         self._past: deque[list[float]] = deque(maxlen=max(1, self.settings.season_lag))
         self._past_long: deque[list[float]] = deque(maxlen=max(1, self.settings.long_season_lag))
@@ -122,10 +123,11 @@ class LikelihoodScorer:
         ]
         seasonal = None
         if self._seasonal and len(self._past) == self.settings.season_lag:
-            seasonal = [min(abs(v - old), ERROR_CLIP) for v, old in zip(observed, self._past[0])]
+            # entry i is reading i + 1's: [1] is the one exactly a season before this reading
+            seasonal = [min(abs(v - old), ERROR_CLIP) for v, old in zip(observed, self._past[1])]
             long_lag = self.settings.long_season_lag
             if long_lag and len(self._past_long) == long_lag:  # explained by either season
-                seasonal = [min(e, abs(v - old)) for e, v, old in zip(seasonal, observed, self._past_long[0])]
+                seasonal = [min(e, abs(v - old)) for e, v, old in zip(seasonal, observed, self._past_long[1])]
             for c, (d, recent, total_c, error) in enumerate(
                 zip(self._seasonal, self._recent_seasonal, self._sums_seasonal, seasonal)
             ):
@@ -189,21 +191,25 @@ class LikelihoodScorer:
         season repeats the one before, so an anomaly is not the reference a season later; None (a bridged
         reading), the season takes it and the range does not."""
         last3 = self._last3
-        if len(last3) >= 2:  # the median of the last three readings, this one included
+        seen = len(last3)
+        if seen >= 2:  # the median of the last three readings, this one included
             a, b = last3[-2], last3[-1]
             filtered = [max(min(p, q), min(max(p, q), v)) for p, q, v in zip(a, b, x)]
         else:
             filtered = x
-        last3.append(x)
         if normal:
             self._low = [v if v < low else low for v, low in zip(filtered, self._low)]
             self._high = [v if v > high else high for v, high in zip(filtered, self._high)]
-        if self.settings.season_lag:
-            past = self._past
-            past.append(past[0] if normal is False and len(past) == past.maxlen else filtered)
-        if self.settings.long_season_lag:
-            past = self._past_long
-            past.append(past[0] if normal is False and len(past) == past.maxlen else filtered)
+        if seen and self.settings.season_lag:
+            # The season's entry is the previous reading's: the median of it and its two neighbours (this one
+            # the later), so a step lands in its own slot while one glitch never enters. It is decided by
+            # whether that previous reading was normal.
+            entry = filtered if seen >= 2 else last3[-1]
+            repeat = self._previous_normal is False
+            for past in (self._past, self._past_long) if self.settings.long_season_lag else (self._past,):
+                past.append(past[0] if repeat and len(past) == past.maxlen else entry)
+        last3.append(x)
+        self._previous_normal = normal
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps."""
@@ -216,6 +222,7 @@ class LikelihoodScorer:
             "sums": list(self._sums),
             "sums_seasonal": list(self._sums_seasonal),
             "last3": list(self._last3),
+            "previous_normal": self._previous_normal,
             "past": list(self._past) if self.settings.season_lag else [],
             "past_long": list(self._past_long) if self.settings.long_season_lag else [],
             "range": [list(self._low), list(self._high)],
@@ -265,6 +272,8 @@ class LikelihoodScorer:
         for target, saved in zip(self._recent + self._recent_seasonal, recent + recent_seasonal):
             target.extend(saved)
         self._last3.extend(last3)
+        previous_normal = state.get("previous_normal", True)
+        self._previous_normal = previous_normal if previous_normal in (True, False, None) else True
         self._sums, self._sums_seasonal = sums, sums_seasonal
         self._past.extend(past)
         self._past_long.extend(past_long)

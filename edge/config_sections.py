@@ -169,7 +169,7 @@ class DetectorSection:
     likelihood_window: int = 10
     likelihood_half_life_samples: float = 1000.0
     likelihood_tail: Literal["student3", "gaussian"] = "student3"
-    novelty_half_life_samples: float = 1000.0
+    novelty_half_life_samples: float = 3000.0
     seasonal_lag_s: float = 86400.0
     seasonal_long_lag_s: float = 604800.0
     seasonal_max_samples: int = 20000

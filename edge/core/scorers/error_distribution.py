@@ -23,7 +23,7 @@ class LikelihoodSettings:
     season_learn_samples: int = 200
     long_season_lag: int = 0  # samples in a longer season (a week) that may explain a reading too (0: none)
     spatial_margin: float = 0.2  # share of the seen range a reading must go beyond (0: no range check)
-    novelty_half_life_samples: float = 1000.0  # 0: the score is the level itself
+    novelty_half_life_samples: float = 3000.0  # 0: the score is the level itself
     tail: str = "student3"  # or "gaussian"
     clip_sd: float = 6.0
 

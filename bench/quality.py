@@ -64,6 +64,15 @@ class FileRun:
     scores: dict[str, list[float]] = field(default_factory=dict)  # per detector, 0 where unscored
     default_threshold: float = 1.0
     seconds: float = 0.0
+    alerts: list[bool] = field(default_factory=list)  # the product's alert column
+    days: float = 0.0  # from the first row after the probationary ones to the last
+
+    def alert_counts(self) -> tuple[int, int]:
+        """Alerts raised after the probationary rows outside every window; windows with an alert open."""
+        alerts = self.alerts
+        raised = [i for i in range(max(1, self.probation), len(alerts)) if alerts[i] and not alerts[i - 1]]
+        outside = sum(1 for i in raised if not any(a <= i <= b for a, b in self.windows))
+        return outside, sum(1 for a, b in self.windows if any(alerts[a : b + 1]))
 
     def scored(self, detector: str) -> ScoredFile:
         return ScoredFile(self.name, self.scores[detector], self.windows, self.probation)
@@ -112,6 +121,7 @@ def run_file(task: tuple[Path, str, list, Path]) -> FileRun:
     started = time.perf_counter()
     stamps, values = load_rows(path)
     run = FileRun(name, path, len(values), probation_rows(len(values)), window_rows(stamps, labels), values)
+    run.days = (stamps[-1] - stamps[min(run.probation, len(stamps) - 1)]) / 86400.0
     run.scores["rolling z-score"] = rolling_z(values)
     folder = work / name.replace("/", "__")
     folder.mkdir(parents=True, exist_ok=True)
@@ -126,6 +136,7 @@ def run_file(task: tuple[Path, str, list, Path]) -> FileRun:
         run.scores[detector] = [s or 0.0 for s in trace.scores]
         if detector == PRODUCT:
             run.default_threshold = summary.threshold
+            run.alerts = list(trace.alerts)
             sd = load_model(model).metadata.norm_std[0]
             run.scores["seed: raw forecast error"] = [
                 abs(v - e[0]) / sd if e is not None and s is not None else 0.0
@@ -188,6 +199,14 @@ def report(runs: Sequence[FileRun], reference: Path, plot: Path | None = None) -
         for p in PROFILES
     }
     print(row(f"{PRODUCT} at each model's own threshold", "1 false alarm/day (no optimisation)", shipped))
+    counts = [r.alert_counts() for r in runs]
+    days = sum(r.days for r in runs)
+    outside, hit = sum(c[0] for c in counts), sum(c[1] for c in counts)
+    print(
+        f"\nAlerts ({PRODUCT}'s `alert` column, each model's own threshold), after the probationary rows: "
+        f"{outside:,} raised outside the labelled windows over {days:,.0f} days ({outside / max(days, 1e-9):.2f} "
+        f"a day); {hit} of {sum(len(r.windows) for r in runs)} windows with an alert."
+    )
     print()
     categories = sorted({r.name.split("/")[0] for r in runs})
     print("Per category (standard profile, under each detector's corpus threshold; normalised within the category):")

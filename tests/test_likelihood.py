@@ -57,6 +57,31 @@ def test_a_change_is_sharp_at_its_onset_then_explained_and_its_channel_named() -
     assert burst[10].channel_scores[1] > 0.3 > burst[10].channel_scores[0]
 
 
+def test_an_event_on_one_channel_does_not_hide_a_later_one_on_another() -> None:
+    rng = np.random.default_rng(9)
+    scorer = LikelihoodScorer(calibration(), SETTINGS)
+    feed(scorer, rng.normal(0, 0.1, size=(2000, 2)))
+    first = feed(scorer, rng.normal(0, 0.1, size=(30, 2)) + np.array([3.0, 0.0]))  # channel 0's event
+    feed(scorer, rng.normal(0, 0.1, size=(300, 2)))
+    second = feed(scorer, rng.normal(0, 0.1, size=(30, 2)) + np.array([0.0, 3.0]))  # the same on channel 1
+    again = feed(scorer, rng.normal(0, 0.1, size=(30, 2)) + np.array([0.0, 3.0]))  # and channel 1 once more
+    peak = max(j.score for j in first)
+    assert peak > 0.2 and max(j.score for j in second) > 0.8 * peak  # news on channel 1: its own memory is empty
+    assert max(j.score for j in again) < 0.2 * peak  # while channel 1's own repeat is not
+
+
+def test_a_state_saved_before_the_memory_was_per_channel_restores_for_every_channel() -> None:
+    scorer = LikelihoodScorer(calibration(), SETTINGS)
+    feed(scorer, np.random.default_rng(10).normal(0, 0.1, size=(100, 2)))
+    state = scorer.state()
+    state["memory"], state["levels"] = 2.5, [1.5]  # the older layout: one number each
+    scorer.restore(state)
+    assert scorer.state()["memory"] == [2.5, 2.5] and scorer.state()["levels"] == [[1.5, 1.5]]
+    state["memory"] = [1.0, 2.0, 3.0]
+    with pytest.raises(ValueError, match="saved memory"):
+        scorer.restore(state)
+
+
 def test_a_glitch_moves_neither_the_range_nor_the_error_distribution() -> None:
     rng = np.random.default_rng(3)
     clean, dirty = LikelihoodScorer(calibration(), SETTINGS), LikelihoodScorer(calibration(), SETTINGS)

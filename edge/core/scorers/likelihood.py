@@ -19,9 +19,10 @@ not normal (a level beyond the range stays rare while an alert is open, until it
 the season repeats the normal one before it, so an anomaly is not the reference a season later).
 
 ``level`` (what alerts are decided on) is the rarest of those, Bonferroni-corrected, over ``score_decades``.
-``score`` (the ``anomaly_score``) is only the rarity that the recent past did not already show: the level
-minus a memory of the levels before this reading (the largest, halving every ``novelty_half_life_samples``
-readings). It is sharp at the onset of a change (a reading rarer than any before it), says each rise once
+``score`` (the ``anomaly_score``) is only the rarity that the recent past did not already show: per channel,
+its level minus a memory of that channel's levels before this reading (the largest, halving every
+``novelty_half_life_samples`` readings), the most of any channel, so an event on one channel does not hide
+a later one on another. It is sharp at the onset of a change (a reading rarer than any before it), says each rise once
 (a level that climbs over a few readings scores each step), and is back down once the change has been seen;
 the alert's hold is the job of :mod:`edge.core.condition`. Plain floats: O(window) work per reading,
 O(season_lag + long_season_lag) memory per channel.
@@ -47,8 +48,9 @@ ERROR_CLIP = 1e6  # normalised units: a larger error enters the windows at this 
 
 
 # What ``score_one`` worked out, for ``learn_one`` on the same reading: the inputs (compared by identity, then
-# by value), the errors, the seasonal errors (None before a season has passed), the level in decades, the verdict.
-_Pending = tuple[Sequence[float], Sequence[float], list[float], "list[float] | None", float, Judgement]
+# by value), the errors, the seasonal errors (None before a season has passed), each channel's level in decades
+# (Bonferroni-corrected), the verdict.
+_Pending = tuple[Sequence[float], Sequence[float], list[float], "list[float] | None", list[float], Judgement]
 
 
 class LikelihoodScorer:
@@ -75,7 +77,7 @@ class LikelihoodScorer:
         )
         self._low, self._high = [-3.0] * len(scales), [3.0] * len(scales)  # normalised: training mean +- 3 sd
         self._clear_context()
-        self._memory = 0.0
+        self._memory = [0.0] * len(scales)  # per channel, in decades
         self.learned = 0
         self.protected = 0
 
@@ -87,7 +89,7 @@ class LikelihoodScorer:
         self._sums_seasonal = [0.0] * self._channels
         self._last3: deque[list[float]] = deque(maxlen=3)
         self._previous_normal: bool | None = True  # the last reading's verdict: decides its season entry
-        self._levels: deque[float] = deque(maxlen=1)  # the last level: not yet in the novelty memory
+        self._levels: deque[list[float]] = deque(maxlen=1)  # the last levels: not yet in the novelty memory
         self._past: deque[list[float]] = deque(maxlen=max(1, self.settings.season_lag))
         self._past_long: deque[list[float]] = deque(maxlen=max(1, self.settings.long_season_lag))
         self._pending: _Pending | None = None  # type: ignore[no-redef]  # reset with the context
@@ -140,12 +142,17 @@ class LikelihoodScorer:
                 reach = margin * (high - low)
                 if v > high + reach or v < low - reach:
                     rarity[c] = max(rarity[c], decades)  # never seen, by far: as rare as the scale says
-        overall = max(0.0, max(rarity) - self._correction)
-        novel = max(0.0, overall - self._memory) if self._novelty_keep else overall
+        correction = self._correction
+        levels = [r - correction if r > correction else 0.0 for r in rarity]
+        overall = max(levels)
+        if self._novelty_keep:
+            novel = max(0.0, max([level - seen for level, seen in zip(levels, self._memory)]))
+        else:
+            novel = overall
         judgement = Judgement(
             min(1.0, overall / decades), min(1.0, novel / decades), tuple([min(1.0, v / decades) for v in rarity])
         )
-        self._pending = (residual, observed, errors, seasonal, overall, judgement)
+        self._pending = (residual, observed, errors, seasonal, levels, judgement)
         return self._pending
 
     def score_one(self, residual: Sequence[float], observed: Sequence[float]) -> Judgement:
@@ -155,7 +162,7 @@ class LikelihoodScorer:
     def learn_one(self, residual: Sequence[float], observed: Sequence[float], normal: bool = True) -> None:
         """Take the reading into the windows, the season, the range and the memory; into the error
         distributions only when ``normal``."""
-        _, _, errors, seasonal, level, _ = self._evaluate(residual, observed)
+        _, _, errors, seasonal, channel_levels, _ = self._evaluate(residual, observed)
         x = [float(v) for v in observed]
         window = self.settings.window
         for c, (recent, error) in enumerate(zip(self._recent, errors)):
@@ -170,10 +177,10 @@ class LikelihoodScorer:
                 if normal:
                     self._seasonal[c].learn(self._sums_seasonal[c] / len(recent))
         self._advance(x, normal=normal)
-        levels = self._levels
-        aged = levels[0] if len(levels) == levels.maxlen else 0.0
-        levels.append(level)
-        self._memory = max(aged, self._memory * self._novelty_keep)
+        levels, keep = self._levels, self._novelty_keep
+        aged = levels[0] if len(levels) == levels.maxlen else [0.0] * self._channels
+        levels.append(channel_levels)
+        self._memory = [a if a > m * keep else m * keep for a, m in zip(aged, self._memory)]
         self._pending = None
         if normal:
             self.learned += 1
@@ -226,8 +233,8 @@ class LikelihoodScorer:
             "past": list(self._past) if self.settings.season_lag else [],
             "past_long": list(self._past_long) if self.settings.long_season_lag else [],
             "range": [list(self._low), list(self._high)],
-            "memory": self._memory,
-            "levels": list(self._levels),
+            "memory": list(self._memory),
+            "levels": [list(v) for v in self._levels],
             "learned": self.learned,
             "protected": self.protected,
         }
@@ -255,14 +262,14 @@ class LikelihoodScorer:
         long_lag = self.settings.long_season_lag
         past_long = rows("past_long", channels)[-long_lag:] if long_lag else []  # an older state: starts over
         low, high = (finite(side, "saved range") for side in state.get("range", [self._low, self._high]))
-        memory = float(state.get("memory", 0.0))
-        if len(low) != channels or len(high) != channels or not math.isfinite(memory):
-            raise ValueError("saved range or memory does not fit this model")
+        memory = _per_channel(state.get("memory", 0.0), channels, "saved memory")
+        if len(low) != channels or len(high) != channels:
+            raise ValueError("saved range does not fit this model")
         sums = finite(state.get("sums", [sum(r) for r in recent]), "saved sums")
         sums_seasonal = finite(state.get("sums_seasonal", [sum(r) for r in recent_seasonal]), "saved sums")
         if len(sums) != channels or len(sums_seasonal) != channels:
             raise ValueError(f"saved sums are not {channels} channels")
-        levels = finite(state.get("levels", []), "saved levels")
+        levels = [_per_channel(v, channels, "saved levels") for v in state.get("levels", [])]
         checked = [ErrorDistribution(self.settings, None) for _ in forecast + seasonal]
         for distribution, saved in zip(checked, forecast + seasonal):
             distribution.restore(saved)  # raises on a bad one before anything here changes
@@ -280,3 +287,13 @@ class LikelihoodScorer:
         self._low, self._high, self._memory = low, high, memory
         self._levels.extend(levels[-(self._levels.maxlen or 1) :])
         self.learned, self.protected = int(state.get("learned", 0)), int(state.get("protected", 0))
+
+
+def _per_channel(value: Any, channels: int, what: str) -> list[float]:
+    """A saved per-channel list, or one number for all (a state from before the memory was per channel)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = [value] * channels
+    out = finite(value, what)
+    if len(out) != channels:
+        raise ValueError(f"{what} is not {channels} channels")
+    return out

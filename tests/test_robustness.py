@@ -150,6 +150,18 @@ def test_readings_from_another_operating_point_are_said_so_once(fixture_model, c
     assert d.counters.alerts >= 1  # and the change itself is alerted
 
 
+@pytest.mark.parametrize("glitch", [1e30, -1e6])
+def test_one_glitch_is_not_taken_for_another_operating_point(fixture_model, caplog, glitch: float) -> None:
+    rows = list(live_rows(300, seed=38))
+    rows[150] = (rows[150][0], glitch, rows[150][2])  # one reading far out: its window's mean is, its median not
+    d = detector(fixture_model)
+    with caplog.at_level(logging.WARNING, logger="edge.core.detector"):
+        for r in readings(rows):
+            d.score_one(r)
+    assert not [r for r in caplog.records if "operating point" in r.getMessage()]
+    assert d.counters.regime_warnings == 0
+
+
 @pytest.mark.parametrize("huge", [1e39, -1e308, math.inf])
 def test_a_value_beyond_float32_is_a_named_fault_bridged_like_nan(fixture_model, huge: float, recwarn) -> None:
     from edge.sinks.log import fault_line

@@ -105,6 +105,7 @@ class ConditionMonitor:
         self.level_var = list(self._seed)
         self._recent: deque[list[float]] = deque(maxlen=settings.window)
         self._sums = [0.0] * channels
+        self._judged_means: tuple[Sequence[float] | None, list[float]] = (None, [])  # the last judge's short means
 
     def short_mean(self, x: Sequence[float]) -> list[float]:
         """The mean of the window with ``x`` taken in (nothing is changed)."""
@@ -122,11 +123,24 @@ class ConditionMonitor:
         return math.sqrt(total / len(short))
 
     def outside_training(self, x: Sequence[float]) -> list[int]:
-        """Channels whose short mean is beyond ``regime_sd`` training sd (once the window is full)."""
+        """Channels whose short mean and short median are both beyond ``regime_sd`` training sd (once the window
+        is full): the median, so that one glitch in the window is never taken for another operating point."""
         limit = self.settings.regime_sd
         if limit <= 0 or len(self._recent) + 1 < self.settings.window:
             return []
-        return [c for c, m in enumerate(self.short_mean(x)) if abs(m) > limit]
+        judged, means = self._judged_means
+        if judged is not x:
+            means = self.short_mean(x)
+        outside = [c for c, m in enumerate(means) if abs(m) > limit]
+        return [c for c in outside if abs(self.short_median(x, c)) > limit] if outside else outside
+
+    def short_median(self, x: Sequence[float], channel: int) -> float:
+        """The median of ``channel`` over the window with ``x`` taken in (nothing is changed)."""
+        recent = self._recent
+        kept = list(recent)[1:] if len(recent) == recent.maxlen else list(recent)
+        values = sorted([row[channel] for row in kept] + [min(max(float(x[channel]), -WINDOW_CLIP), WINDOW_CLIP)])
+        middle = len(values) // 2
+        return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
     def judge(self, x: Sequence[float]) -> tuple[float, tuple[float, ...]]:
         """How rare the short mean with ``x`` is against the normal: (level, each channel's level), on the
@@ -142,10 +156,13 @@ class ConditionMonitor:
         widen = window / count  # a shorter mean strays more
         floor2, correction, decades = self._z_floor2, self._correction, self._decades
         levels = [0.0] * channels
+        means = [0.0] * channels
+        self._judged_means = (x, means)  # for outside_training on the same reading
         for c, (total, v, mu, var) in enumerate(zip(self._sums, x, self.level_mean, self.level_var)):
             if not -bound < v < bound:
                 v = math.copysign(bound, v)
             m = ((total - oldest[c] + v) if oldest is not None else (total + v)) / count
+            means[c] = m
             spread2 = var * widen
             d2 = (m - mu) * (m - mu)
             if d2 <= floor2 * spread2:
@@ -163,6 +180,7 @@ class ConditionMonitor:
         """Take the reading into the window; into the reference only when ``normal``, into the short mean's
         normal and spread only when ``level_normal`` (default: ``normal``) and the window is full."""
         x = [float(v if -WINDOW_CLIP < v < WINDOW_CLIP else math.copysign(WINDOW_CLIP, v)) for v in x]
+        self._judged_means = (None, [])
         recent = self._recent
         if len(recent) == recent.maxlen:
             self._sums = [s - o + v for s, o, v in zip(self._sums, recent[0], x)]
@@ -202,6 +220,7 @@ class ConditionMonitor:
 
     def reset(self) -> None:
         """After a break: the window starts again."""
+        self._judged_means = (None, [])
         self._recent.clear()
         self._sums = [0.0] * len(self.mean)
 
@@ -237,5 +256,6 @@ class ConditionMonitor:
             raise ValueError(f"saved condition does not fit {channels} channels")
         self.mean, self.var, self._sums = mean, var, sums
         self.level_mean, self.level_var = level_mean, level_var
+        self._judged_means = (None, [])
         self._recent.clear()
         self._recent.extend(recent)

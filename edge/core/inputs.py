@@ -40,7 +40,7 @@ class Inputs:
         recent = self.recent
         state_input = x
         if len(recent) >= 2:
-            medians = [sorted((a, b, v))[1] for a, b, v in zip(recent[-2], recent[-1], x)]
+            medians = [max(min(a, b), min(max(a, b), v)) for a, b, v in zip(recent[-2], recent[-1], x)]
             state_input = [m if abs(v - m) > GLITCH_SD else v for v, m in zip(x, medians)]
         recent.append(x)
         del recent[:-2]

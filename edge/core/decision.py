@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 DecisionState = Literal["quiet", "raised", "active", "cleared", "accepted"]
 
@@ -61,6 +61,13 @@ class Decision:
         return self.state in ("raised", "active")
 
 
+_DECISIONS: dict[tuple[DecisionState, bool], Decision] = {
+    (state, above): Decision(state, above)
+    for state in get_args(DecisionState)
+    for above in (False, True)
+}  # one shared instance of each (they are frozen): none is built per sample
+
+
 class AlertPolicy:
     """``update(time, score)`` once per scored sample; ``interrupt()`` when scoring pauses."""
 
@@ -87,19 +94,19 @@ class AlertPolicy:
             self._calm = self._calm + 1 if score < settings.clear_at and not holding else 0
             if self._calm >= settings.clear_samples:
                 self._end(time)
-                return Decision("cleared", above)
+                return _DECISIONS["cleared", above]
             if settings.accept_after_s > 0 and time - self._raised_at >= settings.accept_after_s:
                 self._end(time)
-                return Decision("accepted", above)
-            return Decision("active", above)
+                return _DECISIONS["accepted", above]
+            return _DECISIONS["active", above]
         if sum(self._recent) >= settings.k:
             if time < self._cooldown_until:
                 if above:
                     self.suppressed += 1
-                return Decision("quiet", above)
+                return _DECISIONS["quiet", above]
             self._active, self._calm, self._raised_at = True, 0, time
-            return Decision("raised", above)
-        return Decision("quiet", above)
+            return _DECISIONS["raised", above]
+        return _DECISIONS["quiet", above]
 
     def _end(self, time: float) -> None:
         self._active = False

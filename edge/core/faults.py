@@ -138,16 +138,22 @@ class FaultMonitor:
         self._last_arrival = now if received is None else received
         events: list[Event] = []
         resumed = False
-        for kind in ("stale", "source"):
-            if kind in self.active:
-                events.append(self._clear(kind, now))
-                resumed = True
+        if self.active:
+            for kind in ("stale", "source"):
+                if kind in self.active:
+                    events.append(self._clear(kind, now))
+                    resumed = True
         gap, missing = self._gap(reading)
         if gap is not None:
             events.append(self._raise(gap, now))
             resumed = True
         self._last_time, self._last_sequence = now, reading.sequence
-        bad = tuple(c for c, v in zip(self.channels, reading.values) if not usable(v))
+        values = reading.values
+        total = sum(values)  # finite only when no value is NaN or infinite: then min and max are exact
+        if total - total == 0.0 and values and -READING_LIMIT <= min(values) and max(values) <= READING_LIMIT:
+            bad: tuple[str, ...] = ()
+        else:
+            bad = tuple(c for c, v in zip(self.channels, values) if not usable(v))
         if bad:
             if "nan" not in self.active:
                 detail = missing_detail(self.channels, reading.values)

@@ -62,9 +62,7 @@ class Decision:
 
 
 _DECISIONS: dict[tuple[DecisionState, bool], Decision] = {
-    (state, above): Decision(state, above)
-    for state in get_args(DecisionState)
-    for above in (False, True)
+    (state, above): Decision(state, above) for state in get_args(DecisionState) for above in (False, True)
 }  # one shared instance of each (they are frozen): none is built per sample
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
@@ -106,9 +107,54 @@ class ModelMetadata:
             for name in ("channels", "norm_mean", "norm_std", "constant_channels", "short_mean_sd", "flat_run_samples"):
                 if name in values:
                     values[name] = tuple(values[name])
-            return cls(**values)
+            meta = cls(**values)
         except (TypeError, KeyError, ValueError) as exc:
             raise MetadataError(f"its metadata is malformed: {exc}") from exc
+        problem = meta.problem()
+        if problem:
+            raise MetadataError(f"its metadata is malformed: {problem}; export it again with edge-export")
+        return meta
+
+    def problem(self) -> str:
+        """What makes these values unusable for scoring (empty: nothing): each per-channel list must have one
+        entry per channel, and the numbers must be in range."""
+        channels = len(self.channels)
+        if not channels or not all(isinstance(c, str) and c for c in self.channels):
+            return f"{PREFIX}channels must be a non-empty list of names, not {list(self.channels)}"
+        numbers: list[tuple[str, tuple[Any, ...], bool, bool]] = [  # name, values, may be empty, must be > 0
+            ("norm_mean", self.norm_mean, False, False),
+            ("norm_std", self.norm_std, False, True),
+            ("short_mean_sd", self.short_mean_sd, True, True),
+        ]
+        for name, values, may_be_empty, positive in numbers:
+            if may_be_empty and not values:
+                continue
+            if len(values) != channels:
+                return f"{PREFIX}{name} has {len(values)} values for {channels} channels"
+            if not all(_real(v) and (v > 0 if positive else True) for v in values):
+                kind = "finite and above 0" if positive else "finite"
+                return f"{PREFIX}{name} must be {kind}, not {list(values)}"
+        runs = self.flat_run_samples
+        if runs and (len(runs) != channels or not all(_count(v) for v in runs)):
+            return f"{PREFIX}flat_run_samples must be {channels} counts of 0 or more, not {list(runs)}"
+        if not set(self.constant_channels) <= set(self.channels):
+            return f"{PREFIX}constant_channels {list(self.constant_channels)} are not all among the channels"
+        for name, value in (("window", self.window), ("hidden", self.hidden), ("layers", self.layers)):
+            if not _count(value) or value < 1:
+                return f"{PREFIX}{name} must be a whole number of 1 or more, not {value!r}"
+        if not _count(self.warmup) or not _count(self.short_mean_window):
+            return f"{PREFIX}warmup and short_mean_window must be whole numbers of 0 or more"
+        if not (_real(self.sample_period_s) and self.sample_period_s > 0):
+            return f"{PREFIX}sample_period_s must be a number of seconds above 0, not {self.sample_period_s!r}"
+        return ""
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def metadata_checksum(props: dict[str, str]) -> str:

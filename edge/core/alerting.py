@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from edge.core.events import Reading
 from edge.core.scorers import Judgement
 from edge.core.settings import DetectorSettings
+from edge.digest import uuid5
 
 _ID_NAMESPACE = uuid.UUID("6f1c2a4e-3b7d-4f0e-9a51-2d8e7c6b5a40")
 
@@ -48,4 +49,4 @@ def alerting_channels(
 
 def alert_id(model_sha256: str, sensor: str, start: float) -> str:
     """A stable id: the same model, sensor and start give the same id on every gateway and after a restart."""
-    return uuid.uuid5(_ID_NAMESPACE, f"{model_sha256}/{sensor}/{start!r}").hex[:16]
+    return uuid5(_ID_NAMESPACE, f"{model_sha256}/{sensor}/{start!r}").hex[:16]

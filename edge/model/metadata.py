@@ -6,13 +6,13 @@ serialized bytes (nodes and weights) and ``metadata_sha256`` over every other ke
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 from edge.core.calibration import Calibration
+from edge.digest import sha256_hex
 
 FORMAT_VERSION = 1
 PREFIX = "edge_anomaly."
@@ -160,7 +160,7 @@ def _count(value: Any) -> bool:
 def metadata_checksum(props: dict[str, str]) -> str:
     """sha256 over all entries except the two checksums, in key order."""
     body = {k: v for k, v in props.items() if k not in (WEIGHTS_KEY, METADATA_KEY)}
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8")).hexdigest()
+    return sha256_hex(json.dumps(body, sort_keys=True).encode("utf-8"))
 
 
 def with_checksums(props: dict[str, str], weights_sha256: str) -> dict[str, str]:

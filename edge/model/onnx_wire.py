@@ -7,9 +7,10 @@ the wire format, so a truncated file gives a clear message instead of a crash.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from edge.digest import sha256_hex
 
 GRAPH_FIELD = 7
 METADATA_FIELD = 14
@@ -93,7 +94,7 @@ def read_model_bytes(buf: bytes) -> ModelBytes:
         if number == GRAPH_FIELD and wire_type == _LENGTH:
             if graph_hash is not None:
                 raise WireError("the model holds two graphs")
-            graph_hash = hashlib.sha256(payload).hexdigest()
+            graph_hash = sha256_hex(payload)
         elif number == METADATA_FIELD and wire_type == _LENGTH:
             key, value = _string_pair(payload)
             metadata[key] = value

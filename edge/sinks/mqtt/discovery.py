@@ -18,10 +18,10 @@ written with ``_`` for them and a short hash of the name appended, so two names 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any
 
+from edge.digest import sha256_hex
 from edge.version import __version__
 
 _NOT_ALLOWED = re.compile(r"[^a-zA-Z0-9_-]")
@@ -30,7 +30,7 @@ _NOT_ALLOWED = re.compile(r"[^a-zA-Z0-9_-]")
 def object_id(name: str) -> str:
     """``name`` as Home Assistant allows in an object id (``pump-1`` stays, ``pump.1`` -> ``pump_1_5e9b2c``)."""
     safe = _NOT_ALLOWED.sub("_", name)
-    return safe if safe == name else f"{safe}_{hashlib.sha256(name.encode()).hexdigest()[:6]}"
+    return safe if safe == name else f"{safe}_{sha256_hex(name.encode())[:6]}"
 
 
 def node_id(gateway: str) -> str:

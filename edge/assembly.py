@@ -7,7 +7,7 @@ and swap to it only if it is sound.
 
 from __future__ import annotations
 
-import socket
+import os
 from collections.abc import Mapping
 
 from edge.config import AgentConfig
@@ -74,7 +74,7 @@ def plugin_context(config: AgentConfig, model: LoadedModel | None, hardware: Har
         model_sha256=model.weights_sha256 if model else "",
         state_dir=config.agent.state_path(),
         base_dir=config.base_dir,
-        gateway_id=config.agent.gateway_id or socket.gethostname(),
+        gateway_id=config.agent.gateway_id or os.uname().nodename,
         feedback_dir=config.recorder.folder_path(config.agent),
     )
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, replace
 from functools import partial
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -233,6 +232,8 @@ def load_config(path: str | Path, *, for_replay: bool = False) -> AgentConfig:
 
 def minimal_config() -> str:
     """The smallest first config that runs (``edge/minimal.toml``): the model, a replay source, the log sink."""
+    from importlib import resources  # here, not at the top: the running service never needs it (memory)
+
     return resources.files("edge").joinpath("minimal.toml").read_text(encoding="utf-8")
 
 

@@ -12,51 +12,20 @@ retried at each interval; it never stops the agent.
 from __future__ import annotations
 
 import logging
-import socket
 import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edge.config_sections import MetricsSection
 from edge.files import write_text_atomic
-from edge.metrics.exposition import CONTENT_TYPE, render
+from edge.metrics.exposition import render
 from edge.metrics.series import LastScores, families
 
 if TYPE_CHECKING:
+    from edge.metrics.endpoint import MetricsServer
     from edge.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
-
-PATH = "/metrics"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        if self.path.split("?", 1)[0] != PATH:
-            self._send(404, b"only /metrics is served here\n", "text/plain; charset=utf-8")
-            return
-        self._send(200, self.server.text, CONTENT_TYPE)
-
-    def _send(self, code: int, body: bytes, content_type: str) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("metrics request from %s: " + format, self.address_string(), *args)
-
-
-class _Server(HTTPServer):
-    text = b""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        super().__init__((host, port), _Handler)
 
 
 class Metrics:
@@ -67,7 +36,7 @@ class Metrics:
         self.gateway = gateway
         self.observer = LastScores()
         self.text = ""
-        self._server: _Server | None = None
+        self._server: MetricsServer | None = None
         self._thread: threading.Thread | None = None
         self._failing: set[str] = set()  # what failed last time (said once per streak)
 
@@ -121,8 +90,12 @@ class Metrics:
             self._works("textfile", f"the metrics file {path} is written again")
 
     def _serve(self, host: str, port: int) -> None:
+        # here, not at the top: http.server brings http.client, email and ssl (OpenSSL), 5 MiB of a gateway's
+        # memory that only an agent serving /metrics needs
+        from edge.metrics.endpoint import PATH, MetricsServer
+
         try:
-            server = _Server(host, port)
+            server = MetricsServer(host, port)
         except OSError as exc:
             self._failed(
                 "http",

@@ -4,18 +4,42 @@ inspect)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from edge import commands, feedback_commands
 from edge.errors import ConfigError, EdgeError, ModelError
-from edge.service.network_policy import DROP_IN
 
 PROG = "edge-agent"
 EXIT_CONFIG = 78  # EX_CONFIG from sysexits.h: the config or model is wrong; restarting will not help
-REPLAY_BLOCK = 256  # edge.replay_file.DEFAULT_BLOCK, written out: importing it would load onnxruntime for --help
+# edge.service.network_policy.DROP_IN, written out: importing it would load the service's modules for replay
+DROP_IN = Path("/etc/systemd/system/edge-anomaly.service.d/network.conf")
+REPLAY_BLOCK = 64  # edge.replay_file.DEFAULT_BLOCK, written out: importing it would load onnxruntime for --help
 CONFIG_HELP = "the agent's config file (edge-agent sample-config --minimal prints a first one)"
+
+
+def terminal_columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` tells it: ``COLUMNS``, else stdout's, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, its width from :func:`terminal_columns`: argparse's own imports shutil for it,
+    and shutil loads bz2 and lzma, half a MiB of a gateway's memory for every command."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None):
+        super().__init__(prog, indent_increment, max_help_position, terminal_columns() - 2 if width is None else width)
 
 
 def _unit_threshold(text: str) -> float:
@@ -27,7 +51,7 @@ def _unit_threshold(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface: one subparser per command, every option with its help."""
-    parser = argparse.ArgumentParser(prog=PROG, description="edge-anomaly gateway runtime")
+    parser = argparse.ArgumentParser(prog=PROG, description="edge-anomaly gateway runtime", formatter_class=Formatter)
     parser.add_argument(
         "--debug", action="store_true", help="show a traceback on errors (and, for run, log at debug level)"
     )
@@ -36,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     def command(name: str, summary: str) -> argparse.ArgumentParser:
-        return subcommands.add_parser(name, help=summary, description=summary)
+        return subcommands.add_parser(name, help=summary, description=summary, formatter_class=Formatter)
 
     run = command("run", "run the service: read the sources, score every reading, send events to the sinks")
     run.add_argument("--config", type=Path, required=True, metavar="TOML", help=CONFIG_HELP)

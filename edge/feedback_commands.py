@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import time
 from datetime import datetime
@@ -74,6 +73,8 @@ def annotate_alerts(summary: dict[str, Any]) -> None:
 
 def _who() -> str:
     """The person: sudo's caller, else the login."""
+    import getpass  # here, not at the top: it loads termios, for no other command
+
     return os.environ.get("SUDO_USER") or getpass.getuser()
 
 

@@ -112,6 +112,13 @@ def test_replay_blocks_default_in_the_help_is_the_real_one() -> None:
     assert REPLAY_BLOCK == DEFAULT_BLOCK
 
 
+def test_the_network_drop_in_in_the_help_is_the_real_one() -> None:
+    from edge.cli import DROP_IN
+    from edge.service.network_policy import DROP_IN as REAL
+
+    assert DROP_IN == REAL
+
+
 def test_the_simulators_anomaly_flags_say_their_units_with_an_example() -> None:
     page = _simulator().format_help()
     for part in ("AT ", "CHANNEL ", "SIZE ", "LENGTH ", "x --period-ms", "channel's own units", "in samples"):
@@ -127,3 +134,16 @@ def test_a_drift_without_length_is_refused_in_one_line(capsys) -> None:
     err = capsys.readouterr().err
     assert err.startswith("firmware_bridge.sim: error: --drift '400:temperature:3': a drift needs LENGTH")
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("columns", ["100", "0", "junk", None])
+def test_the_help_is_as_wide_as_argparse_would_make_it(monkeypatch, columns: str | None) -> None:
+    import argparse
+
+    from edge.cli import Formatter
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert Formatter("edge-agent")._width == argparse.HelpFormatter("edge-agent")._width

@@ -1,4 +1,5 @@
-"""What a gateway keeps out of its memory: OpenSSL (hashlib, ssl) and the HTTP stack, unless configured."""
+"""What a gateway keeps out of its memory: OpenSSL (hashlib, ssl), the HTTP stack unless configured, and
+shutil's compression libraries (argparse would import shutil for the terminal's width)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 
-HEAVY = ("hashlib", "_hashlib", "ssl", "_ssl", "http.server", "http.client", "email")
+HEAVY = ("hashlib", "_hashlib", "ssl", "_ssl", "http.server", "http.client", "email", "shutil", "bz2", "lzma")
 
 
 def _loaded_heavy(code: str) -> list[str]:

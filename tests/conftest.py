@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 # The gateway's own test run (tools/aarch64/run-tests.sh sets this) has no torch or onnx: the test files
 # that import them are not collected, and tests marked ``workstation`` are deselected with -m.
@@ -22,6 +23,13 @@ HOST_ONLY_FILES = [
     "test_systemd_unit.py",
 ]  # the unit and install.sh are checked once, on the host
 collect_ignore = HOST_ONLY_FILES if os.environ.get("EDGE_GATEWAY_TESTS_ONLY") == "1" else []
+
+# Under an emulator (qemu-user: tools/aarch64/run-tests.sh sets EDGE_TEST_EMULATOR) every instruction is tens of
+# times slower, so hypothesis's timing checks (input generation too slow, a deadline per example) measure the
+# emulator, not the code; the properties and the number of examples stay the same.
+settings.register_profile("emulated", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+if os.environ.get("EDGE_TEST_EMULATOR"):
+    settings.load_profile("emulated")
 
 START = 1_700_000_000.0
 PERIOD = 300.0

@@ -108,7 +108,11 @@ def test_handler_errors_go_to_handle_error(journal: tuple[str, socket.socket], c
     handler.sender.close()
 
 
-names = st.from_regex(r"[A-Z][A-Z0-9_]{0,30}", fullmatch=True).filter(lambda n: n not in {"MESSAGE", "PRIORITY"})
+names = st.builds(
+    lambda first, rest: first + rest,
+    st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+    st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_", max_size=30),
+).filter(lambda n: n not in {"MESSAGE", "PRIORITY"})  # [A-Z][A-Z0-9_]{0,30}, cheaper to draw than from_regex
 
 
 @given(message=st.text(), priority=st.integers(0, 7), fields=st.dictionaries(names, st.text(), max_size=6))

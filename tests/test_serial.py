@@ -167,11 +167,14 @@ def test_unplug_and_replug_is_a_fault_and_a_clear_and_every_frame_is_accounted_f
         items = collect(src, thread)
     src.close()
     faults = [i for i in items if isinstance(i, SourceFault)]
-    assert sim.stats.unplugs == 3
-    assert [f.cleared for f in faults] == [False, True] * 3
+    # every 400 frames generated: 3 on a host; under an emulator the simulator's catch-up after a slow unplug
+    # can generate the next 400 frames while still unplugged, so it may plug out only twice
+    unplugs = sim.stats.unplugs
+    assert unplugs == 3 or (os.environ.get("EDGE_TEST_EMULATOR") and unplugs == 2)
+    assert [f.cleared for f in faults] == [False, True] * unplugs
     assert "lost" in faults[0].message and "back after" in faults[1].message
     counts = src.counters()
-    assert counts["reconnects"] == 3 and len(src.reconnect_seconds) == 3
+    assert counts["reconnects"] == unplugs and len(src.reconnect_seconds) == unplugs
     assert counts["frames"] + counts["lost"] == src.session.sequence.span  # nothing unaccounted
     assert counts["lost"] >= sim.stats.unplugged_frames
     readings = [i for i in items if isinstance(i, Reading)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -125,6 +126,44 @@ def test_a_step_the_day_before_had_at_the_same_time_is_explained_by_the_season()
     # the season's error is the noise's (E|n1 - n2| = 0.023), with no step in it: its entries sit in their slots
     # (filed one reading late, each step would be an error of 1 twice a day: a mean error of 0.057)
     assert scorer.state()["seasonal"][0][0] < 0.03
+
+
+def test_after_a_break_the_season_stays_aligned_in_time_and_a_reading_unlike_its_time_stands_out() -> None:
+    rng = np.random.default_rng(9)
+    observed = [[v + rng.normal(0, 0.02), 0.5] for v, _ in sine(600)]
+    stopped = [[0.0, 0.5]] * 25  # the cycle stops (within the range, and a perfect forecaster follows it)
+    outcomes = {}
+    for lost in (None, 37):
+        scorer = LikelihoodScorer(calibration(), SEASONAL)
+        feed(scorer, np.zeros((600, 2)), observed)
+        scorer.reset(lost)  # a break of 37 sample periods (None: its length is not known)
+        after = [[v + rng.normal(0, 0.02), 0.5] for v, _ in sine(20, start=600 + (lost or 0))]
+        normal = feed(scorer, np.zeros((20, 2)), after)  # the cycle goes on where time has taken it
+        flat = feed(scorer, np.zeros((25, 2)), stopped)
+        outcomes[lost] = (max(j.level for j in normal), max(j.level for j in flat))
+    assert outcomes[37][0] < 0.1 and outcomes[37][1] > 0.4  # compared with a season before, in time
+    assert outcomes[None] == (0.0, 0.0)  # the season starts over: nothing seasonal to compare with yet
+
+
+def test_a_break_longer_than_a_season_repeats_the_last_season_in_its_slots() -> None:
+    observed = sine(120)
+    scorer = LikelihoodScorer(calibration(), SEASONAL)
+    feed(scorer, np.zeros((120, 2)), observed)
+    before = scorer.state()["past"]
+    scorer.reset(50 * 3 + 7)  # three seasons and seven readings: the slots move on by seven
+    past = scorer.state()["past"]
+    assert len(past) == 50 and past[:-8] == before[8:] and past[-7:] == before[1:8]
+
+
+def test_the_seasons_empty_slots_survive_a_checkpoint() -> None:
+    scorer = LikelihoodScorer(calibration(), WEEKLY)
+    feed(scorer, np.zeros((30, 2)), sine(30))
+    scorer.reset(12)  # within the first season: twelve slots with no reading
+    state = json.loads(json.dumps(scorer.state()))
+    assert state["past"][-12:] == [None] * 12
+    restored = LikelihoodScorer(calibration(), WEEKLY)
+    restored.restore(state)
+    assert restored.state() == scorer.state()
 
 
 def week_of(days: list[str], rng: np.random.Generator) -> list[list[float]]:

@@ -137,6 +137,19 @@ def test_a_gap_of_a_few_readings_in_time_is_bridged(fixture_model) -> None:
     assert d.counters.faults == 0
 
 
+def test_a_long_gap_rewarms_the_model_but_keeps_the_season_aligned_in_time(fixture_model) -> None:
+    stream = readings(live_rows(981, seed=38))
+    d = detector(fixture_model)
+    outcome = [d.score_one(r) for r in stream[:700] + stream[740:]]  # 40 readings missing: a break
+    assert [e.subject.kind for e in outcome[700].events] == ["time_gap"] and outcome[700].state == "warmup"
+    past = d.scorer.state()["past"]
+    assert len(past) == SEASON  # the season was not lost with the break
+    # its next reference is the entry of the reading a season before the next one in time (a median of three)
+    middle = np.median([stream[i].values for i in (692, 693, 694)], axis=0)
+    assert past[1] == pytest.approx(d.inputs.normalise(tuple(middle)), abs=1e-9)
+    assert past[-1] is not None and sum(1 for p in past if p is None) == 0  # the gap's slots hold a season before
+
+
 def test_readings_from_another_operating_point_are_said_so_once(fixture_model, caplog) -> None:
     meta = fixture_model.metadata
     rows = [(t, a + 20 * meta.norm_std[0], b) for t, a, b in live_rows(300, seed=38)]

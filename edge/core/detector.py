@@ -83,6 +83,8 @@ class Detector:
         self._seen = 0
         self._missing_streak = 0
         self._accepting = False
+        self._clock: float | None = None  # the last reading the scorer took in (a bridged loss: a period on)
+        self._realign = False  # a break: the scorer is reset, for how long it lasted, at the next reading
         self.regime = RegimeWatch(sensor, meta.channels, self.inputs.mean, self.inputs.std)
 
     def _new_condition(self) -> ConditionMonitor:
@@ -92,7 +94,7 @@ class Detector:
 
     def _restart(self) -> None:
         self.forecaster.reset()
-        self.scorer.reset()
+        self._realign = True
         self.condition.reset()
         self._forecast = None
         self._seen = 0
@@ -113,6 +115,16 @@ class Detector:
         """Feed one normalised reading to the model now."""
         self._advance(self.forecaster.step_normalized(self.inputs.filtered(x)).tolist())
 
+    def _resume_scorer(self, time: float) -> None:
+        """The first reading after a break: the scorer forgets its short-term context and learns how many
+        sample periods the break lasted, so what it keeps aligned in time (the seasons) stays aligned."""
+        clock, period = self._clock, self.faults.settings.sample_period_s
+        lost = None
+        if clock is not None and period > 0 and time > clock:
+            lost = max(0, round((time - clock) / period) - 1)
+        self.scorer.reset(lost)
+        self._realign = False
+
     def _advance(self, forecast: list[float]) -> None:
         self._forecast = forecast
         self._seen += 1
@@ -124,10 +136,15 @@ class Detector:
         else:
             self._advance(forecast)
 
-    def _bridge(self, x: list[float] | None = None, missing: tuple[int, ...] = ()) -> bool:
-        """Fill a lost reading (``x`` None) or the ``missing`` channels of ``x`` with the model's forecast."""
+    def _bridge(self, x: list[float] | None = None, missing: tuple[int, ...] = (), time: float | None = None) -> bool:
+        """Fill a lost reading (``x`` None) or the ``missing`` channels of ``x`` (read at ``time``) with the
+        model's forecast."""
         if self._forecast is None or self._missing_streak >= self.faults.bridge_limit:
             return False
+        if time is not None:
+            self._clock = time
+        elif self._clock is not None:
+            self._clock += self.faults.settings.sample_period_s
         filled = (
             list(self._forecast) if x is None else [self._forecast[i] if i in missing else v for i, v in enumerate(x)]
         )
@@ -211,7 +228,9 @@ class Detector:
         if not check.scorable:
             counters.unscored_faulty += 1
             if not bad or not self._bridge(
-                self.inputs.normalise(tuple(0.0 if i in bad else v for i, v in enumerate(values))), bad
+                self.inputs.normalise(tuple(0.0 if i in bad else v for i, v in enumerate(values))),
+                bad,
+                reading.timestamp,
             ):
                 events = self._pause(reading.timestamp) + events
             return Scored(reading, "fault", events=events)
@@ -232,10 +251,14 @@ class Detector:
             if events:
                 counters.faults += sum(1 for e in events if e.kind == "fault")
         self._missing_streak = 0
+        if self._realign:
+            self._resume_scorer(reading.timestamp)
+        self._clock = reading.timestamp
         previous = self._forecast
         warm = previous is not None and self._seen >= self.settings.warmup
         if not warm or previous is None:
             self._feed(x, forecast)
+            self.scorer.bridge_one(x)  # not scored, but in time: the seasons stay aligned
             self.condition.learn_one(x, normal=False)
             counters.warmup += 1
             return Scored(reading, "warmup", events=events)
@@ -399,6 +422,8 @@ class Detector:
             "recent_inputs": self.inputs.recent,
             "last_timestamp": self.faults.last_timestamp,
             "last_sequence": self.faults.last_sequence,
+            "scorer_clock": self._clock,
+            "realign": self._realign,
             "scorer": self.scorer.state(),
             "condition": self.condition.state(),
         }
@@ -425,4 +450,5 @@ class Detector:
         self._forecast = saved.forecast
         self._seen = saved.seen
         self.inputs.recent = saved.recent_inputs
+        self._clock, self._realign = saved.scorer_clock, saved.realign
         self.faults.resume_after(saved.last_timestamp, saved.last_sequence)

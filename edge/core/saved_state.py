@@ -26,6 +26,8 @@ class SavedState:
     recent_inputs: list[list[float]]
     last_timestamp: float | None
     last_sequence: int | None
+    scorer_clock: float | None = None  # the last reading the scorer took in
+    realign: bool = False  # a break is pending: the scorer resets at the next reading
 
 
 def read_saved_state(state: Any, model_sha256: str, shape: tuple[int, ...], channels: int) -> SavedState:
@@ -49,15 +51,23 @@ def read_saved_state(state: Any, model_sha256: str, shape: tuple[int, ...], chan
     if any(len(row) != channels for row in recent):
         raise ValueError(f"saved inputs are not {channels} channels")
     seen = _count(state.get("seen"), "seen") if forecast is not None else 0
-    last_time = state.get("last_timestamp")
-    if last_time is not None and (
-        isinstance(last_time, bool) or not isinstance(last_time, int | float) or not math.isfinite(last_time)
-    ):
-        raise ValueError(f"saved last_timestamp {last_time!r} is not a time in seconds")
+    last_time, clock = _time(state, "last_timestamp"), _time(state, "scorer_clock")
     last_sequence = state.get("last_sequence")
     if last_sequence is not None:
         last_sequence = _count(last_sequence, "last_sequence")
-    return SavedState(h, c, forecast, seen, recent, None if last_time is None else float(last_time), last_sequence)
+    realign = state.get("realign", False)
+    if not isinstance(realign, bool):
+        raise ValueError(f"saved realign {realign!r} is not true or false")
+    return SavedState(h, c, forecast, seen, recent, last_time, last_sequence, clock, realign)
+
+
+def _time(state: dict[str, Any], key: str) -> float | None:
+    value = state.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"saved {key} {value!r} is not a time in seconds")
+    return float(value)
 
 
 def _rows(value: Any, what: str) -> list[Any]:

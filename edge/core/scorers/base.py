@@ -10,7 +10,9 @@ A scorer turns one normalised forecast residual (and the normalised reading) int
 
 ``learn_one(residual, observed, normal)`` advances the scorer: its short-term context always, its model of
 what is normal only when ``normal`` (the protection wrapper decides that). ``bridge_one(observed)`` keeps time
-aligned over a reading that could not be scored (a lost frame filled with the model's forecast).
+aligned over a reading that could not be scored (a lost frame filled with the model's forecast, or a reading
+of a warm-up). ``reset(lost)`` after a break of ``lost`` sample periods (None: not known) forgets the short-term
+context and keeps what is aligned in time aligned across it.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class Scorer(Protocol):
 
     def bridge_one(self, observed: Sequence[float]) -> None: ...
 
-    def reset(self) -> None: ...
+    def reset(self, lost: int | None = None) -> None: ...
 
     def state(self) -> dict[str, Any]: ...
 

@@ -50,8 +50,9 @@ class CalibratedScorer:
         """The scale in use now, per channel (normalised units)."""
         return np.sqrt(self._mean_square)
 
-    def reset(self) -> None:
-        """Forget the short-term smoothing after a break in the stream; the learned scale stays."""
+    def reset(self, lost: int | None = None) -> None:
+        """Forget the short-term smoothing after a break in the stream (of ``lost`` periods: nothing here
+        depends on time alignment); the learned scale stays."""
         self._scorer.reset()
 
     def score_one(self, residual: Sequence[float], observed: Sequence[float]) -> Judgement:

@@ -90,8 +90,9 @@ class LikelihoodScorer:
         self._last3: deque[list[float]] = deque(maxlen=3)
         self._previous_normal: bool | None = True  # the last reading's verdict: decides its season entry
         self._levels: deque[list[float]] = deque(maxlen=1)  # the last levels: not yet in the novelty memory
-        self._past: deque[list[float]] = deque(maxlen=max(1, self.settings.season_lag))
-        self._past_long: deque[list[float]] = deque(maxlen=max(1, self.settings.long_season_lag))
+        # per reading, a season's entry; None: no reading in that slot (a break in the stream)
+        self._past: deque[list[float] | None] = deque(maxlen=max(1, self.settings.season_lag))
+        self._past_long: deque[list[float] | None] = deque(maxlen=max(1, self.settings.long_season_lag))
         self._pending: _Pending | None = None  # type: ignore[no-redef]  # reset with the context
 
     @property
@@ -99,9 +100,23 @@ class LikelihoodScorer:
         """The forecast-error level in use now, per channel, as a residual scale (normalised units)."""
         return np.asarray([d.mean for d in self._forecast]) / HALF_NORMAL_MEAN
 
-    def reset(self) -> None:
-        """After a break in the stream: forget the short windows and the last season (no longer aligned)."""
+    def reset(self, lost: int | None = None) -> None:
+        """After a break in the stream: forget the short windows. ``lost``: how many sample periods the break
+        lasted; the seasons stay aligned in time across it: the last reading files its entry, and each lost
+        period the entry a season before it (as an anomalous reading does), or an empty slot in the first
+        season. None (not known, or time went back): they start over."""
+        if lost is None or not self.settings.season_lag:
+            self._clear_context()
+            return
+        if self._last3:  # the last reading before the break had no later neighbour: its entry is itself
+            self._file_entry(self._last3[-1])
+        past, past_long = self._past, self._past_long
         self._clear_context()
+        for kept, target in ((past, self._past), (past_long, self._past_long)):
+            target.extend(kept)
+            lag = target.maxlen or 1
+            for _ in range(lost % lag if len(target) == lag else min(lost, lag)):
+                target.append(target[0] if len(target) == lag else None)  # a season before it, else nothing
 
     def _evaluate(self, residual: Sequence[float], observed: Sequence[float]) -> _Pending:
         pending = self._pending
@@ -125,11 +140,18 @@ class LikelihoodScorer:
         ]
         seasonal = None
         if self._seasonal and len(self._past) == self.settings.season_lag:
-            # entry i is reading i + 1's: [1] is the one exactly a season before this reading
-            seasonal = [min(abs(v - old), ERROR_CLIP) for v, old in zip(observed, self._past[1])]
+            # entry i is reading i + 1's: [1] is the one exactly a season before this reading (None: a break)
+            day = self._past[1]
+            if day is not None:
+                seasonal = [min(abs(v - old), ERROR_CLIP) for v, old in zip(observed, day)]
             long_lag = self.settings.long_season_lag
-            if long_lag and len(self._past_long) == long_lag:  # explained by either season
-                seasonal = [min(e, abs(v - old)) for e, v, old in zip(seasonal, observed, self._past_long[1])]
+            week = self._past_long[1] if long_lag and len(self._past_long) == long_lag else None
+            if week is not None:  # explained by either season
+                if seasonal is None:
+                    seasonal = [min(abs(v - old), ERROR_CLIP) for v, old in zip(observed, week)]
+                else:
+                    seasonal = [min(e, abs(v - old)) for e, v, old in zip(seasonal, observed, week)]
+        if seasonal is not None:
             for c, (d, recent, total_c, error) in enumerate(
                 zip(self._seasonal, self._recent_seasonal, self._sums_seasonal, seasonal)
             ):
@@ -188,8 +210,8 @@ class LikelihoodScorer:
             self.protected += 1
 
     def bridge_one(self, observed: Sequence[float]) -> None:
-        """A reading that was not scored (filled with the forecast): keep the season aligned; the range learns
-        only from readings."""
+        """A reading that was not scored (filled with the forecast, or one of a warm-up): keep the season
+        aligned; the range learns only from scored readings."""
         self._advance(finite(observed, "reading"), normal=None)
         self._pending = None
 
@@ -211,12 +233,16 @@ class LikelihoodScorer:
             # The season's entry is the previous reading's: the median of it and its two neighbours (this one
             # the later), so a step lands in its own slot while one glitch never enters. It is decided by
             # whether that previous reading was normal.
-            entry = filtered if seen >= 2 else last3[-1]
-            repeat = self._previous_normal is False
-            for past in (self._past, self._past_long) if self.settings.long_season_lag else (self._past,):
-                past.append(past[0] if repeat and len(past) == past.maxlen else entry)
+            self._file_entry(filtered if seen >= 2 else last3[-1])
         last3.append(x)
         self._previous_normal = normal
+
+    def _file_entry(self, entry: list[float]) -> None:
+        """The previous reading's season entry: ``entry``, or when that reading was anomalous the entry a
+        season before it again, so an anomaly is not the reference a season later."""
+        repeat = self._previous_normal is False
+        for past in (self._past, self._past_long) if self.settings.long_season_lag else (self._past,):
+            past.append(past[0] if repeat and len(past) == past.maxlen else entry)
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps."""
@@ -258,9 +284,19 @@ class LikelihoodScorer:
         recent_seasonal = [finite(r, "saved window")[-window:] for r in state.get("recent_seasonal", [[]] * channels)]
         if len(recent) != channels or len(recent_seasonal) != channels:
             raise ValueError(f"saved windows are not {channels} channels")
-        last3, past = rows("last3", channels)[-3:], rows("past", channels)[-lag:] if lag else []
+
+        def slots(key: str) -> list[list[float] | None]:
+            saved = state.get(key, [])
+            if not isinstance(saved, list):
+                raise ValueError(f"saved {key} is not a list")
+            out = [None if row is None else finite(row, f"saved {key}") for row in saved]
+            if any(row is not None and len(row) != channels for row in out):
+                raise ValueError(f"saved {key} rows are not {channels} values wide")
+            return out
+
+        last3, past = rows("last3", channels)[-3:], slots("past")[-lag:] if lag else []
         long_lag = self.settings.long_season_lag
-        past_long = rows("past_long", channels)[-long_lag:] if long_lag else []  # an older state: starts over
+        past_long = slots("past_long")[-long_lag:] if long_lag else []  # an older state: starts over
         low, high = (finite(side, "saved range") for side in state.get("range", [self._low, self._high]))
         memory = _per_channel(state.get("memory", 0.0), channels, "saved memory")
         if len(low) != channels or len(high) != channels:

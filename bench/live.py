@@ -17,7 +17,10 @@ for (``--delays``; 0 scores what has arrived and waits for nothing). Measured af
   by the service's pump) to its decision (``Pipeline.handle_block`` returned), p50 / p99 / max;
 - readings decided per second and the mean block size (readings per LSTM call);
 - LSTM calls: onnxruntime runs per reading (a batch of sensors stepped together is one run);
-- this process's peak RSS (``VmHWM``) at the end of all scenarios.
+- this process's peak RSS (``VmHWM``) at the end of all scenarios;
+- the peak RSS of ``edge-agent run`` as its own process (GNU time's maximum resident set), one serial sensor
+  at 1 kHz with ``max_block_delay_ms = 5`` and the log sink, for ``--seconds`` worth of readings
+  (``--max-readings``): the service as a gateway runs it (goal: at most 60 MiB).
 
 Run: ``.venv/bin/python bench/live.py [--seconds 60] [--delays 0,5]`` (quick: ``--seconds 10``).
 """
@@ -45,6 +48,7 @@ from common import (
     ROOT,
     command_line,
     export_default_model,
+    gnu_time_peak_mib,
     machine_line,
     note,
     peak_rss_mib,
@@ -57,6 +61,7 @@ from edge.service.agent import Service
 from edge.service.notify import Notifier
 
 GOAL_CPU_1KHZ = 1.0  # % of one core
+GOAL_RSS_MIB = 60.0
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -238,6 +243,26 @@ def run_scenario(
     }
 
 
+def service_peak_rss(tmp: Path, model: Path, rows: Path, channels: str, seconds: float) -> float:
+    """Peak RSS (MiB) of ``edge-agent run`` in its own process: one serial sensor at 1 kHz, ``seconds`` of it."""
+    folder = tmp / "service-rss"
+    folder.mkdir()
+    scenario = SCENARIOS[0]
+    sims, links = start_simulators(folder, scenario, rows, channels)
+    config = folder / "agent.toml"
+    config.write_text(config_text(folder, model, links, 5.0))
+    readings = int(seconds * 1000 / scenario.period_ms)
+    try:
+        return gnu_time_peak_mib(
+            [sys.executable, "-m", "edge.cli", "run", "--config", config, "--max-readings", str(readings)]
+        )
+    finally:
+        for sim in sims:
+            sim.terminate()
+        for sim in sims:
+            sim.wait(timeout=10)
+
+
 def train(tmp: Path) -> tuple[Path, Path, str]:
     """The model (edge-export, a subprocess), the rows to stream and their channel names."""
     model, rows = export_default_model(tmp / "model.onnx"), tmp / "live.csv"
@@ -259,6 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for delay in delays:
                 note("live", f"{scenario.name}, max_block_delay_ms = {delay:g}, {args.seconds:g} s")
                 results.append(run_scenario(tmp, model, rows, channels, scenario, delay, args.seconds, args.settle))
+        note("live", f"edge-agent run in its own process, 1 sensor at 1 kHz, {args.seconds:g} s")
+        service_rss = service_peak_rss(tmp, model, rows, channels, args.seconds)
     print(
         "| scenario | max_block_delay_ms | readings/s decided (sent) | CPU, % of one core | latency p50 / p99 / "
         "max, ms | readings per LSTM call | goal | met? |"
@@ -275,6 +302,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     print()
     print(f"- peak RSS of this process (the service, its sources, the probe; no torch): {peak_rss_mib():.1f} MiB")
+    met = "met" if service_rss <= GOAL_RSS_MIB else "**not met**"
+    print(
+        f"- peak RSS of `edge-agent run` in its own process (1 serial sensor at 1 kHz, max_block_delay_ms = 5, "
+        f"log sink, {args.seconds:g} s of readings): {service_rss:.1f} MiB (goal ≤ {GOAL_RSS_MIB:g} MiB: {met})"
+    )
     print(f"- sensor faults raised over all runs: {sum(r['faults'] for r in results)}")
     print(machine_line())
     print(command_line(argv))

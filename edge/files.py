@@ -46,7 +46,7 @@ def private_file(path: Path) -> None:
 
 def write_json_atomic(path: Path, data: Any, *, durable: bool = True, mode: int = 0o600) -> None:
     """Write ``data`` as JSON with :func:`write_text_atomic` (private by default)."""
-    write_text_atomic(path, json.dumps(data, indent=1, sort_keys=True), durable=durable, mode=mode)
+    write_text_atomic(path, json.dumps(data, separators=(",", ":"), sort_keys=True), durable=durable, mode=mode)
 
 
 def write_text_atomic(

@@ -162,19 +162,24 @@ def test_framed_stream_reaches_the_detector_and_one_anomaly_raises_one_alert(tmp
 def test_unplug_and_replug_is_a_fault_and_a_clear_and_every_frame_is_accounted_for(tmp_path: Path) -> None:
     sim = simulator(tmp_path, rows=1500, faults=FaultPlan(unplug_every=400, unplug_ms=80))
     src = source(tmp_path, str(sim.link), reconnect_initial_s=0.01, reconnect_max_s=0.05)
+    emulated = bool(os.environ.get("EDGE_TEST_EMULATOR"))
     with streaming(sim) as thread:
         src.open()
-        items = collect(src, thread)
+        items = collect(src, thread, quiet_s=1.5 if emulated else 0.3)  # a reconnect is slow under qemu
+        ended_plugged = sim.plugged.is_set()
     src.close()
     faults = [i for i in items if isinstance(i, SourceFault)]
     # every 400 frames generated: 3 on a host; under an emulator the simulator's catch-up after a slow unplug
-    # can generate the next 400 frames while still unplugged, so it may plug out only twice
+    # can generate the next 400 frames while still unplugged, so it may plug out only twice, or make its last
+    # frames while unplugged and end so: a device that never came back is never cleared
     unplugs = sim.stats.unplugs
-    assert unplugs == 3 or (os.environ.get("EDGE_TEST_EMULATOR") and unplugs == 2)
-    assert [f.cleared for f in faults] == [False, True] * unplugs
+    assert unplugs == 3 or (emulated and unplugs == 2)
+    assert ended_plugged or emulated
+    back = unplugs if ended_plugged else unplugs - 1
+    assert [f.cleared for f in faults] == [False, True] * back + ([] if ended_plugged else [False])
     assert "lost" in faults[0].message and "back after" in faults[1].message
     counts = src.counters()
-    assert counts["reconnects"] == unplugs and len(src.reconnect_seconds) == unplugs
+    assert counts["reconnects"] == back and len(src.reconnect_seconds) == back
     assert counts["frames"] + counts["lost"] == src.session.sequence.span  # nothing unaccounted
     assert counts["lost"] >= sim.stats.unplugged_frames
     readings = [i for i in items if isinstance(i, Reading)]

@@ -110,13 +110,13 @@ class LikelihoodScorer:
             return
         if self._last3:  # the last reading before the break had no later neighbour: its entry is itself
             self._file_entry(self._last3[-1])
-        past, past_long = self._past, self._past_long
+        kept = self._past, self._past_long
         self._clear_context()
-        for kept, target in ((past, self._past), (past_long, self._past_long)):
-            target.extend(kept)
-            lag = target.maxlen or 1
-            for _ in range(lost % lag if len(target) == lag else min(lost, lag)):
-                target.append(target[0] if len(target) == lag else None)  # a season before it, else nothing
+        self._past, self._past_long = kept
+        for past in self._seasons():
+            lag = past.maxlen or 1
+            for _ in range(lost % lag if len(past) == lag else min(lost, lag)):
+                past.append(past[0] if len(past) == lag else None)  # a season before it, else nothing
 
     def _evaluate(self, residual: Sequence[float], observed: Sequence[float]) -> _Pending:
         pending = self._pending
@@ -241,8 +241,12 @@ class LikelihoodScorer:
         """The previous reading's season entry: ``entry``, or when that reading was anomalous the entry a
         season before it again, so an anomaly is not the reference a season later."""
         repeat = self._previous_normal is False
-        for past in (self._past, self._past_long) if self.settings.long_season_lag else (self._past,):
+        for past in self._seasons():
             past.append(past[0] if repeat and len(past) == past.maxlen else entry)
+
+    def _seasons(self) -> tuple[deque[list[float] | None], ...]:
+        """The season buffers in use: the day's, and the week's when there is one."""
+        return (self._past, self._past_long) if self.settings.long_season_lag else (self._past,)
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps."""

@@ -45,6 +45,7 @@ import uuid
 from typing import Any
 
 from edge.core.events import Alert, Event, iso_time
+from edge.digest import uuid5
 
 _FAULT_NAMESPACE = uuid.UUID("b3f4d0a2-6c1e-4f7a-8d2b-9e5c3a1f0e77")
 
@@ -75,7 +76,7 @@ def event_payload(event: Event, gateway: str) -> dict[str, Any]:
             "severity": subject.severity,
             "ended_by": subject.ended_by or None,
         }
-    fault_id = uuid.uuid5(_FAULT_NAMESPACE, f"{gateway}/{subject.sensor}/{subject.kind}/{subject.start!r}").hex[:16]
+    fault_id = uuid5(_FAULT_NAMESPACE, f"{gateway}/{subject.sensor}/{subject.kind}/{subject.start!r}").hex[:16]
     return {
         "id": fault_id,
         "event": event.kind,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 
 def config_relative(path: Path, base: Path) -> Path:
@@ -45,8 +46,52 @@ def private_file(path: Path) -> None:
 
 
 def write_json_atomic(path: Path, data: Any, *, durable: bool = True, mode: int = 0o600) -> None:
-    """Write ``data`` as JSON with :func:`write_text_atomic` (private by default)."""
-    write_text_atomic(path, json.dumps(data, separators=(",", ":"), sort_keys=True), durable=durable, mode=mode)
+    """Write ``data`` as compact JSON with sorted keys, atomically as :func:`write_text_atomic` does (private by
+    default). The text is streamed in small pieces (:func:`json_pieces`), so a large state (a season of
+    readings per sensor) never sits in memory as one string."""
+    _write_atomic(path, lambda stream: stream.writelines(json_pieces(data)), durable, mode)
+
+
+def json_pieces(data: Any) -> Iterator[str]:
+    """``json.dumps(data, separators=(",", ":"), sort_keys=True)`` in pieces: objects are walked, lists in
+    slices of :data:`SLICE` items, each slice encoded whole unless an item holds containers itself.
+
+    >>> "".join(json_pieces({"b": [[1.5, None], [2]], "a": {"x": "y"}}))
+    '{"a":{"x":"y"},"b":[[1.5,null],[2]]}'
+    """
+    if isinstance(data, dict) and data and all(isinstance(key, str) for key in data):
+        yield "{"
+        for i, key in enumerate(sorted(data)):
+            yield ("," if i else "") + _encode(key) + ":"
+            yield from json_pieces(data[key])
+        yield "}"
+    elif isinstance(data, (list, tuple)) and _nested(data):
+        yield "["
+        for start in range(0, len(data), SLICE):
+            part = data[start : start + SLICE]
+            if start:
+                yield ","
+            if any(isinstance(item, dict) or (isinstance(item, (list, tuple)) and _nested(item)) for item in part):
+                for i, item in enumerate(part):
+                    if i:
+                        yield ","
+                    yield from json_pieces(item)
+            else:
+                yield _encode(part)[1:-1]
+        yield "]"
+    else:
+        yield _encode(data)
+
+
+SLICE = 64  # items of a list encoded in one piece
+
+
+def _nested(items: list[Any] | tuple[Any, ...]) -> bool:
+    return any(isinstance(item, (dict, list, tuple)) for item in items)
+
+
+def _encode(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
 
 def write_text_atomic(
@@ -65,6 +110,18 @@ def write_text_atomic(
     all when ``make_parent`` is false (another program's folder: its absence is an ``OSError``). The
     temporary file is named ``.<name>.<random>`` and never left behind.
     """
+    _write_atomic(path, lambda stream: stream.write(text), durable, mode, private_parent, make_parent)
+
+
+def _write_atomic(
+    path: Path,
+    write: Callable[[TextIO], Any],
+    durable: bool,
+    mode: int,
+    private_parent: bool = True,
+    make_parent: bool = True,
+) -> None:
+    """The one atomic write: ``write`` fills the temporary file, which then replaces ``path``."""
     if not make_parent:
         pass
     elif private_parent:
@@ -75,7 +132,7 @@ def write_text_atomic(
     try:
         os.fchmod(handle, mode)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+            write(stream)
             if durable:
                 stream.flush()
                 os.fsync(stream.fileno())

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from edge.files import write_json_atomic, write_text_atomic
+from edge.files import json_pieces, write_json_atomic, write_text_atomic
 
 
 def test_a_write_replaces_the_file_whole_with_its_mode_and_leaves_nothing_beside(tmp_path: Path) -> None:
@@ -27,3 +31,24 @@ def test_a_failed_write_keeps_the_old_file_and_removes_its_temporary(tmp_path: P
         write_text_atomic(target, "new \ud800")  # cannot be encoded: fails mid-write
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["agent.json"]
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=140) | st.dictionaries(st.text(max_size=4), inner, max_size=5),
+    max_leaves=400,
+)
+
+
+@given(JSON)
+@settings(max_examples=150, deadline=None)
+def test_json_in_pieces_is_exactly_what_one_dumps_writes(data: Any) -> None:
+    assert "".join(json_pieces(data)) == json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+
+def test_a_large_state_is_written_in_small_pieces_and_reads_back_equal(tmp_path: Path) -> None:
+    season = [[float(i) + 0.125, -float(i), None if i % 7 else 1e-300] for i in range(20_000)]
+    state = {"format": 1, "sensors": {"pump-1": {"past": season, "learned": 20_000}}}
+    assert max(len(piece) for piece in json_pieces(state)) < 8_000  # the season is ~1 MB of text
+    write_json_atomic(tmp_path / "checkpoint.json", state)
+    assert json.loads((tmp_path / "checkpoint.json").read_text()) == state

@@ -40,6 +40,7 @@ import numpy as np
 from edge.core.calibration import Calibration
 from edge.core.scorers.base import Judgement, finite
 from edge.core.scorers.error_distribution import HALF_NORMAL_MEAN, ErrorDistribution, LikelihoodSettings
+from edge.core.scorers.season import SeasonBuffer
 from edge.core.scorers.tails import TAILS
 
 __all__ = ["LikelihoodScorer", "LikelihoodSettings"]
@@ -81,7 +82,7 @@ class LikelihoodScorer:
         self.learned = 0
         self.protected = 0
 
-    def _clear_context(self) -> None:
+    def _clear_context(self, keep_seasons: bool = False) -> None:
         window = self.settings.window
         self._recent: list[deque[float]] = [deque(maxlen=window) for _ in range(self._channels)]
         self._recent_seasonal: list[deque[float]] = [deque(maxlen=window) for _ in range(self._channels)]
@@ -90,9 +91,9 @@ class LikelihoodScorer:
         self._last3: deque[list[float]] = deque(maxlen=3)
         self._previous_normal: bool | None = True  # the last reading's verdict: decides its season entry
         self._levels: deque[list[float]] = deque(maxlen=1)  # the last levels: not yet in the novelty memory
-        # per reading, a season's entry; None: no reading in that slot (a break in the stream)
-        self._past: deque[list[float] | None] = deque(maxlen=max(1, self.settings.season_lag))
-        self._past_long: deque[list[float] | None] = deque(maxlen=max(1, self.settings.long_season_lag))
+        if not keep_seasons:  # per reading, a season's entry; None: no reading in that slot (a break)
+            self._past = SeasonBuffer(max(1, self.settings.season_lag), self._channels)
+            self._past_long = SeasonBuffer(max(1, self.settings.long_season_lag), self._channels)
         self._pending: _Pending | None = None  # type: ignore[no-redef]  # reset with the context
 
     @property
@@ -110,13 +111,14 @@ class LikelihoodScorer:
             return
         if self._last3:  # the last reading before the break had no later neighbour: its entry is itself
             self._file_entry(self._last3[-1])
-        kept = self._past, self._past_long
-        self._clear_context()
-        self._past, self._past_long = kept
+        self._clear_context(keep_seasons=True)
         for past in self._seasons():
-            lag = past.maxlen or 1
+            lag = past.maxlen
             for _ in range(lost % lag if len(past) == lag else min(lost, lag)):
-                past.append(past[0] if len(past) == lag else None)  # a season before it, else nothing
+                if len(past) == lag:
+                    past.repeat_oldest()  # the entry a season before it
+                else:
+                    past.append(None)  # nothing
 
     def _evaluate(self, residual: Sequence[float], observed: Sequence[float]) -> _Pending:
         pending = self._pending
@@ -242,9 +244,12 @@ class LikelihoodScorer:
         season before it again, so an anomaly is not the reference a season later."""
         repeat = self._previous_normal is False
         for past in self._seasons():
-            past.append(past[0] if repeat and len(past) == past.maxlen else entry)
+            if repeat and len(past) == past.maxlen:
+                past.repeat_oldest()
+            else:
+                past.append(entry)
 
-    def _seasons(self) -> tuple[deque[list[float] | None], ...]:
+    def _seasons(self) -> tuple[SeasonBuffer, ...]:
         """The season buffers in use: the day's, and the week's when there is one."""
         return (self._past, self._past_long) if self.settings.long_season_lag else (self._past,)
 

@@ -1,0 +1,57 @@
+"""A season of readings: one entry per sample period, the oldest dropped as a new one comes, in flat doubles.
+
+A deque of lists would hold a Python list and its float objects per entry, about 150 bytes for three channels;
+a week at one reading a minute is 10,080 entries, so 1.5 MiB a sensor. Here an entry is ``channels`` doubles
+in one ``array`` (24 bytes for three), and an empty slot (no reading then: a break) is a row of NaN, which a
+reading never is (a scorer takes only finite values).
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+
+_EMPTY = math.nan
+
+
+class SeasonBuffer:
+    """The last ``maxlen`` entries, each ``channels`` floats or ``None`` (an empty slot); ``[0]`` the oldest."""
+
+    def __init__(self, maxlen: int, channels: int) -> None:
+        self.maxlen, self.channels = maxlen, channels
+        self._data = array("d", bytes(8 * maxlen * channels))
+        self._start = 0  # the slot of entry [0]
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: int) -> list[float] | None:
+        if not 0 <= index < self._count:
+            raise IndexError(f"season entry {index} of {self._count}")
+        at = (self._start + index) % self.maxlen * self.channels
+        row = self._data[at : at + self.channels].tolist()
+        return None if row[0] != row[0] else row  # NaN: an empty slot
+
+    def append(self, entry: Sequence[float] | None) -> None:
+        """Add the newest entry; when full, the oldest goes."""
+        if self._count == self.maxlen:
+            slot = self._start
+            self._start = (self._start + 1) % self.maxlen
+        else:
+            slot = (self._start + self._count) % self.maxlen
+            self._count += 1
+        at = slot * self.channels
+        self._data[at : at + self.channels] = array("d", [_EMPTY] * self.channels if entry is None else entry)
+
+    def repeat_oldest(self) -> None:
+        """Add the oldest entry again as the newest (the season repeats itself); the buffer must be full."""
+        self._start = (self._start + 1) % self.maxlen  # the oldest slot becomes the newest, its value kept
+
+    def extend(self, entries: Iterable[Sequence[float] | None]) -> None:
+        for entry in entries:
+            self.append(entry)
+
+    def __iter__(self) -> Iterator[list[float] | None]:
+        return (self[i] for i in range(self._count))

@@ -11,6 +11,7 @@ import pytest
 from edge.config import DetectorSection
 from edge.core.calibration import fit_calibration
 from edge.core.scorers.likelihood import LikelihoodScorer, LikelihoodSettings
+from edge.core.scorers.season import SeasonBuffer
 from edge.errors import ConfigError
 
 SETTINGS = LikelihoodSettings(window=10, half_life_samples=500.0)
@@ -33,6 +34,11 @@ def feed(scorer: LikelihoodScorer, residuals, observed=None) -> list:
         scorer.learn_one(list(r), x, j.level < 0.5)
         out.append(j)
     return out
+
+
+def season_entries(saved: str, channels: int = 2) -> list[list[float] | None]:
+    """A checkpoint's season, entry by entry."""
+    return SeasonBuffer(1, channels).decode(saved)
 
 
 def sine(n: int, period: int = 50, start: int = 0) -> list[list[float]]:
@@ -149,9 +155,9 @@ def test_a_break_longer_than_a_season_repeats_the_last_season_in_its_slots() -> 
     observed = sine(120)
     scorer = LikelihoodScorer(calibration(), SEASONAL)
     feed(scorer, np.zeros((120, 2)), observed)
-    before = scorer.state()["past"]
+    before = season_entries(scorer.state()["past"])
     scorer.reset(50 * 3 + 7)  # three seasons and seven readings: the slots move on by seven
-    past = scorer.state()["past"]
+    past = season_entries(scorer.state()["past"])
     assert len(past) == 50 and past[:-8] == before[8:] and past[-7:] == before[1:8]
 
 
@@ -160,7 +166,7 @@ def test_the_seasons_empty_slots_survive_a_checkpoint() -> None:
     feed(scorer, np.zeros((30, 2)), sine(30))
     scorer.reset(12)  # within the first season: twelve slots with no reading
     state = json.loads(json.dumps(scorer.state()))
-    assert state["past"][-12:] == [None] * 12
+    assert season_entries(state["past"])[-12:] == [None] * 12
     restored = LikelihoodScorer(calibration(), WEEKLY)
     restored.restore(state)
     assert restored.state() == scorer.state()
@@ -237,3 +243,14 @@ def test_config_names_the_scorers_and_the_tails() -> None:
         parse_config({"model": {"path": "m.onnx"}, "detector": {"scoring": "magic"}})
     with pytest.raises(ConfigError, match="likelihood_tail"):
         parse_config({"model": {"path": "m.onnx"}, "detector": {"likelihood_tail": "cauchy"}})
+
+
+def test_a_checkpoint_of_an_earlier_version_with_its_seasons_as_lists_restores_the_same() -> None:
+    scorer = LikelihoodScorer(calibration(), WEEKLY)
+    feed(scorer, np.zeros((130, 2)), sine(130))
+    scorer.reset(3)
+    state = json.loads(json.dumps(scorer.state()))
+    earlier = dict(state, past=season_entries(state["past"]), past_long=season_entries(state["past_long"]))
+    restored = LikelihoodScorer(calibration(), WEEKLY)
+    restored.restore(earlier)
+    assert restored.state() == scorer.state()

@@ -12,6 +12,7 @@ from conftest import live_rows
 from edge.config import DetectorSection
 from edge.core.detector import Detector
 from edge.core.events import Reading
+from edge.core.scorers.season import SeasonBuffer
 
 SEASON = 288  # the fixture's five-minute readings: a day
 
@@ -142,7 +143,7 @@ def test_a_long_gap_rewarms_the_model_but_keeps_the_season_aligned_in_time(fixtu
     d = detector(fixture_model)
     outcome = [d.score_one(r) for r in stream[:700] + stream[740:]]  # 40 readings missing: a break
     assert [e.subject.kind for e in outcome[700].events] == ["time_gap"] and outcome[700].state == "warmup"
-    past = d.scorer.state()["past"]
+    past = SeasonBuffer(1, len(stream[0].values)).decode(d.scorer.state()["past"])
     assert len(past) == SEASON  # the season was not lost with the break
     # its next reference is the entry of the reading a season before the next one in time (a median of three)
     middle = np.median([stream[i].values for i in (692, 693, 694)], axis=0)

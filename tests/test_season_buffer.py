@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from edge.core.scorers.season import SeasonBuffer
 
-ENTRY = st.none() | st.lists(st.floats(allow_nan=False, width=64), min_size=2, max_size=2)
+ENTRY = st.none() | st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=2, max_size=2)
 STEP = st.tuples(st.sampled_from(["append", "repeat"]), ENTRY)
 
 
@@ -52,3 +52,11 @@ def test_a_week_of_three_channels_costs_its_doubles_and_little_more() -> None:
         tracemalloc.stop()
     assert len(buffer) == 10_080 and buffer[10_079] == [10_079.5, -10_079.25, 10.079]
     assert held < 10_080 * 3 * 8 * 1.1  # a deque of lists: about 150 bytes an entry, 1.5 MB
+
+
+@given(st.integers(1, 6), st.lists(ENTRY, max_size=20))
+@settings(max_examples=100, deadline=None)
+def test_its_encoding_gives_back_the_very_entries(maxlen: int, entries: list) -> None:
+    buffer = SeasonBuffer(maxlen, 2)
+    buffer.extend(entries)
+    assert SeasonBuffer(maxlen, 2).decode(buffer.encode()) == list(buffer)

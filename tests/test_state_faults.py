@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import math
+import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,12 @@ def sensor(edit: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]],
     return lambda data: edit(data["sensors"]["pump-1"])
 
 
+def infinite_first(season: str) -> str:
+    """The saved season with its first value replaced by +inf."""
+    raw = base64.b64decode(season)
+    return base64.b64encode(struct.pack("<d", math.inf) + raw[8:]).decode()
+
+
 DAMAGE: dict[str, Callable[[dict[str, Any]], None]] = {
     "last_timestamp is text": sensor(lambda s: s.update(last_timestamp="yesterday")),
     "last_timestamp is infinite": sensor(lambda s: s.update(last_timestamp=1e999)),
@@ -41,6 +50,11 @@ DAMAGE: dict[str, Callable[[dict[str, Any]], None]] = {
     "scorer_clock is text": sensor(lambda s: s.update(scorer_clock="noon")),
     "realign is a number": sensor(lambda s: s.update(realign=1)),
     "a season slot holds text": sensor(lambda s: s["scorer"].update(past=[None, ["x", "y"]])),
+    "a season is not base64": sensor(lambda s: s["scorer"].update(past="%% not base64 %%")),
+    "a season is not whole rows": sensor(lambda s: s["scorer"].update(past=s["scorer"]["past"][:-4])),
+    "a season holds an infinite reading": sensor(
+        lambda s: s["scorer"].update(past=infinite_first(s["scorer"]["past"]))
+    ),
     "sensor state is a string": lambda data: data["sensors"].update({"pump-1": "hello"}),
     "h has the wrong shape": sensor(lambda s: s.update(h=[[0.0]])),
     "h holds text": sensor(lambda s: s.update(h="zeros")),

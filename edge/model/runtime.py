@@ -6,7 +6,8 @@ import onnxruntime as ort
 
 
 def gateway_session_options(threads: int = 1) -> ort.SessionOptions:
-    """One intra-op and one inter-op thread, no busy-waiting between calls, int8 weights folded at load.
+    """One intra-op and one inter-op thread, no busy-waiting between calls, int8 weights folded at load, no
+    memory arena.
 
     ORT's default thread pool spins after each call; on a gateway that costs far
     more than the few microseconds an LSTM step takes and keeps idle cores busy.
@@ -21,6 +22,10 @@ def gateway_session_options(threads: int = 1) -> ort.SessionOptions:
     # Weight-only int8 files: fold DequantizeLinear into float weights once at load instead of
     # fusing it into integer kernels, so a block of readings computes exactly what one at a time does.
     options.add_session_config_entry("session.disable_quant_qdq", "1")
+    # The tensors are a few KiB: ORT's arena and memory-pattern planner only hold memory for them (0.2 MiB
+    # of the service's peak RSS measured, through serial at 1 kHz) and a call is no faster with them.
+    options.enable_cpu_mem_arena = False
+    options.enable_mem_pattern = False
     options.log_severity_level = 3
     return options
 

@@ -254,7 +254,7 @@ class LikelihoodScorer:
         return (self._past, self._past_long) if self.settings.long_season_lag else (self._past,)
 
     def state(self) -> dict[str, Any]:
-        """What a checkpoint keeps."""
+        """What a checkpoint keeps (the seasons as :meth:`SeasonBuffer.encode` text)."""
         return {
             "kind": "likelihood",
             "forecast": [d.state() for d in self._forecast],
@@ -265,8 +265,8 @@ class LikelihoodScorer:
             "sums_seasonal": list(self._sums_seasonal),
             "last3": list(self._last3),
             "previous_normal": self._previous_normal,
-            "past": list(self._past) if self.settings.season_lag else [],
-            "past_long": list(self._past_long) if self.settings.long_season_lag else [],
+            "past": self._past.encode() if self.settings.season_lag else [],
+            "past_long": self._past_long.encode() if self.settings.long_season_lag else [],
             "range": [list(self._low), list(self._high)],
             "memory": list(self._memory),
             "levels": [list(v) for v in self._levels],
@@ -294,18 +294,20 @@ class LikelihoodScorer:
         if len(recent) != channels or len(recent_seasonal) != channels:
             raise ValueError(f"saved windows are not {channels} channels")
 
-        def slots(key: str) -> list[list[float] | None]:
+        def slots(key: str, buffer: SeasonBuffer) -> list[list[float] | None]:
             saved = state.get(key, [])
-            if not isinstance(saved, list):
-                raise ValueError(f"saved {key} is not a list")
+            if isinstance(saved, str):
+                return buffer.decode(saved)
+            if not isinstance(saved, list):  # a list of entries: an earlier version's checkpoint
+                raise ValueError(f"saved {key} is neither encoded entries nor a list")
             out = [None if row is None else finite(row, f"saved {key}") for row in saved]
             if any(row is not None and len(row) != channels for row in out):
                 raise ValueError(f"saved {key} rows are not {channels} values wide")
             return out
 
-        last3, past = rows("last3", channels)[-3:], slots("past")[-lag:] if lag else []
+        last3, past = rows("last3", channels)[-3:], slots("past", self._past)[-lag:] if lag else []
         long_lag = self.settings.long_season_lag
-        past_long = slots("past_long")[-long_lag:] if long_lag else []  # an older state: starts over
+        past_long = slots("past_long", self._past_long)[-long_lag:] if long_lag else []  # an older state: starts over
         low, high = (finite(side, "saved range") for side in state.get("range", [self._low, self._high]))
         memory = _per_channel(state.get("memory", 0.0), channels, "saved memory")
         if len(low) != channels or len(high) != channels:

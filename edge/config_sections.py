@@ -178,6 +178,7 @@ class DetectorSection:
     reference_half_life_samples: float = 10000.0
     regime_sd: float = 6.0
     condition_alerts: bool = True
+    forecast_adapt_step: float = 0.003
     condition_half_life_samples: float = 1000.0
     accept_after_s: float = 604800.0
     channel_thresholds: dict[str, float] = field(default_factory=dict)
@@ -210,6 +211,7 @@ class DetectorSection:
             ("seasonal_long_lag_s", self.seasonal_long_lag_s >= 0, "0 (off) or more"),
             ("seasonal_max_samples", self.seasonal_max_samples >= 0, "0 or more"),
             ("spatial_margin", self.spatial_margin >= 0, "0 (off) or more"),
+            ("forecast_adapt_step", 0 <= self.forecast_adapt_step < 1, "in [0, 1) (0: off)"),
         ]
         for name, ok, rule in checks:
             if not ok:
@@ -304,4 +306,5 @@ class DetectorSection:
             likelihood=likelihood,
             condition=condition,
             channel_thresholds=channel_thresholds if any(channel_thresholds) else (),
+            forecast_adapt_step=self.forecast_adapt_step,
         )

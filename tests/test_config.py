@@ -87,6 +87,7 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
         (REPLAY + REPLAY, "sensor name 'pump-1' is used by more than one source"),
         ("", "no [[sources]]"),
         (REPLAY + "rate = -1.0\n", "rate -1.0 must be 0"),
+        ("[detector]\nforecast_adapt_step = 1.5\n" + REPLAY, "forecast_adapt_step = 1.5 must be in [0, 1) (0: off)"),
     ],
 )
 def test_bad_config_is_one_clear_error(tmp_path: Path, body: str, message: str) -> None:

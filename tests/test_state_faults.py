@@ -64,6 +64,8 @@ DAMAGE: dict[str, Callable[[dict[str, Any]], None]] = {
     "scorer is missing": sensor(lambda s: s.pop("scorer")),
     "scorer is a list": sensor(lambda s: s.update(scorer=[1, 2])),
     "condition is garbage": sensor(lambda s: s.update(condition={"mean": "x"})),
+    "the forecast correction holds text": sensor(lambda s: s.update(correction=[["x"], ["y"]])),
+    "the model forecast is one channel short": sensor(lambda s: s.update(model_forecast=s["forecast"][:-1])),
 }
 
 

@@ -7,6 +7,8 @@ Warm-up is explicit: after a start, a restore that does not fit, or a long break
 lost source, a long gap), the first ``warmup`` readings only feed the model's state and are never scored.
 A short break (up to ``max_gap_periods`` lost readings, or as many readings with a missing value) is
 bridged instead: the model steps on its own forecast for what is missing, so the state carries across.
+The forecast is corrected online (its scale and offset per channel, :mod:`edge.core.forecast_correction`),
+learned only from readings the protection lets the scorer learn as normal.
 
 Two questions are answered per reading: the scorer's ``score`` (is this reading surprising now?) and the
 alert (is the machine in an abnormal condition?): raised when the scorer's level reaches the threshold,
@@ -27,6 +29,7 @@ from edge.core.condition import ConditionMonitor
 from edge.core.decision import AlertPolicy
 from edge.core.events import Alert, Event, Reading, SourceFault
 from edge.core.faults import FaultCheck, FaultMonitor, usable
+from edge.core.forecast_correction import ForecastCorrection
 from edge.core.forecaster import StreamingForecaster
 from edge.core.inputs import Inputs
 from edge.core.outcome import Block, Counters, SampleState, Scored
@@ -79,7 +82,9 @@ class Detector:
         self.inputs = Inputs(meta.norm_mean, meta.norm_std)
         self.alert: Alert | None = None
         self._judged: tuple[list[float] | None, float] = (None, 0.0)  # the last reading judged, its condition level
-        self._forecast: list[float] | None = None
+        self._forecast: list[float] | None = None  # for the next reading, corrected (normalised)
+        self._model_forecast: list[float] | None = None  # the same, as the model made it
+        self.correction = ForecastCorrection(len(meta.channels), settings.forecast_adapt_step)
         self._seen = 0
         self._missing_streak = 0
         self._accepting = False
@@ -96,7 +101,7 @@ class Detector:
         self.forecaster.reset()
         self._realign = True
         self.condition.reset()
-        self._forecast = None
+        self._forecast = self._model_forecast = None
         self._seen = 0
         self.inputs.recent = []
         self._missing_streak = 0
@@ -126,7 +131,8 @@ class Detector:
         self._realign = False
 
     def _advance(self, forecast: list[float]) -> None:
-        self._forecast = forecast
+        self._model_forecast = forecast
+        self._forecast = self.correction.apply(forecast)
         self._seen += 1
 
     def _feed(self, x: list[float], forecast: list[float] | None) -> None:
@@ -254,7 +260,7 @@ class Detector:
         if self._realign:
             self._resume_scorer(reading.timestamp)
         self._clock = reading.timestamp
-        previous = self._forecast
+        previous, model_previous = self._forecast, self._model_forecast
         warm = previous is not None and self._seen >= self.settings.warmup
         if not warm or previous is None:
             self._feed(x, forecast)
@@ -275,8 +281,11 @@ class Detector:
             counters.regime_warnings += 1
         if self._accepting:  # learning the accepted condition as normal, by the stated rule
             self.scorer.learn_one(residual, x, True)
+            normal = True
         else:
-            self._protected.learn_one(residual, x, judgement, alert_open=was_open or decision.alerting)
+            normal = self._protected.learn_one(residual, x, judgement, alert_open=was_open or decision.alerting)
+        if normal and model_previous is not None:
+            self.correction.learn(model_previous, x)  # as the scorer: never from an anomaly
         self.learn_condition(x, was_open or decision.alerting)
         self._feed(x, forecast)
         expected = self.inputs.denormalise(previous)
@@ -418,6 +427,8 @@ class Detector:
             "h": h.tolist(),
             "c": c.tolist(),
             "forecast": self._forecast,
+            "model_forecast": self._model_forecast,
+            "correction": self.correction.state(),
             "seen": self._seen,
             "recent_inputs": self.inputs.recent,
             "last_timestamp": self.faults.last_timestamp,
@@ -437,17 +448,18 @@ class Detector:
         saved = read_saved_state(state, self.model_sha256, self.forecaster.state[0].shape, len(self.channels))
         scorer = SCORERS[self.settings.scoring](self._calibration, self.settings)
         condition = self._new_condition()
-        for part, target in (("scorer", scorer), ("condition", condition)):
-            if part not in state and part == "condition":
+        correction = ForecastCorrection(len(self.channels), self.settings.forecast_adapt_step)
+        for part, target in (("scorer", scorer), ("condition", condition), ("correction", correction)):
+            if part not in state and part in ("condition", "correction"):  # an earlier version's checkpoint
                 continue
             try:
                 target.restore(state[part])
             except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
                 raise ValueError(f"saved {part} state does not fit ({type(exc).__name__}: {exc})") from exc
         self.forecaster.state = (saved.h, saved.c)
-        self.scorer, self.condition = scorer, condition
+        self.scorer, self.condition, self.correction = scorer, condition, correction
         self._protected = Protected(scorer, self.settings.decision.clear_at)
-        self._forecast = saved.forecast
+        self._forecast, self._model_forecast = saved.forecast, saved.model_forecast
         self._seen = saved.seen
         self.inputs.recent = saved.recent_inputs
         self._clock, self._realign = saved.scorer_clock, saved.realign

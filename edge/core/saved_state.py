@@ -28,6 +28,7 @@ class SavedState:
     last_sequence: int | None
     scorer_clock: float | None = None  # the last reading the scorer took in
     realign: bool = False  # a break is pending: the scorer resets at the next reading
+    model_forecast: list[float] | None = None  # the model's own, before the correction (None: the same)
 
 
 def read_saved_state(state: Any, model_sha256: str, shape: tuple[int, ...], channels: int) -> SavedState:
@@ -47,6 +48,13 @@ def read_saved_state(state: Any, model_sha256: str, shape: tuple[int, ...], chan
         forecast = finite(_rows([forecast], "saved forecast")[0], "saved forecast")
         if len(forecast) != channels:
             raise ValueError(f"saved forecast has {len(forecast)} channels, expected {channels}")
+    model_forecast = state.get("model_forecast")
+    if forecast is None or model_forecast is None:
+        model_forecast = forecast
+    else:
+        model_forecast = finite(_rows([model_forecast], "saved model forecast")[0], "saved model forecast")
+        if len(model_forecast) != channels:
+            raise ValueError(f"saved model forecast has {len(model_forecast)} channels, expected {channels}")
     recent = [finite(row, "saved inputs") for row in _rows(state.get("recent_inputs", []), "saved inputs")][-2:]
     if any(len(row) != channels for row in recent):
         raise ValueError(f"saved inputs are not {channels} channels")
@@ -58,7 +66,7 @@ def read_saved_state(state: Any, model_sha256: str, shape: tuple[int, ...], chan
     realign = state.get("realign", False)
     if not isinstance(realign, bool):
         raise ValueError(f"saved realign {realign!r} is not true or false")
-    return SavedState(h, c, forecast, seen, recent, last_time, last_sequence, clock, realign)
+    return SavedState(h, c, forecast, seen, recent, last_time, last_sequence, clock, realign, model_forecast)
 
 
 def _time(state: dict[str, Any], key: str) -> float | None:

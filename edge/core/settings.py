@@ -24,3 +24,4 @@ class DetectorSettings:
     likelihood: LikelihoodSettings = LikelihoodSettings()
     condition: ConditionSettings = ConditionSettings()
     channel_thresholds: tuple[float | None, ...] = ()  # per channel; None: the sensor's threshold
+    forecast_adapt_step: float = 0.0  # the forecast correction's step (edge.core.forecast_correction; 0: off)

@@ -24,6 +24,8 @@ class Protected:
 
     def learn_one(
         self, residual: Sequence[float], observed: Sequence[float], judgement: Judgement, alert_open: bool
-    ) -> None:
+    ) -> bool:
+        """The scorer learns the reading; returns whether it did so as a normal one."""
         normal = not alert_open and judgement.level < self.protect_at
         self.scorer.learn_one(residual, observed, normal)
+        return normal

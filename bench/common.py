@@ -172,13 +172,17 @@ def write_pump_rows(out: Path, rows: int, seed: int = 8) -> datetime:
 
 
 def judge_and_decide(detector: Any, time_s: float, residual: list[float], x: list[float]) -> None:
-    """What a detector does per reading besides the LSTM step: score, hold, decide, learn (as ``Detector``)."""
+    """What a detector does per reading besides the LSTM step: score, hold, decide, learn, correct the forecast
+    (as ``Detector``)."""
     judge = getattr(detector, "judge", None)  # an older checkout (bench/scoring.py's comparison) has no condition level
     judgement = judge(residual, x) if judge is not None else detector.scorer.score_one(residual, x)
     policy, condition = detector.policy, detector.condition
     was_open = policy.active
     decision = policy.update(time_s, judgement.level, was_open and condition.holding(x))
-    detector._protected.learn_one(residual, x, judgement, was_open or decision.alerting)
+    normal = detector._protected.learn_one(residual, x, judgement, was_open or decision.alerting)
+    correction = getattr(detector, "correction", None)  # an older checkout has no forecast correction
+    if normal and correction is not None:
+        correction.learn([v - r for v, r in zip(x, residual)], x)
     if judge is not None:
         detector.learn_condition(x, was_open or decision.alerting)
     else:
@@ -205,11 +209,12 @@ def dataset_parser(description: str, data: str) -> argparse.ArgumentParser:
 
 def replay_both(model: Path, data: Path, out: Path) -> dict[str, ReplaySummary]:
     """``data`` replayed through ``model`` (traces kept, no event log) with the default configuration
-    (``PRODUCT``) and with the calibrated scorer (``CALIBRATED``)."""
+    (``PRODUCT``) and with the calibrated scorer on the model's forecasts as trained (``CALIBRATED``: the
+    export's calibration is of those; no online correction), whose trace the seed's baseline reads too."""
     from edge.config import AgentConfig, AgentSection, DetectorSection, ModelSection
     from edge.replay_file import replay
 
-    sections = {PRODUCT: DetectorSection(), CALIBRATED: DetectorSection(scoring="calibrated")}
+    sections = {PRODUCT: DetectorSection(), CALIBRATED: DetectorSection(scoring="calibrated", forecast_adapt_step=0.0)}
     return {
         name: replay(
             model,

@@ -137,6 +137,7 @@ def run_file(task: tuple[Path, str, list, Path]) -> FileRun:
         if detector == PRODUCT:
             run.default_threshold = summary.threshold
             run.alerts = list(trace.alerts)
+        elif detector == CALIBRATED:  # the seed's way: the model's raw forecast error (this run: no correction)
             sd = load_model(model).metadata.norm_std[0]
             run.scores["seed: raw forecast error"] = [
                 abs(v - e[0]) / sd if e is not None and s is not None else 0.0

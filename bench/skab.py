@@ -121,7 +121,7 @@ def run_file(task: tuple[Path, str, Path]) -> FileRun:
     for detector, summary in replay_both(model, path, folder / "replay.csv").items():
         assert summary.trace is not None and len(summary.trace.alerts) == len(labels)
         run.alerts[detector] = np.asarray(summary.trace.alerts, dtype=bool)
-        if detector == PRODUCT:  # the seed's way: any channel's raw forecast error beyond 3 of its residual sd
+        if detector == CALIBRATED:  # the seed's way: any channel's raw forecast error beyond 3 of its residual sd
             meta = load_model(model).metadata
             scale = np.asarray(meta.calibration.residual_scale) * np.asarray(meta.norm_std)
             run.alerts[SEED] = np.array(

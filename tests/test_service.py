@@ -33,7 +33,12 @@ def replay_body(csv: Path, rate: float, sensor: str = "pump-1") -> str:
     )
 
 
-def messages(sock: socket.socket, until: str, timeout: float = 10.0) -> list[str]:
+# A ceiling, not a figure: under qemu an agent takes 6-9 s only to import its modules and load its model, so a
+# loaded CI machine can pass 10 s before READY=1.
+WAIT_S = 30.0 if os.environ.get("EDGE_TEST_EMULATOR") else 10.0
+
+
+def messages(sock: socket.socket, until: str, timeout: float = WAIT_S) -> list[str]:
     """Datagrams received until one contains ``until``."""
     got: list[str] = []
     deadline = time.monotonic() + timeout

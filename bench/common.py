@@ -124,12 +124,17 @@ def peak_rss_mib(pid: int | str = "self") -> float:
     raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
 
 
-def gnu_time_peak_mib(command: Sequence[str | Path]) -> float:
-    """Run ``command`` to the end under GNU time (stdout discarded) and return its peak RSS, MiB."""
+def gnu_time_peak_mib(command: Sequence[str | Path], cwd: Path | None = None) -> float:
+    """Run ``command`` to the end under GNU time (stdout discarded) and return its peak RSS, MiB. A
+    ``python -m edge…`` command must run in ``cwd=ROOT``: ``-m`` imports from the working folder first."""
     if not GNU_TIME.exists():
         raise SystemExit(f"needs GNU time at {GNU_TIME} (Debian: apt-get install time)")
     done = subprocess.run(
-        [str(GNU_TIME), "-f", "%M", *map(str, command)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [str(GNU_TIME), "-f", "%M", *map(str, command)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
     )
     return int(done.stderr.decode().strip().splitlines()[-1]) / 1024
 

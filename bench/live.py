@@ -254,7 +254,7 @@ def service_peak_rss(tmp: Path, model: Path, rows: Path, channels: str, seconds:
     readings = int(seconds * 1000 / scenario.period_ms)
     try:
         return gnu_time_peak_mib(
-            [sys.executable, "-m", "edge.cli", "run", "--config", config, "--max-readings", str(readings)]
+            [sys.executable, "-m", "edge.cli", "run", "--config", config, "--max-readings", str(readings)], cwd=ROOT
         )
     finally:
         for sim in sims:

@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import BIN, HISTORY, command_line, export_default_model, gnu_time_peak_mib, machine_line
+from common import BIN, HISTORY, ROOT, command_line, export_default_model, gnu_time_peak_mib, machine_line
 
 SESSION = (
     "from edge.model.runtime import open_session; import numpy as np; s = open_session({model!r}); "
@@ -34,7 +34,8 @@ def main() -> int:
         print("| process | peak RSS, MiB |")
         print("|---|---:|")
         for label, code in STEPS:
-            print(f"| {label} | {gnu_time_peak_mib([sys.executable, '-c', code.format(model=str(model))]):.1f} |")
+            peak = gnu_time_peak_mib([sys.executable, "-c", code.format(model=str(model))], cwd=ROOT)
+            print(f"| {label} | {peak:.1f} |")
         replay = [
             BIN / "edge-agent",
             "replay",

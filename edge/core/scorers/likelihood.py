@@ -298,7 +298,7 @@ class LikelihoodScorer:
             saved = state.get(key, [])
             if isinstance(saved, str):
                 return buffer.decode(saved)
-            if not isinstance(saved, list):  # a list of entries: an earlier version's checkpoint
+            if not isinstance(saved, list):  # else a list of entries: an earlier version's checkpoint
                 raise ValueError(f"saved {key} is neither encoded entries nor a list")
             out = [None if row is None else finite(row, f"saved {key}") for row in saved]
             if any(row is not None and len(row) != channels for row in out):

@@ -4,8 +4,8 @@ A deque of lists would hold a Python list and its float objects per entry, about
 a week at one reading a minute is 10,080 entries, so 1.5 MiB a sensor. Here an entry is ``channels`` doubles
 in one ``array`` (24 bytes for three), and an empty slot (no reading then: a break) is a row of NaN, which a
 reading never is (a scorer takes only finite values). A checkpoint keeps the entries the same way, oldest
-first, as base64 of little-endian doubles (:meth:`SeasonBuffer.encode`): exact, a third of the size of JSON
-numbers, and no Python object per entry while it is written.
+first, as base64 of little-endian doubles (:meth:`SeasonBuffer.encode`): exact, about half the size of the
+same numbers in JSON, and no Python object per entry while it is written.
 """
 
 from __future__ import annotations

@@ -11,9 +11,10 @@ trained (``a = 1``, ``b = 0``); ``step = 0`` keeps it so. Plain floats, O(channe
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
+
+from edge.core.scorers.base import finite
 
 
 class ForecastCorrection:
@@ -56,11 +57,8 @@ class ForecastCorrection:
             or not all(isinstance(side, list) and len(side) == channels for side in state)
         ):
             raise ValueError(f"saved forecast correction is not two rows of {channels} numbers")
-        rows = [[_number(v) for v in side] for side in state]
+        try:
+            rows = [finite(side, "saved forecast correction") for side in state]
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"saved forecast correction does not fit ({exc})") from exc
         self.scale, self.offset = rows
-
-
-def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"saved forecast correction holds {value!r}, not a finite number")
-    return float(value)

@@ -64,6 +64,20 @@ def test_a_change_is_sharp_at_its_onset_then_explained_and_its_channel_named() -
     assert burst[10].channel_scores[1] > 0.3 > burst[10].channel_scores[0]
 
 
+def test_one_spike_is_one_detection_while_it_sits_in_the_short_window() -> None:
+    rng = np.random.default_rng(4)
+    scorer = LikelihoodScorer(calibration(), SETTINGS)
+    feed(scorer, rng.normal(0, 0.1, size=(2000, 2)))
+    spike = np.vstack([[0.0, 5.0], rng.normal(0, 0.1, size=(15, 2))])
+    got = feed(scorer, spike)
+    assert got[0].score > 0.2  # surprising now
+    levels = [j.level for j in got]
+    # while the spike stays in the window of ten its level holds or falls: nothing new after the first reading
+    assert min(levels[1:10]) > 0.5 * levels[0]
+    assert all(j.score == 0.0 for j, before in zip(got[1:], levels) if j.level <= before)
+    assert max(j.score for j in got[1:]) < 0.1 * got[0].score
+
+
 def test_an_event_on_one_channel_does_not_hide_a_later_one_on_another() -> None:
     rng = np.random.default_rng(9)
     scorer = LikelihoodScorer(calibration(), SETTINGS)

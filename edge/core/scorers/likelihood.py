@@ -20,10 +20,12 @@ the season repeats the normal one before it, so an anomaly is not the reference 
 
 ``level`` (what alerts are decided on) is the rarest of those, Bonferroni-corrected, over ``score_decades``.
 ``score`` (the ``anomaly_score``) is only the rarity that the recent past did not already show: per channel,
-its level minus a memory of that channel's levels before this reading (the largest, halving every
-``novelty_half_life_samples`` readings), the most of any channel, so an event on one channel does not hide
-a later one on another. It is sharp at the onset of a change (a reading rarer than any before it), says each rise once
-(a level that climbs over a few readings scores each step), and is back down once the change has been seen;
+its level minus a memory of that channel's levels before the last reading (the largest, halving every
+``novelty_half_life_samples`` readings), or nothing when its level is no higher than the last reading's (that
+reading said it already: one spike is one detection, not two while it sits in the short window), the most of
+any channel, so an event on one channel does not hide a later one on another. It is sharp at the onset of a
+change (a reading rarer than any before it), says each rise once (a level that climbs over a few readings
+scores each step), and is back down once the change has been seen;
 the alert's hold is the job of :mod:`edge.core.condition`. Plain floats: O(window) work per reading,
 O(season_lag + long_season_lag) memory per channel.
 """
@@ -52,6 +54,14 @@ ERROR_CLIP = 1e6  # normalised units: a larger error enters the windows at this 
 # by value), the errors, the seasonal errors (None before a season has passed), each channel's level in decades
 # (Bonferroni-corrected), the verdict.
 _Pending = tuple[Sequence[float], Sequence[float], list[float], "list[float] | None", list[float], Judgement]
+
+
+def _novelties(levels: Sequence[float], memory: Sequence[float], last: Sequence[float] | None) -> list[float]:
+    """Per channel, what its level says that the recent past did not: nothing when it is no higher than the
+    last reading's level (that reading said it already), else its rise over the memory of earlier levels."""
+    if last is None:
+        return [level - seen for level, seen in zip(levels, memory)]
+    return [0.0 if level <= before else level - seen for level, seen, before in zip(levels, memory, last)]
 
 
 class LikelihoodScorer:
@@ -170,7 +180,8 @@ class LikelihoodScorer:
         levels = [r - correction if r > correction else 0.0 for r in rarity]
         overall = max(levels)
         if self._novelty_keep:
-            novel = max(0.0, max([level - seen for level, seen in zip(levels, self._memory)]))
+            last = self._levels[0] if self._levels else None
+            novel = max(0.0, max(_novelties(levels, self._memory, last)))
         else:
             novel = overall
         judgement = Judgement(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -24,6 +25,12 @@ WEEKLY = LikelihoodSettings(
 def calibration():
     rng = np.random.default_rng(0)
     return fit_calibration(rng.normal(0, 0.1, size=(5000, 2)), sample_period_s=60.0, false_alarms_per_day=1.0)
+
+
+def without_start_memory():
+    """The same calibration said to come from one reading: the novelty memory starts empty, so a test sees the
+    novelty of what it feeds alone."""
+    return replace(calibration(), samples=1)
 
 
 def feed(scorer: LikelihoodScorer, residuals, observed=None) -> list:
@@ -53,7 +60,7 @@ def test_noise_like_the_calibration_data_stays_below_a_one_a_day_threshold() -> 
 
 def test_a_change_is_sharp_at_its_onset_then_explained_and_its_channel_named() -> None:
     rng = np.random.default_rng(2)
-    scorer = LikelihoodScorer(calibration(), SETTINGS)
+    scorer = LikelihoodScorer(without_start_memory(), SETTINGS)
     feed(scorer, rng.normal(0, 0.1, size=(2000, 2)))
     burst = feed(scorer, rng.normal(0, 0.1, size=(60, 2)) + np.array([0.0, 3.0]))
     assert max(j.score for j in burst[:5]) > 0.2  # surprising now
@@ -66,7 +73,7 @@ def test_a_change_is_sharp_at_its_onset_then_explained_and_its_channel_named() -
 
 def test_one_spike_is_one_detection_while_it_sits_in_the_short_window() -> None:
     rng = np.random.default_rng(4)
-    scorer = LikelihoodScorer(calibration(), SETTINGS)
+    scorer = LikelihoodScorer(without_start_memory(), SETTINGS)
     feed(scorer, rng.normal(0, 0.1, size=(2000, 2)))
     spike = np.vstack([[0.0, 5.0], rng.normal(0, 0.1, size=(15, 2))])
     got = feed(scorer, spike)
@@ -78,9 +85,21 @@ def test_one_spike_is_one_detection_while_it_sits_in_the_short_window() -> None:
     assert max(j.score for j in got[1:]) < 0.1 * got[0].score
 
 
+def test_at_the_start_only_a_level_rarer_than_the_calibrations_normal_readings_showed_is_news() -> None:
+    cal = calibration()  # 5,000 normal readings: the rarest of them is about one in 5,000 (3.7 decades)
+    fresh, blank = LikelihoodScorer(cal, SETTINGS), LikelihoodScorer(replace(cal, samples=1), SETTINGS)
+    bump = [[0.0, 0.45]] * 3  # a small lasting rise: rare, though not rarer than the calibration data showed
+    got, without = feed(fresh, bump), feed(blank, bump)
+    assert 1.0 < max(j.level for j in got) * cal.score_decades < math.log10(cal.samples)
+    assert max(j.score for j in got) == 0.0 < max(j.score for j in without)
+    jump = feed(fresh, [[0.0, 6.0]])[0]  # rarer than anything in the calibration: news by the excess
+    assert jump.score > 0.0  # the memory it exceeds is the start's (decayed by three readings' worth)
+    assert (jump.level - jump.score) * cal.score_decades == pytest.approx(math.log10(cal.samples), rel=0.01)
+
+
 def test_an_event_on_one_channel_does_not_hide_a_later_one_on_another() -> None:
     rng = np.random.default_rng(9)
-    scorer = LikelihoodScorer(calibration(), SETTINGS)
+    scorer = LikelihoodScorer(without_start_memory(), SETTINGS)
     feed(scorer, rng.normal(0, 0.1, size=(2000, 2)))
     first = feed(scorer, rng.normal(0, 0.1, size=(30, 2)) + np.array([3.0, 0.0]))  # channel 0's event
     feed(scorer, rng.normal(0, 0.1, size=(300, 2)))

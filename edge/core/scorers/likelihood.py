@@ -21,7 +21,8 @@ the season repeats the normal one before it, so an anomaly is not the reference 
 ``level`` (what alerts are decided on) is the rarest of those, Bonferroni-corrected, over ``score_decades``.
 ``score`` (the ``anomaly_score``) is only the rarity that the recent past did not already show: per channel,
 its level minus a memory of that channel's levels before the last reading (the largest, halving every
-``novelty_half_life_samples`` readings), or nothing when its level is no higher than the last reading's (that
+``novelty_half_life_samples`` readings; at the start, log10 of the calibration's readings: the rarest of the
+normal ones it saw is about one in that many), or nothing when its level is no higher than the last reading's (that
 reading said it already: one spike is one detection, not two while it sits in the short window), the most of
 any channel, so an event on one channel does not hide a later one on another. It is sharp at the onset of a
 change (a reading rarer than any before it), says each rise once (a level that climbs over a few readings
@@ -88,7 +89,9 @@ class LikelihoodScorer:
         )
         self._low, self._high = [-3.0] * len(scales), [3.0] * len(scales)  # normalised: training mean +- 3 sd
         self._clear_context()
-        self._memory = [0.0] * len(scales)  # per channel, in decades
+        # per channel, in decades; at the start the recent past is the calibration's normal readings, whose
+        # rarest is about one in as many as there were
+        self._memory = [math.log10(max(1, calibration.samples))] * len(scales)
         self.learned = 0
         self.protected = 0
 

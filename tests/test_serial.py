@@ -171,11 +171,14 @@ def test_unplug_and_replug_is_a_fault_and_a_clear_and_every_frame_is_accounted_f
     faults = [i for i in items if isinstance(i, SourceFault)]
     # every 400 frames generated: 3 on a host; under an emulator the simulator's catch-up after a slow unplug
     # can generate the next 400 frames while still unplugged, so it may plug out only twice, or make its last
-    # frames while unplugged and end so: a device that never came back is never cleared
+    # frames while unplugged and end so: a device that never came back is never cleared; or catch up 400 frames
+    # before the slow reader is back, so that two unplugs are one outage to it (it reconnects after both)
     unplugs = sim.stats.unplugs
     assert unplugs == 3 or (emulated and unplugs == 2)
     assert ended_plugged or emulated
-    back = unplugs if ended_plugged else unplugs - 1
+    back = sum(1 for f in faults if f.cleared)
+    replugs = unplugs if ended_plugged else unplugs - 1
+    assert back == replugs or (emulated and 1 <= back < replugs)
     assert [f.cleared for f in faults] == [False, True] * back + ([] if ended_plugged else [False])
     assert "lost" in faults[0].message and "back after" in faults[1].message
     counts = src.counters()

@@ -186,7 +186,7 @@ def judge_and_decide(detector: Any, time_s: float, residual: list[float], x: lis
     decision = policy.update(time_s, judgement.level, was_open and condition.holding(x))
     normal = detector._protected.learn_one(residual, x, judgement, was_open or decision.alerting)
     correction = getattr(detector, "correction", None)  # an older checkout has no forecast correction
-    if normal and correction is not None:
+    if normal and correction is not None:  # the synthetic residual's forecast stands in for the model's: same work
         correction.learn([v - r for v, r in zip(x, residual)], x)
     if judge is not None:
         detector.learn_condition(x, was_open or decision.alerting)

@@ -1,12 +1,12 @@
-# Set-up and the jobs README names. The venv is rebuilt when pyproject.toml changes.
+# Set-up and the jobs README names. The venv is rebuilt when pyproject.toml or the compiled scorer changes.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
 .PHONY: demo test lint bench debian-deps test-aarch64 system-test
-PY_DIRS := edge export bench tests tools firmware_bridge examples
+PY_DIRS := edge export bench tests tools firmware_bridge examples setup.py
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py edge/core/scorers/_likelihood_core.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e '.[export,test,lint]'
 	touch $@

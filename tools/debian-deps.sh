@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Debian packages `make test` uses: gcc for the firmware core's host tests, mosquitto (a real broker the
+# Debian packages `make test` uses: gcc for the firmware core's host tests (and the compiled scorer),
+# gcc-aarch64-linux-gnu to build the compiled scorer for the aarch64 suite, mosquitto (a real broker the
 # MQTT tests start on loopback), systemd's systemd-analyze for the unit checks, qemu-user-static for
 # the aarch64 suite, iproute2 and strace for the loopback-only network test. Installs the missing ones
 # when run as root; otherwise says what to install.
 set -euo pipefail
 need=()
 command -v gcc >/dev/null || need+=(gcc libc6-dev)
+command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)

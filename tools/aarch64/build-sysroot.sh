@@ -33,7 +33,8 @@ apt_options=(
 )
 echo "sysroot: fetching Debian bookworm arm64 python3.11 from $mirror"
 apt-get "${apt_options[@]}" update
-apt-get "${apt_options[@]}" install --download-only --no-install-recommends -y python3.11 libpython3.11-stdlib libstdc++6 >/dev/null
+apt-get "${apt_options[@]}" install --download-only --no-install-recommends -y python3.11 libpython3.11-stdlib libstdc++6 \
+    libpython3.11-dev >/dev/null  # -dev: the headers run-tests.sh builds the compiled scorer against
 for deb in "$apt_dir"/archives/*.deb; do
     dpkg-deb -x "$deb" "$out/sysroot"
 done

@@ -60,10 +60,23 @@ class SeasonBuffer:
     def __iter__(self) -> Iterator[list[float] | None]:
         return (self[i] for i in range(self._count))
 
+    def ordered(self) -> array:
+        """The entries, oldest first, as one run of doubles (NaN rows: empty slots)."""
+        first, width = self._start * self.channels, self._count * self.channels
+        return (self._data[first:] + self._data[:first])[:width]
+
+    def load_ordered(self, values: bytes) -> None:
+        """Replace the entries with ``values``, :meth:`ordered`'s doubles as native bytes (at most ``maxlen``)."""
+        taken = array("d", values)
+        count = len(taken) // self.channels
+        if len(taken) % self.channels or count > self.maxlen:
+            raise ValueError(f"{len(taken)} doubles are not up to {self.maxlen} entries of {self.channels}")
+        self._data = taken + array("d", bytes(8 * (self.maxlen - count) * self.channels))
+        self._start, self._count = 0, count
+
     def encode(self) -> str:
         """The entries, oldest first, as base64 of little-endian doubles (NaN rows: empty slots)."""
-        first, width = self._start * self.channels, self._count * self.channels
-        ordered = (self._data[first:] + self._data[:first])[:width]
+        ordered = self.ordered()
         if sys.byteorder == "big":
             ordered.byteswap()
         return binascii.b2a_base64(ordered.tobytes(), newline=False).decode("ascii")

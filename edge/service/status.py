@@ -76,6 +76,7 @@ def status_summary(
             },
             "source": pipeline.source_counters(source),
             "residual_scale": detector.scorer.residual_scale.round(6).tolist(),
+            "scorer": detector.scorer.label,
         }
     alerts = []
     for event in pipeline.recent_alerts:

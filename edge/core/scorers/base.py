@@ -36,6 +36,7 @@ class Scorer(Protocol):
 
     learned: int
     protected: int
+    label: str  # which scorer runs, and how (status shows it)
 
     def score_one(self, residual: Sequence[float], observed: Sequence[float]) -> Judgement: ...
 

@@ -33,6 +33,7 @@ class CalibratedScorer:
     """``score_one`` → a :class:`Judgement` (no state change); ``learn_one`` adapts the scale when normal."""
 
     novelty = False
+    label = "calibrated"
 
     def __init__(self, calibration: Calibration, settings: AdaptationSettings) -> None:
         self.settings = settings

@@ -43,6 +43,8 @@ def _constants(d: ErrorDistribution) -> tuple[float, float, float, float, float,
 class CompiledLikelihoodScorer(LikelihoodScorer):
     """:class:`LikelihoodScorer`, its recursion in C; the same contract, the same results."""
 
+    label = "likelihood (compiled)"
+
     def __init__(self, calibration: Calibration, settings: LikelihoodSettings, core: ModuleType) -> None:
         super().__init__(calibration, settings)
         self._core = core.Core(

@@ -69,6 +69,7 @@ class LikelihoodScorer:
     """``score_one`` → a :class:`Judgement` (no state change); ``learn_one`` learns."""
 
     novelty = True
+    label = "likelihood (Python)"
 
     def __init__(self, calibration: Calibration, settings: LikelihoodSettings) -> None:
         if settings.tail not in TAILS:

@@ -1,4 +1,5 @@
-"""The one compiled part: the likelihood scorer's recursion (edge/core/scorers/_likelihood_core.c).
+"""The compiled parts: the likelihood scorer's and the condition monitor's recursions
+(edge/core/scorers/_likelihood_core.c, edge/core/_condition_core.c).
 
 Optional: where no C compiler or Python headers are at hand (a gateway without python3-dev), the install goes
 on without it and the scorer runs its Python reference, with the same results. Everything else is in
@@ -15,6 +16,12 @@ setup(
             sources=["edge/core/scorers/_likelihood_core.c"],
             extra_compile_args=["-O2", "-ffp-contract=off", "-fno-fast-math"],
             optional=True,
-        )
+        ),
+        Extension(
+            "edge.core._condition_core",
+            sources=["edge/core/_condition_core.c"],
+            extra_compile_args=["-O2", "-ffp-contract=off", "-fno-fast-math"],
+            optional=True,
+        ),
     ]
 )

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge.core.calibration import fit_calibration
+from edge.core.compiled_condition import compiled_condition_core
 from edge.core.scorers import SCORERS
 from edge.core.scorers.compiled import CompiledLikelihoodScorer, compiled_core, likelihood_scorer
 from edge.core.scorers.likelihood import LikelihoodScorer, LikelihoodSettings
@@ -137,9 +138,10 @@ def test_a_tail_the_c_does_not_compute_falls_back_to_python() -> None:
     or not (os.environ.get("EDGE_EXPECT_COMPILED") or not os.environ.get("EDGE_GATEWAY_TESTS_ONLY")),
     reason="the Python scorer is asked for, or this gateway run does not build the compiled one",
 )
-def test_the_compiled_scorer_is_built_where_the_suite_expects_it() -> None:
-    """`pip install -e .` compiles it on the workstation, tools/aarch64/run-tests.sh for aarch64 (a gateway
-    without a compiler falls back): there it must be in use, so that the tests above do not skip."""
-    assert CORE is not None
+def test_the_compiled_parts_are_built_where_the_suite_expects_them() -> None:
+    """`pip install -e .` compiles the scorer and the condition monitor on the workstation,
+    tools/aarch64/run-tests.sh for aarch64 (a gateway without a compiler falls back): there they must be in
+    use, so that the parity tests do not skip."""
+    assert CORE is not None and compiled_condition_core() is not None
     model_scorer = SCORERS["likelihood"](calibration(), type("S", (), {"likelihood": LikelihoodSettings()})())
     assert isinstance(model_scorer, CompiledLikelihoodScorer)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from edge.core.alerting import alert_id, alerting_channels, decision_level
+from edge.core.compiled_condition import condition_monitor
 from edge.core.condition import ConditionMonitor
 from edge.core.decision import AlertPolicy
 from edge.core.events import Alert, Event, Reading, SourceFault
@@ -95,7 +96,7 @@ class Detector:
     def _new_condition(self) -> ConditionMonitor:
         meta, settings = self._meta, self.settings.condition
         spread = meta.short_mean_sd if meta.short_mean_window == settings.window else ()
-        return ConditionMonitor(len(meta.channels), settings, spread, meta.calibration.score_decades)
+        return condition_monitor(len(meta.channels), settings, spread, meta.calibration.score_decades)
 
     def _restart(self) -> None:
         self.forecaster.reset()

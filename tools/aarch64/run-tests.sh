@@ -12,17 +12,16 @@ if [ ! -x "$dir/bin/python3" ] || [ "$project/pyproject.toml" -nt "$dir/bin/pyth
         || [ "$project/tools/aarch64/build-sysroot.sh" -nt "$dir/bin/python3" ]; then
     "$project/tools/aarch64/build-sysroot.sh" "$dir"
 fi
-# The compiled scorer for aarch64, cross-built against the sysroot's Python headers next to its source
-# (the host's build has another file name, so both stay); the flags are setup.py's.
-source="$project/edge/core/scorers/_likelihood_core.c"
-built="${source%.c}.cpython-311-aarch64-linux-gnu.so"
-if [ ! -e "$built" ] || [ "$source" -nt "$built" ]; then
+# The compiled parts for aarch64, cross-built against the sysroot's Python headers next to their sources
+# (the host's builds have other file names, so both stay); the flags are setup.py's.
+for source in "$project/edge/core/scorers/_likelihood_core.c" "$project/edge/core/_condition_core.c"; do
+    built="${source%.c}.cpython-311-aarch64-linux-gnu.so"
+    [ -e "$built" ] && [ ! "$source" -nt "$built" ] && continue
     command -v aarch64-linux-gnu-gcc >/dev/null || {
         echo "run-tests.sh: aarch64-linux-gnu-gcc not found: apt-get install gcc-aarch64-linux-gnu" >&2; exit 2; }
     aarch64-linux-gnu-gcc -shared -fPIC -O2 -ffp-contract=off -fno-fast-math \
-        --sysroot="$dir/sysroot" -I"$dir/sysroot/usr/include/python3.11" \
-        "$source" -o "$built"
-fi
+        --sysroot="$dir/sysroot" -I"$dir/sysroot/usr/include/python3.11" "$source" -o "$built"
+done
 cd "$project"
 export PYTHONPATH="$dir/site:$project" EDGE_GATEWAY_TESTS_ONLY=1 EDGE_TEST_EMULATOR=qemu-user EDGE_EXPECT_COMPILED=1
 echo "aarch64: $("$dir/bin/python3" -c 'import platform, numpy, onnxruntime; print(platform.machine(),

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 .PHONY: demo test lint bench debian-deps test-aarch64 system-test
 PY_DIRS := edge export bench tests tools firmware_bridge examples setup.py
 
-$(VENV)/.installed: pyproject.toml setup.py edge/core/scorers/_likelihood_core.c edge/core/_condition_core.c
+$(VENV)/.installed: pyproject.toml setup.py edge/core/scorers/_likelihood_core.c edge/core/_condition_core.c edge/core/_values.h
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e '.[export,test,lint]'
 	touch $@

@@ -14,12 +14,14 @@ setup(
         Extension(
             "edge.core.scorers._likelihood_core",
             sources=["edge/core/scorers/_likelihood_core.c"],
+            depends=["edge/core/_values.h"],
             extra_compile_args=["-O2", "-ffp-contract=off", "-fno-fast-math"],
             optional=True,
         ),
         Extension(
             "edge.core._condition_core",
             sources=["edge/core/_condition_core.c"],
+            depends=["edge/core/_values.h"],
             extra_compile_args=["-O2", "-ffp-contract=off", "-fno-fast-math"],
             optional=True,
         ),

@@ -9,6 +9,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "_values.h"
+
 static const double CLIP_SD = 6.0;
 static const double WINDOW_CLIP = 1000.0;
 static const double MIN_SPREAD_VAR = 1e-6;
@@ -35,42 +37,6 @@ static double gaussian_decades(double z) {
     return -log_tail / LN10;
 }
 
-static int read_values(PyObject *seq, Py_ssize_t channels, double *out) {
-    PyObject *fast = PySequence_Fast(seq, "reading");
-    if (!fast) return -1;
-    if (PySequence_Fast_GET_SIZE(fast) != channels) {
-        PyErr_Format(PyExc_ValueError, "reading has %zd values, expected %zd", PySequence_Fast_GET_SIZE(fast),
-                     channels);
-        Py_DECREF(fast);
-        return -1;
-    }
-    PyObject **items = PySequence_Fast_ITEMS(fast);
-    for (Py_ssize_t c = 0; c < channels; c++) {
-        double v = PyFloat_AsDouble(items[c]);
-        if (v == -1.0 && PyErr_Occurred()) {
-            Py_DECREF(fast);
-            return -1;
-        }
-        out[c] = v;
-    }
-    Py_DECREF(fast);
-    return 0;
-}
-
-static PyObject *float_list(const double *values, Py_ssize_t n) {
-    PyObject *list = PyList_New(n);
-    if (!list) return NULL;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *f = PyFloat_FromDouble(values[i]);
-        if (!f) {
-            Py_DECREF(list);
-            return NULL;
-        }
-        PyList_SET_ITEM(list, i, f);
-    }
-    return list;
-}
-
 static const double *oldest_row(const Condition *self) { return self->recent + self->start * self->channels; }
 
 static PyObject *Condition_judge(Condition *self, PyObject *x_obj) {
@@ -82,7 +48,7 @@ static PyObject *Condition_judge(Condition *self, PyObject *x_obj) {
         return Py_BuildValue("(dN)", 0.0, levels);
     }
     double *x = self->x;
-    if (read_values(x_obj, C, x) < 0) return NULL;
+    if (read_values(x_obj, C, x, "reading") < 0) return NULL;
     Py_ssize_t n = self->count, window = self->window;
     int full = n == window;
     const double *oldest = full ? oldest_row(self) : NULL;
@@ -140,7 +106,7 @@ static PyObject *Condition_outside(Condition *self, PyObject *x_obj) {
     if (limit <= 0 || self->count + 1 < self->window) return PyList_New(0);
     double *means = self->means;
     if (self->judged != x_obj) {
-        if (read_values(x_obj, C, self->x) < 0) return NULL;
+        if (read_values(x_obj, C, self->x, "reading") < 0) return NULL;
         short_means(self, self->x, self->scratch_means);
         means = self->scratch_means;
     }
@@ -168,7 +134,7 @@ static PyObject *Condition_learn(Condition *self, PyObject *const *args, Py_ssiz
     }
     Py_ssize_t C = self->channels, window = self->window;
     double *x = self->x;
-    if (read_values(args[0], C, x) < 0) return NULL;
+    if (read_values(args[0], C, x, "reading") < 0) return NULL;
     int normal = PyObject_IsTrue(args[1]);
     if (normal < 0) return NULL;
     int level_normal = args[2] == Py_None ? normal : PyObject_IsTrue(args[2]);
@@ -228,9 +194,9 @@ static PyObject *Condition_load(Condition *self, PyObject *state) {
     PyObject *mean, *var, *recent, *sums, *level_mean, *level_var;
     if (!PyArg_ParseTuple(state, "OOOOOO", &mean, &var, &recent, &sums, &level_mean, &level_var)) return NULL;
     Py_ssize_t C = self->channels;
-    if (read_values(mean, C, self->mean) < 0 || read_values(var, C, self->var) < 0 ||
-        read_values(sums, C, self->sums) < 0 || read_values(level_mean, C, self->level_mean) < 0 ||
-        read_values(level_var, C, self->level_var) < 0)
+    if (read_values(mean, C, self->mean, "mean") < 0 || read_values(var, C, self->var, "var") < 0 ||
+        read_values(sums, C, self->sums, "sums") < 0 || read_values(level_mean, C, self->level_mean, "level_mean") < 0 ||
+        read_values(level_var, C, self->level_var, "level_var") < 0)
         return NULL;
     PyObject *rows = PySequence_Fast(recent, "recent");
     if (!rows) return NULL;
@@ -241,7 +207,7 @@ static PyObject *Condition_load(Condition *self, PyObject *state) {
         return NULL;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (read_values(PySequence_Fast_GET_ITEM(rows, i), C, self->recent + i * C) < 0) {
+        if (read_values(PySequence_Fast_GET_ITEM(rows, i), C, self->recent + i * C, "recent") < 0) {
             Py_DECREF(rows);
             return NULL;
         }

@@ -9,25 +9,19 @@ regime warning's medians, an accepted alert's rebase) run the Python methods on 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
 from edge.core.condition import ConditionMonitor, ConditionSettings
+from edge.core.native import compiled_module
 
 __all__ = ["CompiledConditionMonitor", "condition_monitor"]
 
 
 def compiled_condition_core() -> ModuleType | None:
     """The compiled module, or None where it was not built (or ``EDGE_PURE_PYTHON`` is set)."""
-    if os.environ.get("EDGE_PURE_PYTHON"):
-        return None
-    try:
-        from edge.core import _condition_core  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return _condition_core
+    return compiled_module("edge.core._condition_core")
 
 
 class CompiledConditionMonitor(ConditionMonitor):

@@ -16,7 +16,7 @@ fi
 # (the host's builds have other file names, so both stay); the flags are setup.py's.
 for source in "$project/edge/core/scorers/_likelihood_core.c" "$project/edge/core/_condition_core.c"; do
     built="${source%.c}.cpython-311-aarch64-linux-gnu.so"
-    [ -e "$built" ] && [ ! "$source" -nt "$built" ] && continue
+    [ -e "$built" ] && [ ! "$source" -nt "$built" ] && [ ! "$project/edge/core/_values.h" -nt "$built" ] && continue
     command -v aarch64-linux-gnu-gcc >/dev/null || {
         echo "run-tests.sh: aarch64-linux-gnu-gcc not found: apt-get install gcc-aarch64-linux-gnu" >&2; exit 2; }
     aarch64-linux-gnu-gcc -shared -fPIC -O2 -ffp-contract=off -fno-fast-math \

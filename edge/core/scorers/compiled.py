@@ -10,7 +10,6 @@ Python class's: the C keeps only the numbers, loaded from and exported to the Py
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from edge.core.calibration import Calibration
+from edge.core.native import compiled_module
 from edge.core.scorers.base import Judgement
 from edge.core.scorers.error_distribution import HALF_NORMAL_MEAN, ErrorDistribution, LikelihoodSettings
 from edge.core.scorers.likelihood import ERROR_CLIP, LikelihoodScorer
@@ -27,13 +27,7 @@ __all__ = ["CompiledLikelihoodScorer", "compiled_core", "likelihood_scorer"]
 
 def compiled_core() -> ModuleType | None:
     """The compiled module, or None where it was not built (or ``EDGE_PURE_PYTHON`` is set)."""
-    if os.environ.get("EDGE_PURE_PYTHON"):
-        return None
-    try:
-        from edge.core.scorers import _likelihood_core  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return _likelihood_core
+    return compiled_module("edge.core.scorers._likelihood_core")
 
 
 def _constants(d: ErrorDistribution) -> tuple[float, float, float, float, float, int, int, int]:

@@ -21,6 +21,7 @@ from conftest import FIXTURE_MODEL, live_rows, write_config, write_history
 from sockets import datagram_listener
 
 from edge.cli import main
+from edge.core.compiled_condition import compiled_condition_core
 from edge.core.scorers.compiled import compiled_core
 from edge.service.agent import Service
 from edge.service.notify import Notifier
@@ -233,8 +234,9 @@ def test_status_command_reads_the_status_file(tmp_path: Path, capsys) -> None:
     # a technician reads the status without sudo; the checkpoint (detector state) stays the agent's own
     assert (tmp_path / "run" / "status.json").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "state" / "checkpoint.json").stat().st_mode & 0o777 == 0o600
-    shown = json.loads((tmp_path / "run" / "status.json").read_text())["sensors"]["pump-1"]["scorer"]
-    assert shown == ("likelihood (Python)" if compiled_core() is None else "likelihood (compiled)")
+    shown = json.loads((tmp_path / "run" / "status.json").read_text())["sensors"]["pump-1"]
+    assert shown["scorer"] == ("likelihood (Python)" if compiled_core() is None else "likelihood (compiled)")
+    assert shown["condition"] == ("Python" if compiled_condition_core() is None else "compiled")
     assert main(["status", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "edge-agent not running" in out and "state stopped" in out

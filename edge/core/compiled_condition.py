@@ -27,6 +27,8 @@ def compiled_condition_core() -> ModuleType | None:
 class CompiledConditionMonitor(ConditionMonitor):
     """:class:`ConditionMonitor`, its recursion in C; the same contract, the same results."""
 
+    label = "compiled"
+
     def __init__(
         self,
         channels: int,

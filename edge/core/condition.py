@@ -82,6 +82,8 @@ def _z_at(decades: float) -> float:
 class ConditionMonitor:
     """``deviation(x)`` (pure) and ``learn_one(x, normal)`` on normalised readings."""
 
+    label = "Python"  # how it runs (status shows it)
+
     def __init__(
         self,
         channels: int,

@@ -77,6 +77,7 @@ def status_summary(
             "source": pipeline.source_counters(source),
             "residual_scale": detector.scorer.residual_scale.round(6).tolist(),
             "scorer": detector.scorer.label,
+            "condition": detector.condition.label,
         }
     alerts = []
     for event in pipeline.recent_alerts:

@@ -25,7 +25,10 @@ def compiled_condition_core() -> ModuleType | None:
 
 
 class CompiledConditionMonitor(ConditionMonitor):
-    """:class:`ConditionMonitor`, its recursion in C; the same contract, the same results."""
+    """:class:`ConditionMonitor`, its recursion in C; the same contract, the same results.
+
+    Its Python attributes (``mean``, ``level_var``, ...) are the C's as of the last :meth:`state` or rare-path
+    call; :meth:`state` gives the current ones."""
 
     label = "compiled"
 

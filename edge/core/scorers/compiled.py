@@ -35,7 +35,9 @@ def _constants(d: ErrorDistribution) -> tuple[float, float, float, float, float,
 
 
 class CompiledLikelihoodScorer(LikelihoodScorer):
-    """:class:`LikelihoodScorer`, its recursion in C; the same contract, the same results."""
+    """:class:`LikelihoodScorer`, its recursion in C; the same contract, the same results.
+
+    Its Python attributes are the C's as of the last :meth:`state`; :meth:`state` gives the current ones."""
 
     label = "likelihood (compiled)"
 

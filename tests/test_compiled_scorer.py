@@ -131,6 +131,7 @@ def test_without_the_compiled_core_the_python_scorer_runs(monkeypatch: pytest.Mo
 def test_a_tail_the_c_does_not_compute_falls_back_to_python() -> None:
     scorer = likelihood_scorer(calibration(), LikelihoodSettings(tail="gaussian"))
     assert type(scorer) is LikelihoodScorer
+    assert type(likelihood_scorer(calibration(), LikelihoodSettings(season_lag=1))) is LikelihoodScorer
 
 
 @pytest.mark.skipif(

@@ -125,8 +125,9 @@ class CompiledLikelihoodScorer(LikelihoodScorer):
 
 
 def likelihood_scorer(calibration: Calibration, settings: LikelihoodSettings) -> LikelihoodScorer:
-    """The likelihood scorer: compiled where the extension is built (and the tail is one it computes)."""
+    """The likelihood scorer: compiled where the extension is built, for the tail it computes and seasons of at
+    least 2 readings (the config never makes a season of 1; the Python says what is wrong with one)."""
     core = compiled_core()
-    if core is None or settings.tail != "student3":
+    if core is None or settings.tail != "student3" or 1 in (settings.season_lag, settings.long_season_lag):
         return LikelihoodScorer(calibration, settings)
     return CompiledLikelihoodScorer(calibration, settings, core)

@@ -9,21 +9,21 @@ pyproject.toml. -ffp-contract=off keeps the compiler from fusing a multiply and 
 
 from setuptools import Extension, setup
 
+
+def compiled(name: str, source: str) -> Extension:
+    """One compiled part: optional, with the flags that keep its arithmetic Python's."""
+    return Extension(
+        name,
+        sources=[source],
+        depends=["edge/core/_values.h"],
+        extra_compile_args=["-O2", "-ffp-contract=off", "-fno-fast-math"],
+        optional=True,
+    )
+
+
 setup(
     ext_modules=[
-        Extension(
-            "edge.core.scorers._likelihood_core",
-            sources=["edge/core/scorers/_likelihood_core.c"],
-            depends=["edge/core/_values.h"],
-            extra_compile_args=["-O2", "-ffp-contract=off", "-fno-fast-math"],
-            optional=True,
-        ),
-        Extension(
-            "edge.core._condition_core",
-            sources=["edge/core/_condition_core.c"],
-            depends=["edge/core/_values.h"],
-            extra_compile_args=["-O2", "-ffp-contract=off", "-fno-fast-math"],
-            optional=True,
-        ),
+        compiled("edge.core.scorers._likelihood_core", "edge/core/scorers/_likelihood_core.c"),
+        compiled("edge.core._condition_core", "edge/core/_condition_core.c"),
     ]
 )

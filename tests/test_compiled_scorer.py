@@ -146,3 +146,27 @@ def test_the_compiled_parts_are_built_where_the_suite_expects_them() -> None:
     assert CORE is not None and compiled_condition_core() is not None
     model_scorer = SCORERS["likelihood"](calibration(), type("S", (), {"likelihood": LikelihoodSettings()})())
     assert isinstance(model_scorer, CompiledLikelihoodScorer)
+
+
+@needs_core
+def test_the_seasons_are_held_once_not_in_python_and_in_c_both() -> None:
+    """A long season is the scorer's largest part: the compiled one keeps it in the C alone, before and after a
+    checkpoint is taken, so it holds no more than the Python scorer does."""
+    import tracemalloc
+
+    likelihood = LikelihoodSettings(season_lag=20000)
+    held = {}
+    for kind in ("python", "compiled"):
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        scorer = (
+            LikelihoodScorer(calibration(), likelihood)
+            if kind == "python"
+            else likelihood_scorer(calibration(), likelihood)
+        )
+        scorer.state()
+        held[kind] = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        del scorer
+    season = 20000 * 2 * 8  # entries x channels x bytes
+    assert held["compiled"] < held["python"] + season // 4, held

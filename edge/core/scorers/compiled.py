@@ -21,6 +21,7 @@ from edge.core.native import compiled_module
 from edge.core.scorers.base import Judgement
 from edge.core.scorers.error_distribution import HALF_NORMAL_MEAN, ErrorDistribution, LikelihoodSettings
 from edge.core.scorers.likelihood import ERROR_CLIP, LikelihoodScorer
+from edge.core.scorers.season import SeasonBuffer
 
 __all__ = ["CompiledLikelihoodScorer", "compiled_core", "likelihood_scorer"]
 
@@ -37,7 +38,8 @@ def _constants(d: ErrorDistribution) -> tuple[float, float, float, float, float,
 class CompiledLikelihoodScorer(LikelihoodScorer):
     """:class:`LikelihoodScorer`, its recursion in C; the same contract, the same results.
 
-    Its Python attributes are the C's as of the last :meth:`state`; :meth:`state` gives the current ones."""
+    Its Python attributes are the C's as of the last :meth:`state`; :meth:`state` gives the current ones. The
+    seasons, the large part, are not kept twice: between calls the Python side holds empty ones."""
 
     label = "likelihood (compiled)"
 
@@ -57,7 +59,16 @@ class CompiledLikelihoodScorer(LikelihoodScorer):
             [_constants(d) for d in self._seasonal],
             Judgement,
         )
+        self._load_core()
+
+    def _load_core(self) -> None:
+        """The C takes this object's attributes; the Python seasons are then let go (the C has them)."""
         self._core.load(self._attributes())
+        self._let_seasons_go()
+
+    def _let_seasons_go(self) -> None:
+        """Empty Python seasons in place of full ones: the C holds the seasons between calls."""
+        self._past, self._past_long = SeasonBuffer(1, self._channels), SeasonBuffer(1, self._channels)
 
     def _attributes(self) -> tuple[Any, ...]:
         """What the C keeps, from this object's attributes (as :meth:`Core.load` takes it)."""
@@ -117,11 +128,13 @@ class CompiledLikelihoodScorer(LikelihoodScorer):
 
     def state(self) -> dict[str, Any]:
         self._take_from_core()
-        return super().state()
+        saved = super().state()
+        self._let_seasons_go()
+        return saved
 
     def restore(self, state: dict[str, Any]) -> None:
         super().restore(state)  # validates, and raises before anything changes
-        self._core.load(self._attributes())
+        self._load_core()
 
 
 def likelihood_scorer(calibration: Calibration, settings: LikelihoodSettings) -> LikelihoodScorer:

@@ -185,7 +185,7 @@ class Detector:
         if not readings or not all(c.scorable and not c.resumed and not c.missing for c in checks):
             return Block(readings, checks)
         xs = self.inputs.normalise_block(readings)
-        return Block(readings, checks, xs, np.array([self.inputs.filtered(x) for x in xs]))
+        return Block(readings, checks, xs, self.inputs.filtered_block(xs))
 
     def finish_block(self, block: Block, forecasts: np.ndarray | None = None) -> list[Scored]:
         """Score and decide a :meth:`begin_block`; ``forecasts`` are the model's outputs on its ``inputs``."""
@@ -209,7 +209,7 @@ class Detector:
                 continue
             run = readings[start:end]
             xs = self.inputs.normalise_block(run)
-            forecasts = self.forecaster.step_block_normalized(np.array([self.inputs.filtered(x) for x in xs]))
+            forecasts = self.forecaster.step_block_normalized(self.inputs.filtered_block(xs))
             outcomes.extend(
                 self._score_scorable(reading, check, x, forecast)
                 for reading, check, x, forecast in zip(run, checks[start:end], xs, forecasts.tolist())
@@ -278,19 +278,20 @@ class Detector:
         holding = was_open and self.condition.holding(x)
         level = decision_level(judgement, self.settings)
         decision = self.policy.update(reading.timestamp, 0.0 if self._accepting else level, holding)
+        alerting = decision.alerting
         if self.regime.check(x, self.condition):
             counters.regime_warnings += 1
         if self._accepting:  # learning the accepted condition as normal, by the stated rule
             self.scorer.learn_one(residual, x, True)
             normal = True
         else:
-            normal = self._protected.learn_one(residual, x, judgement, alert_open=was_open or decision.alerting)
+            normal = self._protected.learn_one(residual, x, judgement, alert_open=was_open or alerting)
         if normal and model_previous is not None:
             self.correction.learn(model_previous, x)  # as the scorer: never from an anomaly
-        self.learn_condition(x, was_open or decision.alerting)
+        self.learn_condition(x, was_open or alerting)
         self._feed(x, forecast)
         expected = self.inputs.denormalise(previous)
-        if decision.alerting:
+        if alerting:
             events.extend(self._track(reading, judgement, expected, decision.state))
         elif decision.state in ("cleared", "accepted") and self.alert is not None:
             if decision.state == "accepted":
@@ -317,7 +318,7 @@ class Detector:
             judgement.score,
             judgement.channel_scores,
             expected,
-            decision.alerting,
+            alerting,
             events,
             judgement.level,
         )

@@ -98,6 +98,8 @@ class FaultMonitor:
         runs = flat_runs if len(flat_runs) == len(channels) else (0,) * len(channels)
         self._flat_runs_trained = runs
         self._flat_limits = [max(settings.flatline_samples, FLAT_RUN_FACTOR * run) for run in runs]
+        watched = [limit for limit, may in zip(self._flat_limits, self._may_flatline) if may]
+        self._shortest_flat_limit = min(watched, default=math.inf)  # no run shorter is flat on any channel
         self.channels = channels
         self.settings = settings
         self.active: dict[FaultKind, Fault] = {}
@@ -207,8 +209,14 @@ class FaultMonitor:
             return ()
         previous = self._last_values
         self._last_values = values
-        for i, value in enumerate(values):
-            self._flat_runs[i] = self._flat_runs[i] + 1 if previous is not None and previous[i] == value else 1
+        runs = self._flat_runs
+        if previous is not None and len(values) == len(runs):
+            self._flat_runs = runs = [run + 1 if was == value else 1 for run, was, value in zip(runs, previous, values)]
+        else:
+            for i, value in enumerate(values):
+                runs[i] = runs[i] + 1 if previous is not None and previous[i] == value else 1
+        if max(runs, default=0) < self._shortest_flat_limit:
+            return ()
         return tuple(
             c
             for c, run, limit, watched in zip(self.channels, self._flat_runs, self._flat_limits, self._may_flatline)

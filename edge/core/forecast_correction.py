@@ -38,11 +38,11 @@ class ForecastCorrection:
         step = self.step
         if not step:
             return
-        scale, offset = self.scale, self.offset
-        for c, (f, x) in enumerate(zip(forecast, actual)):
-            gain = step * (x - (scale[c] * f + offset[c])) / (1.0 + f * f)
-            scale[c] += gain * f
-            offset[c] += gain
+        gains = [
+            step * (x - (a * f + b)) / (1.0 + f * f) for a, b, f, x in zip(self.scale, self.offset, forecast, actual)
+        ]
+        self.scale = [a + gain * f for a, gain, f in zip(self.scale, gains, forecast)]
+        self.offset = [b + gain for b, gain in zip(self.offset, gains)]
 
     def state(self) -> list[list[float]]:
         """What a checkpoint keeps: the scales and the offsets."""

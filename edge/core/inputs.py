@@ -33,7 +33,7 @@ class Inputs:
 
     def denormalise(self, x: Sequence[float]) -> tuple[float, ...]:
         """Back to the sensor's units."""
-        return tuple(p * d + m for p, m, d in zip(x, self.mean, self.std))
+        return tuple([p * d + m for p, m, d in zip(x, self.mean, self.std)])
 
     def filtered(self, x: list[float]) -> list[float]:
         """The model's input for ``x``: a lone glitch is replaced by the median of it and the two before."""
@@ -45,3 +45,21 @@ class Inputs:
         recent.append(x)
         del recent[:-2]
         return state_input
+
+    def filtered_block(self, xs: list[list[float]]) -> np.ndarray:
+        """:meth:`filtered` of each of ``xs`` in turn, as one array, to the bit."""
+        if len(xs) == 1:
+            return np.array([self.filtered(xs[0])])
+        known = len(self.recent)
+        stream = np.array(self.recent + xs, dtype=np.float64)
+        inputs = stream[known:].copy()
+        first = max(0, 2 - known)  # the first of xs with two readings before it
+        if first < len(xs):
+            a, b, x = stream[known + first - 2 : -2], stream[known + first - 1 : -1], stream[known + first :]
+            # max(min(a, b), min(max(a, b), x)) as Python picks: the first of equals (a zero keeps its sign)
+            low, high = np.where(b < a, b, a), np.where(b > a, b, a)
+            inner = np.where(x < high, x, high)
+            medians = np.where(inner > low, inner, low)
+            inputs[first:] = np.where(np.abs(x - medians) > GLITCH_SD, medians, x)
+        self.recent = (self.recent + xs)[-2:]
+        return inputs

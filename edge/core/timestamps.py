@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 
 TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "ts")
 MISSING = frozenset({"", "nan", "NaN", "NAN", "null", "NULL", "None", "NA", "N/A"})
@@ -18,16 +18,28 @@ def parse_timestamp(text: str) -> float:
     1386018900.5
     """
     text = text.strip()
+    if text[4:5] == "-":  # a date first (no number has a '-' there but an exponent's: that one falls through)
+        try:
+            return _iso_seconds(text)
+        except ValueError:
+            pass
     try:
         seconds = float(text)
     except ValueError:
-        moment = datetime.fromisoformat(text)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return moment.timestamp()
+        return _iso_seconds(text)
     if not math.isfinite(seconds):
         raise ValueError(f"{text!r} is not a finite number of seconds")
     return seconds
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _iso_seconds(text: str) -> float:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:  # naive means UTC: the same seconds as replace(tzinfo=UTC).timestamp()
+        return (moment - _EPOCH).total_seconds()
+    return moment.timestamp()
 
 
 def guess_timestamp_column(names: list[str]) -> str:

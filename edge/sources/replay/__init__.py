@@ -124,24 +124,32 @@ class ReplaySource(Source):
                 )
                 yield fields, None
                 continue
-            values = []
-            for column in columns:
-                text = fields[column].strip() if column < len(fields) else ""
-                try:
-                    value = math.nan if text in MISSING else float(text)
-                except ValueError:
-                    value = math.nan
-                    counts["bad_values"] += 1
-                    log.warning(
-                        "replay %s line %d: %s=%r is not a number; read as missing",
-                        path,
-                        line,
-                        self.header[column],
-                        text,
-                    )
-                values.append(value)
+            try:  # every field a number (float() takes the surrounding spaces and 'nan' itself)
+                numbers = tuple([float(fields[column]) for column in columns])
+            except (ValueError, IndexError):
+                numbers = self._values(fields, columns, line)
             counts["readings"] += 1
-            yield fields, Reading(self.sensor, timestamp, tuple(values), row=row)
+            yield fields, Reading(self.sensor, timestamp, numbers, row=row)
+
+    def _values(self, fields: list[str], columns: list[int], line: int) -> tuple[float, ...]:
+        """The row's values, one field at a time: a missing or unreadable one is NaN (logged when unreadable)."""
+        values = []
+        for column in columns:
+            text = fields[column].strip() if column < len(fields) else ""
+            try:
+                value = math.nan if text in MISSING else float(text)
+            except ValueError:
+                value = math.nan
+                self._counts["bad_values"] += 1
+                log.warning(
+                    "replay %s line %d: %s=%r is not a number; read as missing",
+                    self.path,
+                    line,
+                    self.header[column],
+                    text,
+                )
+            values.append(value)
+        return tuple(values)
 
     def records(self) -> Iterator[Record]:
         """Every row as (its raw fields, its reading or None when dropped), in file order."""

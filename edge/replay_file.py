@@ -13,10 +13,10 @@ from __future__ import annotations
 import csv
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from edge.assembly import build_pipeline
 from edge.config import AgentConfig, AgentSection, DetectorSection, ModelSection
@@ -122,7 +122,7 @@ def replay(
     pipeline.open()
     try:
         with output.open("w", newline="") as handle:
-            _stream(pipeline, source, csv.writer(handle, delimiter=source.delimiter), summary, block)
+            _stream(pipeline, source, RowWriter(handle, source.delimiter), summary, block)
     except OSError as exc:
         raise ConfigError(f"cannot write {output}: {exc.strerror or exc}") from exc
     finally:
@@ -131,15 +131,43 @@ def replay(
     return summary
 
 
-def _stream(pipeline: Pipeline, source: ReplaySource, writer: Any, summary: ReplaySummary, block: int) -> None:
-    writer.writerow([*source.header, "anomaly_score", "alert", "state", *(f"score_{c}" for c in summary.channels)])
+class RowWriter:
+    """Writes rows of strings exactly as ``csv.writer`` does; a row with nothing to quote is joined directly."""
+
+    def __init__(self, handle: TextIO, delimiter: str) -> None:
+        self.handle, self.delimiter = handle, delimiter
+        self.writer = csv.writer(handle, delimiter=delimiter)  # its line end: "\r\n"
+
+    def writerows(self, rows: Iterable[list[str]]) -> None:
+        delimiter, plain = self.delimiter, []
+        for row in rows:
+            line = delimiter.join(row)
+            if (
+                len(row) > 1
+                and line.count(delimiter) == len(row) - 1
+                and '"' not in line
+                and "\r" not in line
+                and "\n" not in line
+            ):
+                plain.append(line)
+                continue
+            if plain:
+                self.handle.write("\r\n".join(plain) + "\r\n")
+                plain = []
+            self.writer.writerow(row)  # a field with the delimiter, a quote or a line break in it
+        if plain:
+            self.handle.write("\r\n".join(plain) + "\r\n")
+
+
+def _stream(pipeline: Pipeline, source: ReplaySource, writer: RowWriter, summary: ReplaySummary, block: int) -> None:
+    writer.writerows([[*source.header, "anomaly_score", "alert", "state", *(f"score_{c}" for c in summary.channels)]])
     records = source.records()
     while chunk := list(itertools.islice(records, block)):
         scored = iter(pipeline.handle_block([reading for _, reading in chunk if reading is not None]))
         writer.writerows(_rows(chunk, scored, summary, len(source.header)))
 
 
-def _rows(chunk: list[Record], scored: Iterator[Scored], summary: ReplaySummary, width: int) -> Iterator[list[Any]]:
+def _rows(chunk: list[Record], scored: Iterator[Scored], summary: ReplaySummary, width: int) -> Iterator[list[str]]:
     """The output rows of one chunk of input records, in order; each row's fields padded to ``width``."""
     channels = summary.channels
     unscored = ["0.000000"] * len(channels)
@@ -150,19 +178,19 @@ def _rows(chunk: list[Record], scored: Iterator[Scored], summary: ReplaySummary,
             fields = (fields + [""] * width)[:width]
         if reading is None:
             summary.dropped += 1
-            yield [*fields, "", 0, "dropped", *[""] * len(channels)]
+            yield [*fields, "", "0", "dropped", *[""] * len(channels)]
             continue
         outcome = next(scored)
         if outcome.state == "scored":
             yield [
                 *fields,
                 f"{outcome.score:.6f}",
-                int(outcome.alerting),
+                "1" if outcome.alerting else "0",
                 "scored",
                 *[f"{s:.6f}" for s in outcome.channel_scores],
             ]
         else:
-            yield [*fields, "0.000000", 0, outcome.state, *unscored]
+            yield [*fields, "0.000000", "0", outcome.state, *unscored]
         if trace is not None:
             trace.timestamps.append(reading.timestamp)
             trace.values.append(reading.values)

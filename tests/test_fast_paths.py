@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -13,6 +15,7 @@ from hypothesis import strategies as st
 from edge.core.inputs import GLITCH_SD, Inputs
 from edge.core.timestamps import parse_timestamp
 from edge.plugins import PluginContext
+from edge.replay_file import RowWriter
 from edge.sources.replay import Config, ReplaySource
 
 NUMBERS = st.floats(-50.0, 50.0, allow_nan=False)
@@ -84,3 +87,17 @@ def test_replay_reads_each_row_as_its_fields_one_by_one_would(tmp_path_factory, 
 def _source(path: Path, folder: Path) -> ReplaySource:
     context = PluginContext(("a", "b"), 1.0, "0" * 64, folder, folder)
     return ReplaySource(Config(sensor="s", path=path), context)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    delimiter=st.sampled_from([",", ";", "\t"]),
+    rows=st.lists(
+        st.lists(st.text(alphabet=st.sampled_from('ab 1.-,;\t"\r\n'), max_size=4), min_size=1, max_size=5), max_size=8
+    ),
+)
+def test_replay_writes_rows_exactly_as_the_csv_module_does(delimiter: str, rows: list[list[str]]) -> None:
+    ours, theirs = io.StringIO(newline=""), io.StringIO(newline="")
+    RowWriter(ours, delimiter).writerows(rows)
+    csv.writer(theirs, delimiter=delimiter).writerows(rows)
+    assert ours.getvalue() == theirs.getvalue()

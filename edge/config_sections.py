@@ -33,7 +33,7 @@ class AgentSection:
     counters_log_interval_s: float = 3600.0
     log_target: Literal["auto", "journal", "stderr"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    max_block_delay_ms: float = 5.0  # how long a reading may wait for others to be scored with it in one block
+    max_block_delay_ms: float = 20.0  # how long a reading may wait for others to be scored with it in one block
 
     def __post_init__(self) -> None:
         for name in ("status_interval_s", "checkpoint_interval_s", "counters_log_interval_s"):
